@@ -1,0 +1,63 @@
+#include "options.h"
+
+#include "eagle/error.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace eagle::cli {
+
+void add_model_options(CLI::App & app, model_options & opts) {
+    app.add_option("--model,-m", opts.model_path, "text model GGUF (default: the embedded ShapesWorld model)");
+    app.add_option("--mmproj", opts.mmproj_path, "multimodal projector GGUF (required with --model)");
+    app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
+    app.add_option("--prompt,-p", opts.prompt, "prompt text")->default_str(EAGLE_DEFAULT_PROMPT);
+    app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
+    app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
+    app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences)")->check(CLI::Range(1, 256));
+    app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)")->check(CLI::NonNegativeNumber);
+    app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
+    app.add_flag("--flash-attn", opts.use_flash_attn, "use llama.cpp's flash attention (faster on GPU; on CPU scores then vary ~1e-3 with the batch)");
+    app.add_flag("--json", opts.is_json, "print JSON");
+}
+
+model_params resolve_model(const model_options & opts) {
+    model_params params;
+    if (opts.model_path.empty()) {
+        if (!opts.mmproj_path.empty()) {
+            throw error(errc::invalid_argument, "--mmproj given without --model");
+        }
+        const char * env_model  = std::getenv("EAGLE_DEFAULT_MODEL");
+        const char * env_mmproj = std::getenv("EAGLE_DEFAULT_MMPROJ");
+        params.model_path  = env_model ? env_model : EAGLE_DEFAULT_MODEL;
+        params.mmproj_path = env_mmproj ? env_mmproj : EAGLE_DEFAULT_MMPROJ;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(params.model_path, ec)) {
+            throw error(errc::io, "the embedded default model '" + params.model_path +
+                                      "' is missing; build the project (scripts/setup.sh) or pass --model/--mmproj");
+        }
+    } else {
+        if (opts.mmproj_path.empty()) {
+            throw error(errc::invalid_argument, "--model '" + opts.model_path + "' needs --mmproj (its multimodal projector)");
+        }
+        params.model_path  = opts.model_path;
+        params.mmproj_path = opts.mmproj_path;
+    }
+    params.n_threads    = opts.n_threads;
+    params.n_gpu_layers = opts.n_gpu_layers;
+    return params;
+}
+
+std::string resolve_image(const model_options & opts) {
+    return opts.image_path.empty() ? std::string(EAGLE_DEFAULT_IMAGE) : opts.image_path;
+}
+
+session_params make_session_params(const model_options & opts) {
+    session_params params;
+    params.n_seq = opts.n_seq;
+    params.n_ctx = opts.n_ctx;
+    params.use_flash_attn = opts.use_flash_attn;
+    return params;
+}
+
+} // namespace eagle::cli

@@ -1,0 +1,32 @@
+// The options every model command shares, and where the embedded default model lives.
+#pragma once
+
+#include "eagle/vlm.h"
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace eagle::cli {
+
+struct model_options {
+    std::string model_path;   // empty: the embedded default model
+    std::string mmproj_path;
+    std::string image_path;   // empty: the bundled sample image
+    std::string prompt;
+    bool use_raw_prompt = false;
+    int32_t n_threads = 0;
+    int32_t n_seq     = 16;
+    int32_t n_ctx     = 0;
+    int32_t n_gpu_layers = 0;
+    bool use_flash_attn = false;
+    bool is_json  = false;
+};
+
+void add_model_options(CLI::App & app, model_options & opts);
+
+// model/mmproj/image paths with the defaults filled in; throws eagle::error if a default is missing
+model_params resolve_model(const model_options & opts);
+std::string resolve_image(const model_options & opts);
+session_params make_session_params(const model_options & opts);
+
+} // namespace eagle::cli

@@ -1,0 +1,40 @@
+# Finds llama.cpp (libllama, libmtmd, ggml) and defines eagle::llama.
+#
+# 1. EAGLE_LLAMA_PREFIX set (scripts/provision-llama.sh): Debian unstable's packages unpacked into a private
+#    prefix together with unstable's glibc. Executables that link eagle::llama are linked with that prefix's
+#    loader and an RPATH into it, so they run on bookworm without touching the system.
+# 2. Otherwise a llama.cpp that find_package(llama) finds (Debian unstable/Ubuntu's libllama-dev, Homebrew,
+#    a source install with CMAKE_PREFIX_PATH).
+set(EAGLE_LLAMA_PREFIX "" CACHE PATH "private llama.cpp prefix made by scripts/provision-llama.sh")
+
+if(EAGLE_LLAMA_PREFIX)
+    set(_eagle_libdir "${EAGLE_LLAMA_PREFIX}/usr/lib/x86_64-linux-gnu")
+    if(NOT EXISTS "${_eagle_libdir}/libllama.so")
+        message(FATAL_ERROR "EAGLE_LLAMA_PREFIX='${EAGLE_LLAMA_PREFIX}' holds no libllama.so; run scripts/provision-llama.sh")
+    endif()
+    find_package(llama CONFIG REQUIRED PATHS "${_eagle_libdir}/cmake" NO_DEFAULT_PATH)
+    find_library(EAGLE_MTMD_LIBRARY mtmd PATHS "${_eagle_libdir}" NO_DEFAULT_PATH REQUIRED)
+    set(EAGLE_GGML_BACKEND_DIR "${_eagle_libdir}/ggml/backends0")
+    set(_eagle_link_options
+        -Wl,--allow-shlib-undefined -Wl,--disable-new-dtags
+        -Wl,-rpath,${_eagle_libdir}
+        -Wl,--dynamic-linker=${_eagle_libdir}/ld-linux-x86-64.so.2)
+    file(STRINGS "${EAGLE_LLAMA_PREFIX}/.eagle-provisioned" _eagle_prov LIMIT_COUNT 1)
+    set(EAGLE_LLAMA_SOURCE "${_eagle_prov} (private prefix)")
+else()
+    find_package(llama CONFIG REQUIRED)
+    get_target_property(_eagle_llama_loc llama IMPORTED_LOCATION)
+    get_filename_component(_eagle_libdir "${_eagle_llama_loc}" DIRECTORY)
+    find_library(EAGLE_MTMD_LIBRARY mtmd HINTS "${_eagle_libdir}" REQUIRED)
+    set(EAGLE_GGML_BACKEND_DIR "")
+    set(_eagle_link_options "")
+    set(EAGLE_LLAMA_SOURCE "system")
+endif()
+
+set(EAGLE_LLAMA_VERSION "${LLAMA_VERSION} (build ${LLAMA_BUILD_NUMBER}, ${LLAMA_BUILD_COMMIT})")
+message(STATUS "eagle: llama.cpp ${EAGLE_LLAMA_VERSION} from ${EAGLE_LLAMA_SOURCE}")
+
+add_library(eagle_llama INTERFACE)
+add_library(eagle::llama ALIAS eagle_llama)
+target_link_libraries(eagle_llama INTERFACE llama ${EAGLE_MTMD_LIBRARY})
+target_link_options(eagle_llama INTERFACE ${_eagle_link_options})

@@ -1,0 +1,66 @@
+// eagle/image.h - images, per-pixel keep masks, and masking.
+//
+// All images are 8-bit RGB, row-major, interleaved (RGBRGB...), the layout libmtmd's bitmaps take.
+// A mask says per pixel keep (nonzero) or remove (0); masking replaces removed pixels with the fill
+// (black by default, as the EAGLE reference does before the model's own preprocessing).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eagle {
+
+struct image_rgb8 {
+    int32_t nx = 0;            // width in pixels
+    int32_t ny = 0;            // height in pixels
+    std::vector<uint8_t> rgb;  // nx * ny * 3 bytes
+
+    bool empty() const { return nx == 0 || ny == 0; }
+};
+
+struct mask {
+    int32_t nx = 0;
+    int32_t ny = 0;
+    std::vector<uint8_t> keep; // nx * ny values, nonzero = keep the pixel
+
+    static mask full(int32_t nx, int32_t ny);  // keep everything
+    static mask empty(int32_t nx, int32_t ny); // remove everything
+};
+
+// What a removed pixel becomes.
+enum class fill_mode {
+    black, // (0,0,0): the reference's choice
+    mean,  // the image's mean color
+    blur,  // a strongly blurred copy of the image
+};
+
+fill_mode fill_mode_from_string(const std::string & name); // "black" | "mean" | "blur"; throws errc::invalid_argument
+const char * fill_mode_name(fill_mode fill);
+
+// Decodes PNG/JPEG/BMP... (OpenCV imgcodecs). Throws errc::io naming the path.
+image_rgb8 load_image(const std::string & path);
+void save_png(const image_rgb8 & image, const std::string & path);
+
+// A mask from a grayscale/color PNG: nonzero pixels keep. Throws errc::io / errc::invalid_argument.
+mask load_mask(const std::string & path);
+
+// The fill image for `fill` (computed once per image, then reused for every mask).
+image_rgb8 make_fill_image(const image_rgb8 & image, fill_mode fill);
+
+// out = keep ? image : fill, pixel by pixel. Sizes must agree (errc::invalid_argument names both sizes).
+void apply_mask(const image_rgb8 & image, const image_rgb8 & fill, const mask & keep, image_rgb8 & out);
+
+// 128-bit content key of a mask (for memoization); masks that differ only in which nonzero value marks
+// "keep" get the same key.
+struct mask_key {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    bool operator==(const mask_key &) const = default;
+};
+struct mask_key_hash {
+    size_t operator()(const mask_key & key) const noexcept { return size_t(key.lo ^ (key.hi * 31)); }
+};
+mask_key mask_hash(const mask & keep);
+
+} // namespace eagle

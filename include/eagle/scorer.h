@@ -1,0 +1,64 @@
+// eagle/scorer.h - the one interface every scoring backend implements.
+//
+// A scorer answers, for a batch of masks over one image: the teacher-forced probability of each target
+// token of a fixed answer,
+//     p_t(mask) = softmax(logits at the position before answer[t] | image masked by mask, prompt, answer[<t])[target_id_t]
+// the quantity EAGLE's objective is built from (../shared/method/eagle-reference.md §1.2).
+//
+// Protocol: prepare(request) once per (image, prompt, answer, targets), then score(masks) any number of times.
+// One image is a batch of one; identical masks are answered from a memo and not scored twice.
+// Thread safety: a scorer is a per-run object; do not call it from two threads at once.
+#pragma once
+
+#include "eagle/image.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace eagle {
+
+struct score_request {
+    image_rgb8 image;                    // the original image; masks refer to its pixels
+    std::string prompt;                  // user prompt; see use_raw_prompt
+    bool use_raw_prompt = false;         // false: wrap the prompt in the model's chat template, image first;
+                                         // true: take it verbatim, "<image>" marks where the image goes
+    std::vector<int32_t> answer;         // answer token ids, teacher forced after the prompt (no BOS)
+    std::vector<int32_t> target_indices; // indices into answer to score, ascending; empty = every token
+    std::vector<int32_t> target_ids;     // token scored at each target; empty = the answer's own token
+                                         // (set it to explain a token the model did not produce)
+    fill_mode fill = fill_mode::black;   // what removed pixels become
+};
+
+// Counts and timings a scorer reports about itself (cumulative since construction).
+struct scorer_stats {
+    int64_t n_evaluations  = 0; // masked images scored by the model (memo hits excluded)
+    int64_t n_memo_hits    = 0; // masks answered from the memo
+    int64_t n_decode_calls = 0; // llama_decode calls
+    int64_t n_encode_calls = 0; // image-encoder calls (one may encode several images)
+    int64_t t_prepare_us   = 0; // request set-up: tokenization, context, shared prefix
+    int64_t t_encode_us    = 0; // image preprocessing and vision encoder
+    int64_t t_decode_us    = 0; // language model
+    int64_t t_score_us     = 0; // wall time inside score(), all of the above included
+};
+
+class scorer {
+public:
+    virtual ~scorer() = default;
+
+    // Sets the request following score() calls refer to and clears the memo. Throws eagle::error
+    // (errc::invalid_argument) on an empty answer, a target out of range, a prompt longer than the context.
+    virtual void prepare(const score_request & request) = 0;
+
+    // Number of targets of the prepared request.
+    virtual int32_t n_targets() const = 0;
+
+    // probs[i * n_targets() + t] = p_t(masks[i]). Every mask must have the image's size.
+    // probs.size() must be masks.size() * n_targets().
+    virtual void score(std::span<const mask> masks, std::span<float> probs) = 0;
+
+    virtual scorer_stats stats() const = 0;
+};
+
+} // namespace eagle

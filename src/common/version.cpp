@@ -1,0 +1,8 @@
+#include "eagle/eagle.h"
+#include "eagle-build-info.h"
+
+namespace eagle {
+
+const char * version() { return EAGLE_VERSION; }
+
+} // namespace eagle

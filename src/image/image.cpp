@@ -1,0 +1,163 @@
+#include "eagle/image.h"
+
+#include "eagle/error.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+namespace eagle {
+
+namespace {
+
+// OpenCV works in BGR; eagle's images are RGB like libmtmd's bitmaps.
+image_rgb8 from_bgr(const cv::Mat & bgr) {
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    image_rgb8 out;
+    out.nx = rgb.cols;
+    out.ny = rgb.rows;
+    out.rgb.resize(size_t(out.nx) * out.ny * 3);
+    for (int y = 0; y < rgb.rows; ++y) {
+        std::memcpy(out.rgb.data() + size_t(y) * out.nx * 3, rgb.ptr<uint8_t>(y), size_t(out.nx) * 3);
+    }
+    return out;
+}
+
+cv::Mat to_mat(const image_rgb8 & image) {
+    // const_cast: the Mat header only reads the buffer
+    return cv::Mat(image.ny, image.nx, CV_8UC3, const_cast<uint8_t *>(image.rgb.data()));
+}
+
+void check_readable(const std::string & path, const char * what) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw error(errc::io, std::string(what) + ": '" + path + "' does not exist or is not a file");
+    }
+}
+
+} // namespace
+
+mask mask::full(int32_t nx, int32_t ny) { return mask{nx, ny, std::vector<uint8_t>(size_t(nx) * ny, 1)}; }
+mask mask::empty(int32_t nx, int32_t ny) { return mask{nx, ny, std::vector<uint8_t>(size_t(nx) * ny, 0)}; }
+
+fill_mode fill_mode_from_string(const std::string & name) {
+    if (name == "black") return fill_mode::black;
+    if (name == "mean")  return fill_mode::mean;
+    if (name == "blur")  return fill_mode::blur;
+    throw error(errc::invalid_argument, "unknown fill '" + name + "' (expected black, mean or blur)");
+}
+
+const char * fill_mode_name(fill_mode fill) {
+    switch (fill) {
+        case fill_mode::black: return "black";
+        case fill_mode::mean:  return "mean";
+        case fill_mode::blur:  return "blur";
+    }
+    return "black";
+}
+
+image_rgb8 load_image(const std::string & path) {
+    check_readable(path, "load_image");
+    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+    if (bgr.empty()) {
+        throw error(errc::io, "load_image: cannot decode '" + path + "' as an image");
+    }
+    return from_bgr(bgr);
+}
+
+void save_png(const image_rgb8 & image, const std::string & path) {
+    cv::Mat bgr;
+    cv::cvtColor(to_mat(image), bgr, cv::COLOR_RGB2BGR);
+    bool ok = false;
+    try {
+        ok = cv::imwrite(path, bgr);
+    } catch (const cv::Exception &) {
+        ok = false;
+    }
+    if (!ok) {
+        throw error(errc::io, "save_png: cannot write '" + path + "'");
+    }
+}
+
+mask load_mask(const std::string & path) {
+    check_readable(path, "load_mask");
+    cv::Mat gray = cv::imread(path, cv::IMREAD_GRAYSCALE);
+    if (gray.empty()) {
+        throw error(errc::io, "load_mask: cannot decode '" + path + "' as an image");
+    }
+    mask out{gray.cols, gray.rows, {}};
+    out.keep.resize(size_t(gray.cols) * gray.rows);
+    for (int y = 0; y < gray.rows; ++y) {
+        const uint8_t * row = gray.ptr<uint8_t>(y);
+        for (int x = 0; x < gray.cols; ++x) {
+            out.keep[size_t(y) * gray.cols + x] = row[x] != 0;
+        }
+    }
+    return out;
+}
+
+image_rgb8 make_fill_image(const image_rgb8 & image, fill_mode fill) {
+    image_rgb8 out{image.nx, image.ny, std::vector<uint8_t>(image.rgb.size(), 0)};
+    if (fill == fill_mode::mean) {
+        const cv::Scalar mean = cv::mean(to_mat(image));
+        for (size_t i = 0; i < out.rgb.size(); i += 3) {
+            for (int c = 0; c < 3; ++c) {
+                out.rgb[i + c] = cv::saturate_cast<uint8_t>(mean[c]);
+            }
+        }
+    } else if (fill == fill_mode::blur) {
+        // a kernel a quarter of the short side wide removes object detail but keeps the global colors
+        const int k = std::max(3, (std::min(image.nx, image.ny) / 4) | 1);
+        cv::Mat blurred;
+        cv::GaussianBlur(to_mat(image), blurred, cv::Size(k, k), 0);
+        std::memcpy(out.rgb.data(), blurred.data, out.rgb.size());
+    }
+    return out;
+}
+
+void apply_mask(const image_rgb8 & image, const image_rgb8 & fill, const mask & keep, image_rgb8 & out) {
+    if (keep.nx != image.nx || keep.ny != image.ny) {
+        throw error(errc::invalid_argument, "apply_mask: mask is " + std::to_string(keep.nx) + "x" +
+                                                std::to_string(keep.ny) + " but the image is " +
+                                                std::to_string(image.nx) + "x" + std::to_string(image.ny));
+    }
+    out.nx = image.nx;
+    out.ny = image.ny;
+    out.rgb.resize(image.rgb.size());
+    const size_t n_px = keep.keep.size();
+    for (size_t i = 0; i < n_px; ++i) {
+        const uint8_t * src = keep.keep[i] ? &image.rgb[i * 3] : &fill.rgb[i * 3];
+        out.rgb[i * 3 + 0] = src[0];
+        out.rgb[i * 3 + 1] = src[1];
+        out.rgb[i * 3 + 2] = src[2];
+    }
+}
+
+mask_key mask_hash(const mask & keep) {
+    // Pack the keep bits 64 pixels to a word and fold the words into two differently seeded accumulators:
+    // 128 bits make an accidental collision (which would silently return another mask's scores from the
+    // memo) practically impossible, at a fraction of the cost of storing and comparing whole masks.
+    auto mix = [](uint64_t x) {
+        x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27; x *= 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+    };
+    mask_key key{mix(uint64_t(uint32_t(keep.nx)) << 32 | uint32_t(keep.ny)), 0x9e3779b97f4a7c15ull};
+    const size_t n = keep.keep.size();
+    for (size_t i = 0; i < n; i += 64) {
+        uint64_t word = 0;
+        const size_t end = std::min(n, i + 64);
+        for (size_t j = i; j < end; ++j) {
+            word |= uint64_t(keep.keep[j] != 0) << (j - i);
+        }
+        key.lo = mix(key.lo ^ word) + i;
+        key.hi = mix(key.hi + word * 0x9e3779b97f4a7c15ull) ^ i;
+    }
+    return key;
+}
+
+} // namespace eagle

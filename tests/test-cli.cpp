@@ -1,0 +1,2 @@
+#include <gtest/gtest.h>
+TEST(cli, placeholder_replaced_below) { }

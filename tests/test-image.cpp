@@ -1,0 +1,155 @@
+// Images, masks and masking: invariants that need no model.
+#include "eagle/error.h"
+#include "eagle/image.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+eagle::image_rgb8 gradient(int nx, int ny) {
+    eagle::image_rgb8 image{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
+    for (int y = 0; y < ny; ++y) {
+        for (int x = 0; x < nx; ++x) {
+            uint8_t * px = &image.rgb[(size_t(y) * nx + x) * 3];
+            px[0] = uint8_t(x * 7);
+            px[1] = uint8_t(y * 5);
+            px[2] = uint8_t(100 + x + y);
+        }
+    }
+    return image;
+}
+
+std::string tmp_path(const std::string & name) {
+    std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
+    return std::string(EAGLE_TEST_TMP_DIR) + "/" + name;
+}
+
+} // namespace
+
+TEST(image, png_round_trip_keeps_every_pixel) {
+    const eagle::image_rgb8 image = gradient(23, 17);
+    const std::string path = tmp_path("round-trip.png");
+    eagle::save_png(image, path);
+    const eagle::image_rgb8 back = eagle::load_image(path);
+    EXPECT_EQ(back.nx, 23);
+    EXPECT_EQ(back.ny, 17);
+    EXPECT_EQ(back.rgb, image.rgb);
+}
+
+TEST(image, bundled_sample_is_rgb_not_bgr) {
+    // shapes-1.png has a red circle centred at (34, 60)
+    const eagle::image_rgb8 image = eagle::load_image(std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapes-1.png");
+    const uint8_t * px = &image.rgb[(size_t(60) * image.nx + 34) * 3];
+    EXPECT_GT(px[0], 200);
+    EXPECT_LT(px[2], 80);
+}
+
+TEST(image, black_fill_keeps_kept_pixels_and_zeroes_the_rest) {
+    const eagle::image_rgb8 image = gradient(8, 6);
+    eagle::mask keep = eagle::mask::empty(8, 6);
+    for (int i = 0; i < 48; i += 3) {
+        keep.keep[i] = 255; // any nonzero value keeps
+    }
+    const eagle::image_rgb8 fill = eagle::make_fill_image(image, eagle::fill_mode::black);
+    eagle::image_rgb8 out;
+    eagle::apply_mask(image, fill, keep, out);
+    for (int i = 0; i < 48; ++i) {
+        for (int c = 0; c < 3; ++c) {
+            EXPECT_EQ(out.rgb[i * 3 + c], keep.keep[i] ? image.rgb[i * 3 + c] : 0) << "pixel " << i;
+        }
+    }
+}
+
+TEST(image, full_and_empty_masks_give_image_and_fill) {
+    const eagle::image_rgb8 image = gradient(10, 10);
+    for (auto mode : {eagle::fill_mode::black, eagle::fill_mode::mean, eagle::fill_mode::blur}) {
+        const eagle::image_rgb8 fill = eagle::make_fill_image(image, mode);
+        eagle::image_rgb8 out;
+        eagle::apply_mask(image, fill, eagle::mask::full(10, 10), out);
+        EXPECT_EQ(out.rgb, image.rgb);
+        eagle::apply_mask(image, fill, eagle::mask::empty(10, 10), out);
+        EXPECT_EQ(out.rgb, fill.rgb);
+    }
+}
+
+TEST(image, mean_fill_is_the_mean_color) {
+    eagle::image_rgb8 image{2, 1, {0, 10, 20, 100, 110, 120}};
+    const eagle::image_rgb8 fill = eagle::make_fill_image(image, eagle::fill_mode::mean);
+    EXPECT_EQ(fill.rgb, (std::vector<uint8_t>{50, 60, 70, 50, 60, 70}));
+}
+
+TEST(image, fill_names_round_trip_and_unknown_names_throw) {
+    for (auto mode : {eagle::fill_mode::black, eagle::fill_mode::mean, eagle::fill_mode::blur}) {
+        EXPECT_EQ(eagle::fill_mode_from_string(eagle::fill_mode_name(mode)), mode);
+    }
+    EXPECT_THROW(eagle::fill_mode_from_string("grey"), eagle::error);
+}
+
+TEST(image, mask_of_wrong_size_is_rejected_with_both_sizes) {
+    const eagle::image_rgb8 image = gradient(8, 6);
+    eagle::image_rgb8 out;
+    try {
+        eagle::apply_mask(image, image, eagle::mask::full(6, 8), out);
+        FAIL() << "no error";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("6x8"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("8x6"), std::string::npos);
+    }
+}
+
+TEST(image, mask_keys_separate_masks_and_ignore_the_keep_value) {
+    eagle::mask a = eagle::mask::empty(40, 30);
+    eagle::mask b = a;
+    EXPECT_EQ(eagle::mask_hash(a), eagle::mask_hash(b));
+    b.keep[1000] = 1;
+    EXPECT_NE(eagle::mask_hash(a), eagle::mask_hash(b));
+    eagle::mask c = b;
+    c.keep[1000] = 255;
+    EXPECT_EQ(eagle::mask_hash(b), eagle::mask_hash(c));
+    // same bits, other shape
+    EXPECT_NE(eagle::mask_hash(eagle::mask::empty(30, 40)), eagle::mask_hash(a));
+    // every single-pixel mask of a 32x32 image has its own key
+    std::vector<eagle::mask_key> keys;
+    for (int i = 0; i < 32 * 32; ++i) {
+        eagle::mask m = eagle::mask::empty(32, 32);
+        m.keep[i] = 1;
+        keys.push_back(eagle::mask_hash(m));
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+        for (size_t j = i + 1; j < keys.size(); ++j) {
+            ASSERT_FALSE(keys[i] == keys[j]) << i << " and " << j;
+        }
+    }
+}
+
+TEST(image, load_errors_name_the_file) {
+    const std::string missing = tmp_path("does-not-exist.png");
+    const std::string corrupt = tmp_path("corrupt.png");
+    std::ofstream(corrupt) << "this is not a png";
+    for (const std::string & path : {missing, corrupt}) {
+        try {
+            eagle::load_image(path);
+            FAIL() << "no error for " << path;
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::io);
+            EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_THROW(eagle::load_mask(missing), eagle::error);
+    EXPECT_THROW(eagle::save_png(gradient(4, 4), "/nonexistent-dir/x.png"), eagle::error);
+}
+
+TEST(image, load_mask_reads_nonzero_as_keep) {
+    eagle::image_rgb8 image{3, 1, {0, 0, 0, 255, 255, 255, 0, 9, 0}};
+    const std::string path = tmp_path("mask.png");
+    eagle::save_png(image, path);
+    const eagle::mask m = eagle::load_mask(path);
+    ASSERT_EQ(m.keep.size(), 3u);
+    EXPECT_EQ(m.keep[0], 0);
+    EXPECT_NE(m.keep[1], 0);
+    EXPECT_NE(m.keep[2], 0);
+}

@@ -1,0 +1,238 @@
+// The llama.cpp scoring engine on the fixture model (random-weight LLaVA-style GGUF pair), through the real
+// libllama + libmtmd path: batching, the shared prefix and the memo must not change a single probability.
+#include "eagle/eagle.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace {
+
+const std::string k_prompt = "describe the image";
+
+class scorer_test : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        eagle::model_params params;
+        params.model_path  = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-model.gguf";
+        params.mmproj_path = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-mmproj.gguf";
+        model_ = std::make_unique<eagle::vlm_model>(params);
+        image_ = eagle::load_image(std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapes-1.png");
+        eagle::vlm_session session(*model_, {});
+        answer_ = session.generate(image_, k_prompt, false, 8);
+        ASSERT_FALSE(answer_.tokens.empty());
+    }
+    static void TearDownTestSuite() { model_.reset(); }
+
+    static std::vector<int32_t> answer_ids() {
+        std::vector<int32_t> ids;
+        for (const auto & token : answer_.tokens) {
+            ids.push_back(token.id);
+        }
+        return ids;
+    }
+
+    static eagle::score_request request() {
+        eagle::score_request req;
+        req.image  = image_;
+        req.prompt = k_prompt;
+        req.answer = answer_ids();
+        return req;
+    }
+
+    // a deterministic family of masks: the left k/8 of the image, a checkerboard, a centre box...
+    static std::vector<eagle::mask> some_masks(int n) {
+        std::vector<eagle::mask> masks;
+        for (int i = 0; i < n; ++i) {
+            eagle::mask m = eagle::mask::empty(image_.nx, image_.ny);
+            for (int y = 0; y < image_.ny; ++y) {
+                for (int x = 0; x < image_.nx; ++x) {
+                    const int cell = (x / 16) + 8 * (y / 16);
+                    m.keep[size_t(y) * image_.nx + x] = ((cell * 7 + i * 13) % 5) < (i % 4) + 1;
+                }
+            }
+            masks.push_back(std::move(m));
+        }
+        return masks;
+    }
+
+    static std::vector<float> score(eagle::vlm_session & session, const std::vector<eagle::mask> & masks) {
+        std::vector<float> probs(masks.size() * session.n_targets());
+        session.score(masks, probs);
+        return probs;
+    }
+
+    static inline std::unique_ptr<eagle::vlm_model> model_;
+    static inline eagle::image_rgb8 image_;
+    static inline eagle::generation answer_;
+};
+
+void expect_near_all(const std::vector<float> & a, const std::vector<float> & b, float tolerance) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_NEAR(a[i], b[i], tolerance) << "value " << i;
+    }
+}
+
+TEST_F(scorer_test, generation_is_deterministic_and_probabilities_are_probabilities) {
+    eagle::vlm_session session(*model_, {});
+    const eagle::generation again = session.generate(image_, k_prompt, false, 8);
+    ASSERT_EQ(again.tokens.size(), answer_.tokens.size());
+    for (size_t i = 0; i < again.tokens.size(); ++i) {
+        EXPECT_EQ(again.tokens[i].id, answer_.tokens[i].id);
+        EXPECT_GT(again.tokens[i].prob, 0.0f);
+        EXPECT_LE(again.tokens[i].prob, 1.0f);
+    }
+}
+
+TEST_F(scorer_test, batched_scores_equal_one_at_a_time) {
+    const std::vector<eagle::mask> masks = some_masks(11);
+    eagle::session_params batched;
+    batched.n_seq = 4; // 11 masks: groups of 4, 4, 3
+    eagle::vlm_session session_batched(*model_, batched);
+    session_batched.prepare(request());
+    const std::vector<float> probs_batched = score(session_batched, masks);
+
+    eagle::session_params single;
+    single.n_seq = 1;
+    eagle::vlm_session session_single(*model_, single);
+    session_single.prepare(request());
+    std::vector<float> probs_single;
+    for (const auto & m : masks) {
+        const std::vector<float> p = score(session_single, {m});
+        probs_single.insert(probs_single.end(), p.begin(), p.end());
+    }
+    expect_near_all(probs_batched, probs_single, 1e-4f);
+    EXPECT_EQ(session_batched.stats().n_evaluations, 11);
+    EXPECT_EQ(session_single.stats().n_evaluations, 11);
+}
+
+TEST_F(scorer_test, shared_prefix_equals_prefix_from_scratch) {
+    const std::vector<eagle::mask> masks = some_masks(6);
+    eagle::session_params shared, scratch;
+    shared.n_seq = scratch.n_seq = 3;
+    scratch.share_prefix = false;
+    eagle::vlm_session a(*model_, shared), b(*model_, scratch);
+    a.prepare(request());
+    b.prepare(request());
+    expect_near_all(score(a, masks), score(b, masks), 1e-4f);
+}
+
+TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
+    eagle::vlm_session session(*model_, {});
+    session.prepare(request());
+    for (float p : score(session, some_masks(5))) {
+        EXPECT_GE(p, 0.0f);
+        EXPECT_LE(p, 1.0f);
+    }
+}
+
+TEST_F(scorer_test, score_agrees_with_generate_on_the_unmasked_image) {
+    eagle::vlm_session session(*model_, {});
+    session.prepare(request());
+    const std::vector<float> p = score(session, {eagle::mask::full(image_.nx, image_.ny)});
+    ASSERT_EQ(p.size(), answer_.tokens.size());
+    for (size_t t = 0; t < p.size(); ++t) {
+        EXPECT_NEAR(p[t], answer_.tokens[t].prob, 1e-4f) << "token " << t;
+    }
+}
+
+TEST_F(scorer_test, each_greedy_token_is_the_argmax_at_its_position) {
+    // score every vocabulary entry at every position: the greedy token must be the most likely one
+    eagle::vlm_session session(*model_, {});
+    const std::vector<int32_t> ids = answer_ids();
+    const eagle::mask full = eagle::mask::full(image_.nx, image_.ny);
+    std::vector<float> best(ids.size(), -1.0f);
+    std::vector<float> greedy(ids.size(), -1.0f);
+    for (int32_t v = 0; v < model_->n_vocab(); ++v) {
+        eagle::score_request req = request();
+        req.target_ids.assign(ids.size(), v);
+        session.prepare(req);
+        const std::vector<float> p = score(session, {full});
+        for (size_t t = 0; t < ids.size(); ++t) {
+            best[t] = std::max(best[t], p[t]);
+            if (v == ids[t]) {
+                greedy[t] = p[t];
+            }
+        }
+    }
+    for (size_t t = 0; t < ids.size(); ++t) {
+        EXPECT_FLOAT_EQ(greedy[t], best[t]) << "position " << t;
+    }
+}
+
+TEST_F(scorer_test, masking_changes_scores) {
+    eagle::vlm_session session(*model_, {});
+    session.prepare(request());
+    const std::vector<eagle::mask> masks = {eagle::mask::full(image_.nx, image_.ny), eagle::mask::empty(image_.nx, image_.ny)};
+    const std::vector<float> p = score(session, masks);
+    const size_t n = answer_.tokens.size();
+    float max_diff = 0.0f;
+    for (size_t t = 0; t < n; ++t) {
+        max_diff = std::max(max_diff, std::fabs(p[t] - p[n + t]));
+    }
+    EXPECT_GT(max_diff, 1e-3f);
+}
+
+TEST_F(scorer_test, repeated_masks_are_scored_once) {
+    eagle::vlm_session session(*model_, {});
+    session.prepare(request());
+    std::vector<eagle::mask> masks = some_masks(3);
+    masks.push_back(masks[0]); // a repeat inside one call
+    const std::vector<float> first = score(session, masks);
+    EXPECT_EQ(session.stats().n_evaluations, 3);
+    EXPECT_EQ(session.stats().n_memo_hits, 1);
+    const std::vector<float> second = score(session, masks); // all from the memo
+    EXPECT_EQ(session.stats().n_evaluations, 3);
+    EXPECT_EQ(session.stats().n_memo_hits, 5);
+    EXPECT_EQ(first, second);
+    const size_t n = size_t(session.n_targets());
+    EXPECT_TRUE(std::equal(first.begin(), first.begin() + n, first.begin() + 3 * n));
+}
+
+TEST_F(scorer_test, targets_select_and_cut_the_answer) {
+    const std::vector<eagle::mask> masks = some_masks(2);
+    eagle::vlm_session all(*model_, {}), some(*model_, {});
+    all.prepare(request());
+    eagle::score_request req = request();
+    req.target_indices = {0};
+    if (answer_.tokens.size() > 2) {
+        req.target_indices.push_back(2);
+    }
+    some.prepare(req);
+    const std::vector<float> p_all = score(all, masks), p_some = score(some, masks);
+    const size_t n_all = answer_.tokens.size(), n_some = req.target_indices.size();
+    for (size_t i = 0; i < masks.size(); ++i) {
+        for (size_t k = 0; k < n_some; ++k) {
+            EXPECT_NEAR(p_some[i * n_some + k], p_all[i * n_all + req.target_indices[k]], 1e-4f);
+        }
+    }
+}
+
+TEST_F(scorer_test, bad_requests_are_rejected_with_the_value) {
+    eagle::vlm_session session(*model_, {});
+    eagle::score_request req = request();
+    req.answer.clear();
+    EXPECT_THROW(session.prepare(req), eagle::error);
+    req = request();
+    req.target_indices = {int32_t(req.answer.size())};
+    try {
+        session.prepare(req);
+        FAIL();
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find(std::to_string(req.answer.size())), std::string::npos);
+    }
+    session.prepare(request());
+    std::vector<float> probs(session.n_targets());
+    const std::vector<eagle::mask> wrong = {eagle::mask::full(image_.nx + 1, image_.ny)};
+    EXPECT_THROW(session.score(wrong, probs), eagle::error);
+    eagle::session_params tiny;
+    tiny.n_ctx = 8;
+    eagle::vlm_session small(*model_, tiny);
+    EXPECT_THROW(small.prepare(request()), eagle::error);
+}
+
+} // namespace
