@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "eagle/error.h"
+#include "eagle/eagle.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,7 +12,7 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--model,-m", opts.model_path, "text model GGUF (default: the embedded ShapesWorld model)");
     app.add_option("--mmproj", opts.mmproj_path, "multimodal projector GGUF (required with --model)");
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
-    app.add_option("--prompt,-p", opts.prompt, "prompt text")->default_str(EAGLE_DEFAULT_PROMPT);
+    app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
     app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences)")->check(CLI::Range(1, 256));
@@ -58,6 +59,24 @@ session_params make_session_params(const model_options & opts) {
     params.n_ctx = opts.n_ctx;
     params.use_flash_attn = opts.use_flash_attn;
     return params;
+}
+
+} // namespace eagle::cli
+
+namespace eagle::cli {
+
+nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path) {
+    return {{"eagle", version()},
+            {"llama_cpp", llama_cpp_info().version},
+            {"model", params.model_path},
+            {"mmproj", params.mmproj_path},
+            {"image", image_path},
+            {"prompt", opts.prompt},
+            {"raw_prompt", opts.use_raw_prompt},
+            {"threads", params.n_threads},
+            {"batch", opts.n_seq},
+            {"ctx", opts.n_ctx},
+            {"flash_attn", opts.use_flash_attn}};
 }
 
 } // namespace eagle::cli

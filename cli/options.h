@@ -4,6 +4,7 @@
 #include "eagle/vlm.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace eagle::cli {
@@ -12,7 +13,7 @@ struct model_options {
     std::string model_path;   // empty: the embedded default model
     std::string mmproj_path;
     std::string image_path;   // empty: the bundled sample image
-    std::string prompt;
+    std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;
     int32_t n_threads = 0;
     int32_t n_seq     = 16;
@@ -28,5 +29,8 @@ void add_model_options(CLI::App & app, model_options & opts);
 model_params resolve_model(const model_options & opts);
 std::string resolve_image(const model_options & opts);
 session_params make_session_params(const model_options & opts);
+
+// what every output records to make a run reproducible: versions, model, image, prompt, engine options
+nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path);
 
 } // namespace eagle::cli

@@ -1,2 +1,230 @@
+// The `eagle` CLI contract: JSON shapes other tools rely on, and bad input -> one clear line, nonzero exit.
 #include <gtest/gtest.h>
-TEST(cli, placeholder_replaced_below) { }
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace {
+
+struct run_result {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string tmp_dir() {
+    const std::string dir = std::string(EAGLE_TEST_TMP_DIR) + "/cli";
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+std::string read_file(const std::string & path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string quote(const std::string & arg) {
+    std::string q = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            q.append("'\\''");
+        } else {
+            q.push_back(c);
+        }
+    }
+    q.push_back('\'');
+    return q;
+}
+
+run_result run_eagle(const std::vector<std::string> & args) {
+    const std::string out_path = tmp_dir() + "/stdout.txt", err_path = tmp_dir() + "/stderr.txt";
+    std::string cmd = quote(EAGLE_CLI_PATH);
+    for (const auto & a : args) {
+        cmd.append(" ").append(quote(a));
+    }
+    cmd.append(" >").append(quote(out_path)).append(" 2>").append(quote(err_path)).append(" </dev/null");
+    const int status = std::system(cmd.c_str());
+    run_result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = read_file(out_path);
+    r.err = read_file(err_path);
+    return r;
+}
+
+const std::string k_fixture = EAGLE_TEST_FIXTURE_DIR;
+const std::string k_model   = k_fixture + "/fixture-model.gguf";
+const std::string k_mmproj  = k_fixture + "/fixture-mmproj.gguf";
+const std::string k_image   = std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapes-1.png";
+
+std::vector<std::string> model_args() { return {"--model", k_model, "--mmproj", k_mmproj, "--image", k_image}; }
+
+// one line on stderr, naming `needle`, and the expected exit code
+void expect_clean_error(const run_result & r, int exit_code, const std::string & needle) {
+    EXPECT_EQ(r.exit_code, exit_code) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "stderr: " << r.err;
+    EXPECT_EQ(r.err.rfind("eagle: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.err;
+}
+
+std::string write_file(const std::string & name, const std::string & content) {
+    const std::string path = tmp_dir() + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+} // namespace
+
+TEST(cli, version_names_llama_cpp) {
+    const run_result r = run_eagle({"--version"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("llama.cpp 0."), std::string::npos) << r.out;
+}
+
+TEST(cli, generate_json_contract) {
+    std::vector<std::string> args = model_args();
+    args.insert(args.begin(), "generate");
+    args.insert(args.end(), {"--max-tokens", "5", "--json"});
+    const run_result r = run_eagle(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_TRUE(j["text"].is_string());
+    ASSERT_TRUE(j["tokens"].is_array());
+    EXPECT_GE(j["tokens"].size(), 1u);
+    EXPECT_LE(j["tokens"].size(), 5u);
+    for (const auto & t : j["tokens"]) {
+        EXPECT_TRUE(t["id"].is_number_integer());
+        EXPECT_TRUE(t["piece"].is_string());
+        EXPECT_GE(t["prob"].get<double>(), 0.0);
+        EXPECT_LE(t["prob"].get<double>(), 1.0);
+    }
+    EXPECT_TRUE(j["llama_cpp"].is_string());
+}
+
+TEST(cli, score_json_contract_and_agreement_with_generate) {
+    std::vector<std::string> gen = model_args();
+    gen.insert(gen.begin(), "generate");
+    gen.insert(gen.end(), {"--max-tokens", "6", "--json"});
+    const run_result g = run_eagle(gen);
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    const auto gj = nlohmann::json::parse(g.out);
+
+    // a mask keeping the left half of the image
+    const std::string mask_path = tmp_dir() + "/left-half.png";
+    {
+        // 128x128 8-bit grayscale PNG written via the CLI-independent path: PGM is enough for OpenCV
+        const std::string pgm = tmp_dir() + "/left-half.pgm";
+        std::ofstream f(pgm, std::ios::binary);
+        f << "P5\n128 128\n255\n";
+        for (int y = 0; y < 128; ++y) {
+            for (int x = 0; x < 128; ++x) {
+                f.put(char(x < 64 ? 255 : 0));
+            }
+        }
+        f.close();
+        std::filesystem::copy_file(pgm, mask_path, std::filesystem::copy_options::overwrite_existing);
+    }
+    std::vector<std::string> sc = model_args();
+    sc.insert(sc.begin(), "score");
+    sc.insert(sc.end(), {"--answer", gj["text"].get<std::string>(), "--mask", mask_path, "--json"});
+    const run_result s = run_eagle(sc);
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    const auto sj = nlohmann::json::parse(s.out);
+    ASSERT_EQ(sj["scores"].size(), 2u); // unmasked first, then the mask
+    const auto & tokens = sj["tokens"];
+    ASSERT_EQ(sj["scores"][0].size(), tokens.size());
+    // the text re-tokenizes to the generated tokens (word-level vocabulary); their probabilities agree
+    for (size_t t = 0; t < tokens.size() && t < gj["tokens"].size(); ++t) {
+        if (tokens[t]["id"] != gj["tokens"][t]["id"]) {
+            break;
+        }
+        EXPECT_NEAR(sj["scores"][0][t].get<double>(), gj["tokens"][t]["prob"].get<double>(), 1e-4) << "token " << t;
+    }
+}
+
+TEST(cli, missing_model_file) {
+    const run_result r = run_eagle({"generate", "--model", "/nonexistent/m.gguf", "--mmproj", k_mmproj, "--image", k_image});
+    expect_clean_error(r, 2, "/nonexistent/m.gguf");
+}
+
+TEST(cli, unreadable_model_path_is_a_directory) {
+    const run_result r = run_eagle({"generate", "--model", tmp_dir(), "--mmproj", k_mmproj, "--image", k_image});
+    expect_clean_error(r, 2, tmp_dir());
+}
+
+TEST(cli, corrupt_model_and_mmproj) {
+    const std::string junk = write_file("junk.gguf", std::string(4096, '\x17'));
+    const std::string truncated = write_file("truncated.gguf", read_file(k_model).substr(0, 3000));
+    expect_clean_error(run_eagle({"generate", "--model", junk, "--mmproj", k_mmproj, "--image", k_image}), 2, junk);
+    expect_clean_error(run_eagle({"generate", "--model", truncated, "--mmproj", k_mmproj, "--image", k_image}), 2, truncated);
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--mmproj", junk, "--image", k_image}), 2, junk);
+    const std::string trunc_proj = write_file("truncated-mmproj.gguf", read_file(k_mmproj).substr(0, 5000));
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--mmproj", trunc_proj, "--image", k_image}), 2, trunc_proj);
+}
+
+TEST(cli, mmproj_that_does_not_fit_the_model) {
+    const std::string other = k_fixture + "/other/fixture-mmproj.gguf";
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--mmproj", other, "--image", k_image}), 2, other);
+}
+
+TEST(cli, model_and_mmproj_swapped) {
+    expect_clean_error(run_eagle({"generate", "--model", k_mmproj, "--mmproj", k_model, "--image", k_image}), 2, k_mmproj);
+}
+
+TEST(cli, model_without_mmproj) {
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--image", k_image}), 1, "--mmproj");
+}
+
+TEST(cli, missing_and_corrupt_image) {
+    const std::string bad = write_file("bad.png", "not a png at all");
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--mmproj", k_mmproj, "--image", "/nonexistent/i.png"}), 2,
+                       "/nonexistent/i.png");
+    expect_clean_error(run_eagle({"generate", "--model", k_model, "--mmproj", k_mmproj, "--image", bad}), 2, bad);
+}
+
+TEST(cli, mask_of_the_wrong_size) {
+    const std::string mask = tmp_dir() + "/small-mask.pgm";
+    {
+        std::ofstream f(mask, std::ios::binary);
+        f << "P5\n10 12\n255\n" << std::string(120, '\xff');
+    }
+    std::vector<std::string> args = model_args();
+    args.insert(args.begin(), "score");
+    args.insert(args.end(), {"--answer", "a red circle", "--mask", mask});
+    expect_clean_error(run_eagle(args), 1, "10x12");
+}
+
+TEST(cli, prompt_longer_than_the_context) {
+    std::vector<std::string> args = model_args();
+    args.insert(args.begin(), "score");
+    args.insert(args.end(), {"--answer", "a red circle", "--ctx", "16"});
+    expect_clean_error(run_eagle(args), 1, "context");
+    // longer than the model's training context
+    std::string prompt;
+    for (int i = 0; i < 3000; ++i) {
+        prompt += "red ";
+    }
+    args = model_args();
+    args.insert(args.begin(), "generate");
+    args.insert(args.end(), {"--prompt", prompt});
+    expect_clean_error(run_eagle(args), 1, "context");
+}
+
+TEST(cli, empty_answer) {
+    std::vector<std::string> args = model_args();
+    args.insert(args.begin(), "score");
+    args.insert(args.end(), {"--answer", ""});
+    expect_clean_error(run_eagle(args), 1, "empty");
+}
+
+TEST(cli, unknown_fill) {
+    std::vector<std::string> args = model_args();
+    args.insert(args.begin(), "score");
+    args.insert(args.end(), {"--answer", "a red circle", "--fill", "purple"});
+    expect_clean_error(run_eagle(args), 1, "purple");
+}

@@ -120,6 +120,17 @@ TEST_F(scorer_test, shared_prefix_equals_prefix_from_scratch) {
     expect_near_all(score(a, masks), score(b, masks), 1e-4f);
 }
 
+TEST_F(scorer_test, unified_kv_cache_equals_per_sequence_streams) {
+    const std::vector<eagle::mask> masks = some_masks(5);
+    eagle::session_params unified, streams;
+    unified.n_seq = streams.n_seq = 4;
+    unified.use_unified_kv = true;
+    eagle::vlm_session a(*model_, unified), b(*model_, streams);
+    a.prepare(request());
+    b.prepare(request());
+    expect_near_all(score(a, masks), score(b, masks), 1e-4f);
+}
+
 TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
     eagle::vlm_session session(*model_, {});
     session.prepare(request());

@@ -70,6 +70,8 @@ struct session_params {
     int32_t n_ctx        = 0;    // context size; 0 = sized from the request
     bool    share_prefix = true; // decode the text before the image once; all sequences share its KV cache
     bool    use_memo     = true; // answer repeated masks from a memo
+    bool    use_unified_kv = false; // one KV buffer for all sequences (less memory, attention ~ n_seq^2)
+                                    // instead of one stream per sequence
     bool    use_flash_attn = false; // llama.cpp's flash attention: faster on GPUs, but on CPU its f16
                                     // accumulation makes scores depend (~1e-3) on the batch a mask is in
 };

@@ -44,11 +44,19 @@ void route_ggml_log(ggml_log_level /*level*/, const char * text, void * /*user_d
     log(log_level::debug, text);
 }
 
+// before anything of ggml runs: even reading a GGUF header logs on failure
+void init_logging_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        ggml_log_set(route_ggml_log, nullptr);
+        llama_log_set(route_ggml_log, nullptr);
+        mtmd_helper_log_set(route_ggml_log, nullptr);
+    });
+}
+
 void init_backends_once() {
     static std::once_flag once;
     std::call_once(once, [] {
-        llama_log_set(route_ggml_log, nullptr);
-        mtmd_helper_log_set(route_ggml_log, nullptr);
         const char * env_dir = std::getenv("EAGLE_GGML_BACKEND_DIR");
         const std::string dir = env_dir ? env_dir : EAGLE_GGML_BACKEND_DIR;
         std::error_code ec;
@@ -166,6 +174,7 @@ vlm_model::vlm_model(const model_params & params) : impl_(std::make_unique<impl>
     if (m.params.n_threads <= 0) {
         m.params.n_threads = default_n_threads();
     }
+    init_logging_once();
     const std::string text_arch   = gguf_architecture(params.model_path, "model");
     const std::string mmproj_arch = gguf_architecture(params.mmproj_path, "mmproj");
     if (text_arch == "clip") {
@@ -391,7 +400,10 @@ struct vlm_session::impl {
         cparams.n_batch         = uint32_t(n_ctx); // a whole group of sequences goes into one llama_decode
         cparams.n_ubatch        = uint32_t(std::max(std::min(n_ctx, 512), n_ubatch_min));
         cparams.n_seq_max       = uint32_t(n_seq_max);
-        cparams.kv_unified      = true;            // shared-prefix cells are tagged with every sequence
+        // unified: one KV buffer, shared-prefix cells tagged with every sequence, but every token attends over
+        // the cells of all sequences (masked), so attention grows with n_seq^2. Per-sequence streams: each
+        // sequence attends to its own cells only, and the shared prefix is copied into each stream.
+        cparams.kv_unified      = params.use_unified_kv;
         cparams.n_threads       = m.params.n_threads;
         cparams.n_threads_batch = m.params.n_threads;
         cparams.no_perf         = true;
@@ -535,7 +547,14 @@ struct vlm_session::impl {
                                                     " tokens, more than the model's context of " + std::to_string(model.n_ctx_train()));
         }
         const int32_t n_seq_req = std::max(1, params.n_seq);
-        auto cells_for = [&](int32_t n) { return params.share_prefix ? n_prefix + n * n_per_seq : n * n_seq_len; };
+        // per-sequence streams each hold a whole sequence (llama.cpp gives each n_ctx / n_seq cells)
+        const int32_t n_stream = (n_seq_len + 255) / 256 * 256;
+        auto cells_for = [&](int32_t n) {
+            if (!params.use_unified_kv) {
+                return n * n_stream;
+            }
+            return params.share_prefix ? n_prefix + n * n_per_seq : n * n_seq_len;
+        };
         int32_t n_ctx = 0;
         if (params.n_ctx > 0) {
             n_ctx = params.n_ctx;
@@ -566,14 +585,22 @@ struct vlm_session::impl {
     }
 
     void decode_shared_prefix() {
-        llama_memory_clear(llama_get_memory(ctx), true);
-        const std::vector<llama_seq_id> all = seq_range(n_seq);
-        batch_guard batch(int32_t(req.prefix_tokens.size()), 0, n_seq);
+        llama_memory_t mem = llama_get_memory(ctx);
+        llama_memory_clear(mem, true);
+        // unified KV: one copy of the prefix, tagged with every sequence; streams: decode into sequence 0,
+        // then copy its cells into the other streams (a memory copy, no compute)
+        const std::vector<llama_seq_id> seqs = params.use_unified_kv ? seq_range(n_seq) : seq_range(1);
+        batch_guard batch(int32_t(req.prefix_tokens.size()), 0, int32_t(seqs.size()));
         for (size_t i = 0; i < req.prefix_tokens.size(); ++i) {
-            batch.add_token(req.prefix_tokens[i], llama_pos(i), all, false);
+            batch.add_token(req.prefix_tokens[i], llama_pos(i), seqs, false);
         }
         if (batch.batch.n_tokens > 0) {
             decode(batch.batch, "shared prefix");
+        }
+        if (!params.use_unified_kv) {
+            for (int32_t s = 1; s < n_seq; ++s) {
+                llama_memory_seq_cp(mem, 0, s, -1, -1);
+            }
         }
         prefix_ready = true;
     }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up everything eagle.cpp needs on Debian 12 and builds it: Debian packages (only the missing ones),
+# llama.cpp in a private prefix (scripts/provision-llama.sh), then a CMake release build in build/.
+# Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+packages=(g++ cmake make pkg-config ca-certificates
+          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-contrib-dev
+          nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+scripts/provision-llama.sh
+
+cmake --preset default >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built build/bin/eagle"
