@@ -1,0 +1,99 @@
+// eagle/explain.h - EAGLE explanations: rank image regions by how much they make the model say the target
+// tokens (insight) and how much removing them makes it stop (necessity), then derive maps and the per-token
+// reliance on the image (see ../shared/method/eagle-reference.md §2-§5).
+//
+//   eagle::region_set regions = eagle::make_slico_regions(image, 64);
+//   eagle::explanation ex = eagle::explain(session, request, regions, {});   // session: any eagle::scorer
+//   std::vector<float> map = eagle::attribution_map(ex);
+//
+// explain() only calls scorer.prepare() and scorer.score(); every candidate subset becomes two masks
+// (insertion: the subset alone; deletion: the image without it), scored in batches.
+// Thread safety: none needed; explain() uses the scorer it is given and nothing global.
+#pragma once
+
+#include "eagle/regions.h"
+#include "eagle/scorer.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace eagle {
+
+enum class search_mode {
+    exact,     // the reference greedy: all remaining regions evaluated at every step, n(n+1) evaluations
+    efficient, // the reference's bidirectional windowed greedy (search_scope, pending_samples, update_step)
+    lazy,      // lazy greedy: stale gains as upper bounds, the top candidates re-evaluated until one is fresh
+};
+search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
+const char * search_mode_name(search_mode mode);
+
+struct explain_params {
+    float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
+    float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
+    search_mode mode = search_mode::lazy;
+    // efficient search (the reference's defaults)
+    int32_t search_scope    = 10;
+    int32_t pending_samples = 8;
+    int32_t update_step     = 5;
+    // lazy search
+    int32_t lazy_batch   = 8;          // stale candidates re-evaluated per round (one scorer batch)
+    float   lazy_epsilon = 0.0f;       // accept a fresh gain within epsilon of the best stale bound
+    // budgets: the regions after the budget are ordered by their last known gain, flagged unranked
+    int32_t max_regions   = 0;         // stop the search after this many regions (0 = rank all)
+    float   stop_fraction = 0.0f;      // stop when the insertion score reaches this fraction of the
+                                       // full-image score (0 = never)
+};
+
+// Per-target: does the token come from the image or from the language prior? (§4.2, §5)
+struct token_reliance {
+    float p_black = 0.0f;              // probability with every region removed (language prior alone)
+    float p_full  = 0.0f;              // probability on the whole image
+    float influence = 0.0f;            // I_t = AUC of its insertion curve - the curve's minimum
+    float influence_normalized = 0.0f; // min-max over the targets of this explanation
+    bool is_sensitive = false;         // p_full - p_black > 0.2 (the reference's sensitive token)
+    bool is_visual = false;            // verdict: influence >= visual_influence_threshold
+};
+inline constexpr float visual_influence_threshold = 0.2f;
+inline constexpr float sensitive_token_threshold  = 0.2f;
+
+using progress_callback = std::function<bool(int32_t n_done, int32_t n_total)>; // false = cancel
+
+struct explanation {
+    int32_t n_regions = 0;
+    std::vector<int32_t> order;                // region ids, most important first (all n_regions)
+    int32_t n_ranked = 0;                      // order[0, n_ranked) came from the search; the rest from
+                                               // a cheap criterion (a budget stopped the search)
+    // the reference's log: entry k = the first k+1 regions of `order` visible
+    std::vector<float> insertion_score;        // mean over targets of p(x with only those regions)
+    std::vector<float> deletion_score;         // mean over targets of p(x without those regions)
+    std::vector<float> smdl_score;             // objective F
+    std::vector<float> region_area;            // pixel-area fraction visible
+    std::vector<std::vector<float>> insertion_word_score; // [k][target]
+    std::vector<std::vector<float>> deletion_word_score;
+    std::vector<float> org_score;              // per target, full image
+    std::vector<float> baseline_score;         // per target, every region removed
+    std::vector<float> marginal_gain;          // F_k - F_{k-1}, F_0 = F(empty set)
+    std::vector<token_reliance> reliance;      // per target
+    bool is_complete = true;                   // false: cancelled through the progress callback
+    int64_t n_evaluations = 0;                 // masked images the model scored for this explanation
+    int64_t n_memo_hits   = 0;
+    int64_t t_search_us   = 0;
+};
+
+// Runs the search. The request must be prepared-able by the scorer (image, prompt, answer, targets).
+// Throws errc::invalid_argument for fewer than 1 region or regions not of the image's size.
+explanation explain(scorer & scorer, const score_request & request, const region_set & regions,
+                    const explain_params & params, const progress_callback & progress = {});
+
+// The reference's add_value map: region ranked k gets sum_{j>k} |dF_j| / sum_{j>=2} |dF_j| (top region 1,
+// last 0), per pixel. Word level: the same along the ranking, with F restricted to one target.
+std::vector<float> attribution_map(const explanation & ex, const region_set & regions);
+std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
+                                         float lambda1 = 1.0f, float lambda2 = 1.0f);
+
+// I_t = trapezoid AUC of [p_black] + insertion_word_score[:, t] over [0] + region_area, minus its minimum
+float influence_score(const explanation & ex, int32_t i_target);
+
+} // namespace eagle

@@ -1,0 +1,46 @@
+// eagle/regions.h - the sub-regions EAGLE ranks: superpixels, a grid, or user-supplied labels.
+//
+// A region_set labels every pixel with a region id in [0, n_regions). Regions partition the image: they are
+// disjoint and cover it, so a subset of regions is a keep mask (region_mask) and its complement is the
+// deletion mask.
+#pragma once
+
+#include "eagle/image.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eagle {
+
+struct region_set {
+    int32_t nx = 0;
+    int32_t ny = 0;
+    int32_t n_regions = 0;
+    std::vector<int32_t> labels;  // nx * ny region ids, row-major
+    std::vector<int64_t> area_px; // pixels per region
+
+    // the pixel-area fraction of a subset (selected[i] != 0 -> region i counted)
+    double area_fraction(const std::vector<uint8_t> & selected) const;
+};
+
+// SLICO superpixels exactly as the EAGLE reference: OpenCV ximgproc SLICO on the 8-bit BGR image,
+// region_size = floor(sqrt(H*W / n_divisions)), ruler 20 (unused by SLICO), n_iterations iterations, no
+// connectivity enforcement; empty labels dropped (ids renumbered in order).
+// Throws errc::invalid_argument when n_divisions is < 1 or larger than the pixel count.
+region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions = 64, int32_t n_iterations = 20);
+
+// A regular grid of n_cols x n_rows cells (row-major ids); cells differ by at most one pixel in size.
+region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_rows);
+
+// Regions from a PNG of region ids (8- or 16-bit grayscale; e.g. SAM masks or boxes painted by id).
+// Ids need not be contiguous: they are renumbered in ascending order. Must have the image's size.
+region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny);
+
+// Keep mask of the union of the selected regions (selected.size() == n_regions).
+mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected);
+
+// Region ids as a 16-bit PNG (readable back with load_region_labels).
+void save_region_labels(const region_set & regions, const std::string & path);
+
+} // namespace eagle

@@ -1,0 +1,145 @@
+#include "eagle/regions.h"
+
+#include "eagle/error.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/ximgproc/slic.hpp>
+
+#include <cmath>
+#include <map>
+
+namespace eagle {
+
+namespace {
+
+// renumber ids in ascending order, dropping ids no pixel carries
+region_set compact(int32_t nx, int32_t ny, std::vector<int32_t> labels) {
+    std::map<int32_t, int32_t> remap;
+    for (int32_t id : labels) {
+        remap.emplace(id, 0);
+    }
+    int32_t next = 0;
+    for (auto & [id, new_id] : remap) {
+        new_id = next++;
+    }
+    region_set out;
+    out.nx = nx;
+    out.ny = ny;
+    out.n_regions = next;
+    out.area_px.assign(next, 0);
+    for (int32_t & id : labels) {
+        id = remap[id];
+        ++out.area_px[id];
+    }
+    out.labels = std::move(labels);
+    return out;
+}
+
+} // namespace
+
+double region_set::area_fraction(const std::vector<uint8_t> & selected) const {
+    int64_t n = 0;
+    for (int32_t i = 0; i < n_regions; ++i) {
+        if (selected[i]) {
+            n += area_px[i];
+        }
+    }
+    return double(n) / (double(nx) * ny);
+}
+
+region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int32_t n_iterations) {
+    const int64_t n_px = int64_t(image.nx) * image.ny;
+    if (n_divisions < 1 || n_divisions > n_px) {
+        throw error(errc::invalid_argument, "division number " + std::to_string(n_divisions) + " must lie in 1.." +
+                                                std::to_string(n_px) + " (the image's pixel count)");
+    }
+    if (n_iterations < 1) {
+        throw error(errc::invalid_argument, "SLICO iterations must be positive, got " + std::to_string(n_iterations));
+    }
+    // the reference runs SLICO on cv2.imread's BGR bytes
+    cv::Mat rgb(image.ny, image.nx, CV_8UC3, const_cast<uint8_t *>(image.rgb.data()));
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    const int region_size = int(std::sqrt(double(n_px) / n_divisions));
+    cv::Ptr<cv::ximgproc::SuperpixelSLIC> slic =
+        cv::ximgproc::createSuperpixelSLIC(bgr, cv::ximgproc::SLICO, region_size, 20.0f);
+    slic->iterate(n_iterations);
+    cv::Mat labels;
+    slic->getLabels(labels);
+    std::vector<int32_t> ids(static_cast<size_t>(n_px));
+    for (int y = 0; y < image.ny; ++y) {
+        const int32_t * row = labels.ptr<int32_t>(y);
+        std::copy(row, row + image.nx, ids.begin() + size_t(y) * image.nx);
+    }
+    return compact(image.nx, image.ny, std::move(ids));
+}
+
+region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_rows) {
+    if (n_cols < 1 || n_rows < 1 || n_cols > nx || n_rows > ny) {
+        throw error(errc::invalid_argument, "grid of " + std::to_string(n_cols) + "x" + std::to_string(n_rows) +
+                                                " cells does not fit a " + std::to_string(nx) + "x" + std::to_string(ny) + " image");
+    }
+    std::vector<int32_t> ids(size_t(nx) * ny);
+    for (int32_t y = 0; y < ny; ++y) {
+        for (int32_t x = 0; x < nx; ++x) {
+            ids[size_t(y) * nx + x] = (int32_t(int64_t(y) * n_rows / ny)) * n_cols + int32_t(int64_t(x) * n_cols / nx);
+        }
+    }
+    return compact(nx, ny, std::move(ids));
+}
+
+region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny) {
+    cv::Mat img = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
+    if (img.empty()) {
+        throw error(errc::io, "cannot read region labels '" + path + "' (a PNG of region ids)");
+    }
+    if (img.cols != nx || img.rows != ny) {
+        throw error(errc::invalid_argument, "region labels '" + path + "' are " + std::to_string(img.cols) + "x" +
+                                                std::to_string(img.rows) + " but the image is " + std::to_string(nx) + "x" +
+                                                std::to_string(ny));
+    }
+    cv::Mat ids32;
+    img.convertTo(ids32, CV_32S);
+    std::vector<int32_t> ids(size_t(nx) * ny);
+    for (int y = 0; y < ny; ++y) {
+        const int32_t * row = ids32.ptr<int32_t>(y);
+        std::copy(row, row + nx, ids.begin() + size_t(y) * nx);
+    }
+    return compact(nx, ny, std::move(ids));
+}
+
+mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected) {
+    if (int32_t(selected.size()) != regions.n_regions) {
+        throw error(errc::invalid_argument, "region_mask: " + std::to_string(selected.size()) + " flags for " +
+                                                std::to_string(regions.n_regions) + " regions");
+    }
+    mask out{regions.nx, regions.ny, std::vector<uint8_t>(regions.labels.size())};
+    for (size_t i = 0; i < regions.labels.size(); ++i) {
+        out.keep[i] = selected[regions.labels[i]] ? 1 : 0;
+    }
+    return out;
+}
+
+void save_region_labels(const region_set & regions, const std::string & path) {
+    if (regions.n_regions > 65535) {
+        throw error(errc::unsupported, "save_region_labels: " + std::to_string(regions.n_regions) + " regions exceed 16 bits");
+    }
+    cv::Mat img(regions.ny, regions.nx, CV_16U);
+    for (int y = 0; y < regions.ny; ++y) {
+        uint16_t * row = img.ptr<uint16_t>(y);
+        for (int x = 0; x < regions.nx; ++x) {
+            row[x] = uint16_t(regions.labels[size_t(y) * regions.nx + x]);
+        }
+    }
+    bool ok = false;
+    try {
+        ok = cv::imwrite(path, img);
+    } catch (const cv::Exception &) {
+    }
+    if (!ok) {
+        throw error(errc::io, "cannot write region labels '" + path + "'");
+    }
+}
+
+} // namespace eagle
