@@ -1,0 +1,350 @@
+// The searches, maps and outputs on analytic scorers (no model): rankings against hand computation and the
+// reference greedy's recorded behaviour, lazy vs exact, partitions, map monotonicity, the JSON schema.
+#include "eagle/error.h"
+#include "eagle/explain.h"
+#include "eagle/report.h"
+#include "mock-scorer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+using eagle::testing::analytic_scorer;
+using eagle::testing::dummy_request;
+
+namespace {
+
+// additive: p = sum_i w_i * kept_i; F(S) = 2 * sum_{i in S} w_i + 1 - W, so greedy = descending weights
+analytic_scorer additive_scorer(const eagle::region_set & regions, std::vector<double> w) {
+    return analytic_scorer(regions, 1, [w](int32_t, const std::vector<double> & kept) {
+        double p = 0;
+        for (size_t i = 0; i < w.size(); ++i) p += w[i] * kept[i];
+        return float(p);
+    });
+}
+
+eagle::explain_params with_mode(eagle::search_mode mode) {
+    eagle::explain_params p;
+    p.mode = mode;
+    return p;
+}
+
+} // namespace
+
+TEST(search, exact_ranks_an_additive_scorer_by_weight) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.4, 0.2, 0.3});
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 10, 1), regions, with_mode(eagle::search_mode::exact));
+    EXPECT_EQ(ex.order, (std::vector<int32_t>{1, 3, 2, 0}));
+    const std::vector<float> expected_ins = {0.4f, 0.7f, 0.9f, 1.0f};
+    const std::vector<float> expected_area = {0.25f, 0.5f, 0.75f, 1.0f};
+    for (size_t k = 0; k < 4; ++k) {
+        EXPECT_NEAR(ex.insertion_score[k], expected_ins[k], 1e-6);
+        EXPECT_NEAR(ex.deletion_score[k], 1.0f - expected_ins[k], 1e-6);
+        EXPECT_NEAR(ex.region_area[k], expected_area[k], 1e-6);
+        EXPECT_NEAR(ex.smdl_score[k], 2 * expected_ins[k], 1e-6); // ins + 1 - (1 - ins)
+    }
+    EXPECT_NEAR(ex.org_score[0], 1.0f, 1e-6);
+    EXPECT_NEAR(ex.baseline_score[0], 0.0f, 1e-6);
+}
+
+TEST(search, exact_breaks_ties_by_the_first_remaining_region) {
+    // hand computed, additive w = {0.1, 0.3, 0.3, 0.2} plus a bonus of 0.25 when regions 0 and 3 are both
+    // visible (W = 0.9, full image p = 1.15 -> clamped by nothing, the scorer is not a probability here):
+    // step 1: F({i}) = w_i + 1 - p(others): F(0) = 0.1 + 1 - 0.8 = 0.3, F(1) = 0.3 + 1 - (0.6 + 0.25) = 0.45,
+    //         F(2) = 0.45 (same), F(3) = 0.2 + 1 - 0.7 = 0.5 -> 3
+    // step 2 from {3}: F(+0) = 0.55 + 1 - 0.6 = 0.95, F(+1) = 0.5 + 1 - 0.4 = 1.1, F(+2) = 1.1 -> tie, 1 wins
+    // step 3 from {1,3}: F(+0) = 0.85 + 1 - 0.3 = 1.55, F(+2) = 0.8 + 1 - 0.1 = 1.7 -> 2, then 0
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    const std::vector<double> w = {0.1, 0.3, 0.3, 0.2};
+    analytic_scorer sc(regions, 1, [w](int32_t, const std::vector<double> & kept) {
+        double p = 0;
+        for (size_t i = 0; i < w.size(); ++i) p += w[i] * kept[i];
+        if (kept[0] > 0.5 && kept[3] > 0.5) p += 0.25;
+        return float(p);
+    });
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 10, 1), regions, with_mode(eagle::search_mode::exact));
+    EXPECT_EQ(ex.order, (std::vector<int32_t>{3, 1, 2, 0}));
+    const std::vector<float> expected_f = {0.5f, 1.1f, 1.7f, 2.15f};
+    for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(ex.smdl_score[k], expected_f[k], 1e-6) << k;
+    // the reference greedy's cost: 2 * (4 + 3 + 2 + 1) masks, plus the empty and full image, minus repeats
+    EXPECT_LE(ex.n_evaluations, 22);
+}
+
+TEST(search, exact_reproduces_the_reference_greedy_on_recorded_scores) {
+    std::ifstream in(std::string(EAGLE_TEST_SOURCE_DIR) + "/data/recorded-scores.json");
+    const nlohmann::json rec = nlohmann::json::parse(in);
+    const int32_t n = rec["n_regions"], n_targets = rec["n_targets"];
+    const std::vector<std::vector<float>> table = rec["table"];
+    const eagle::region_set regions = eagle::make_grid_regions(6 * 5, 4, n, 1); // equal areas
+    analytic_scorer sc(regions, n_targets, [&](int32_t t, const std::vector<double> & kept) {
+        int bits = 0;
+        for (int32_t i = 0; i < n; ++i) bits |= (kept[i] > 0.5) << i;
+        return table[bits][t];
+    });
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(30, 4, n_targets), regions, with_mode(eagle::search_mode::exact));
+    EXPECT_EQ(ex.order, rec["expected_order"].get<std::vector<int32_t>>());
+    const auto & log = rec["expected_log"];
+    for (const char * key : {"insertion_score", "deletion_score", "smdl_score", "region_area"}) {
+        const std::vector<float> expected = log[key];
+        const std::vector<float> & got = key == std::string("insertion_score") ? ex.insertion_score
+                                       : key == std::string("deletion_score")  ? ex.deletion_score
+                                       : key == std::string("smdl_score")      ? ex.smdl_score
+                                                                               : ex.region_area;
+        ASSERT_EQ(got.size(), expected.size()) << key;
+        for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], expected[k], 1e-5) << key << "[" << k << "]";
+    }
+    const std::vector<std::vector<float>> word = log["insertion_word_score"];
+    for (size_t k = 0; k < word.size(); ++k)
+        for (int32_t t = 0; t < n_targets; ++t) EXPECT_NEAR(ex.insertion_word_score[k][t], word[k][t], 1e-6);
+    const std::vector<float> org = log["org_score"], base = log["baseline_score"];
+    for (int32_t t = 0; t < n_targets; ++t) {
+        EXPECT_NEAR(ex.org_score[t], org[t], 1e-6);
+        EXPECT_NEAR(ex.baseline_score[t], base[t], 1e-6);
+    }
+}
+
+TEST(search, lazy_equals_exact_on_submodular_objectives_with_fewer_evaluations) {
+    // insight only (lambda2 = 0) with a probabilistic-coverage scorer: F is monotone submodular
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = 0.005 + 0.04 * std::fabs(std::sin(i * 1.7));
+    analytic_scorer coverage(regions, 2, [w](int32_t t, const std::vector<double> & kept) {
+        double miss = 1.0;
+        for (size_t i = 0; i < w.size(); ++i) miss *= 1.0 - (t == 0 ? w[i] : w[63 - i] * 0.8) * kept[i];
+        return float(1.0 - miss);
+    });
+    eagle::explain_params exact = with_mode(eagle::search_mode::exact), lazy = with_mode(eagle::search_mode::lazy);
+    exact.lambda2 = lazy.lambda2 = 0.0f;
+    const eagle::explanation a = eagle::explain(coverage, dummy_request(80, 80, 2), regions, exact);
+    analytic_scorer coverage2(regions, 2, [w](int32_t t, const std::vector<double> & kept) {
+        double miss = 1.0;
+        for (size_t i = 0; i < w.size(); ++i) miss *= 1.0 - (t == 0 ? w[i] : w[63 - i] * 0.8) * kept[i];
+        return float(1.0 - miss);
+    });
+    const eagle::explanation b = eagle::explain(coverage2, dummy_request(80, 80, 2), regions, lazy);
+    EXPECT_EQ(a.order, b.order);
+    EXPECT_LT(b.n_evaluations * 2, a.n_evaluations) << "lazy " << b.n_evaluations << " vs exact " << a.n_evaluations;
+
+    // additive (modular) with both terms: also submodular
+    analytic_scorer add1 = additive_scorer(regions, w), add2 = additive_scorer(regions, w);
+    const eagle::explanation c = eagle::explain(add1, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    const eagle::explanation d = eagle::explain(add2, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::lazy));
+    EXPECT_EQ(c.order, d.order);
+}
+
+TEST(search, lazy_stays_close_to_exact_on_non_submodular_objectives) {
+    const std::string path = std::string(EAGLE_TEST_SOURCE_DIR) + "/data/recorded-scores.json";
+    const nlohmann::json rec = nlohmann::json::parse(std::ifstream(path));
+    const std::vector<std::vector<float>> table = rec["table"];
+    const eagle::region_set regions = eagle::make_grid_regions(30, 4, 6, 1);
+    auto fn = [&](int32_t t, const std::vector<double> & kept) {
+        int bits = 0;
+        for (int32_t i = 0; i < 6; ++i) bits |= (kept[i] > 0.5) << i;
+        return table[bits][t];
+    };
+    analytic_scorer s1(regions, 3, fn), s2(regions, 3, fn);
+    const eagle::explanation a = eagle::explain(s1, dummy_request(30, 4, 3), regions, with_mode(eagle::search_mode::exact));
+    const eagle::explanation b = eagle::explain(s2, dummy_request(30, 4, 3), regions, with_mode(eagle::search_mode::lazy));
+    auto auc = [](const eagle::explanation & ex) {
+        double area = 0, x0 = 0, y0 = ex.deletion_score.back();
+        for (size_t k = 0; k < ex.insertion_score.size(); ++k) {
+            area += (ex.region_area[k] - x0) * (ex.insertion_score[k] + y0) / 2;
+            x0 = ex.region_area[k];
+            y0 = ex.insertion_score[k];
+        }
+        return area;
+    };
+    EXPECT_GE(auc(b), 0.95 * auc(a));
+    EXPECT_LE(b.n_evaluations, a.n_evaluations);
+}
+
+TEST(search, efficient_has_the_reference_layout) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (i * 37 % 64) / 64.0 / 32.0;
+    analytic_scorer sc = additive_scorer(regions, w);
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::efficient));
+    ASSERT_EQ(ex.order.size(), 64u);
+    EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
+    EXPECT_EQ(ex.insertion_score.size(), 64u);
+    EXPECT_EQ(ex.region_area.size(), 64u);
+    EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+    for (size_t k = 0; k < 64; ++k) {
+        EXPECT_NEAR(ex.region_area[k], (k + 1) / 64.0, 1e-6) << k; // entry k = the first k+1 regions
+        EXPECT_NEAR(ex.smdl_score[k], ex.insertion_score[k] + 1 - ex.deletion_score[k], 1e-6);
+    }
+    // on an additive scorer both ends are right: the first region is the heaviest, the last the lightest
+    EXPECT_EQ(ex.order.front(), int32_t(std::max_element(w.begin(), w.end()) - w.begin()));
+    EXPECT_EQ(ex.order.back(), int32_t(std::min_element(w.begin(), w.end()) - w.begin()));
+    EXPECT_LT(ex.n_evaluations, 64 * 65);
+}
+
+TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0;
+    for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy}) {
+        analytic_scorer sc = additive_scorer(regions, w);
+        eagle::explain_params p = with_mode(mode);
+        p.max_regions = 5;
+        const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
+        EXPECT_EQ(ex.n_ranked, 5);
+        EXPECT_EQ(ex.order.size(), 64u);
+        EXPECT_EQ(ex.insertion_score.size(), 64u);
+        EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+        EXPECT_NEAR(ex.insertion_score.back(), ex.org_score[0], 1e-6);
+    }
+}
+
+TEST(regions, slico_partitions_the_image_like_the_reference) {
+    // 640x480 -> region size 69 -> SLICO seeds 7 rows x 9 columns = 63 regions (eagle-reference.md §2.1)
+    eagle::image_rgb8 image{640, 480, std::vector<uint8_t>(640 * 480 * 3)};
+    for (size_t i = 0; i < image.rgb.size(); ++i) image.rgb[i] = uint8_t((i * 2654435761u) >> 24);
+    const eagle::region_set r = eagle::make_slico_regions(image, 64);
+    EXPECT_EQ(r.n_regions, 63);
+    EXPECT_EQ(r.labels.size(), size_t(640 * 480));
+    int64_t total = 0;
+    for (int32_t i = 0; i < r.n_regions; ++i) {
+        EXPECT_GT(r.area_px[i], 0) << "region " << i;
+        total += r.area_px[i];
+    }
+    EXPECT_EQ(total, 640 * 480);
+    for (int32_t id : r.labels) ASSERT_TRUE(id >= 0 && id < r.n_regions);
+}
+
+TEST(regions, grid_and_user_labels) {
+    const eagle::region_set g = eagle::make_grid_regions(10, 7, 3, 2);
+    EXPECT_EQ(g.n_regions, 6);
+    EXPECT_EQ(std::accumulate(g.area_px.begin(), g.area_px.end(), int64_t(0)), 70);
+    std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
+    const std::string path = std::string(EAGLE_TEST_TMP_DIR) + "/labels.png";
+    eagle::save_region_labels(g, path);
+    const eagle::region_set back = eagle::load_region_labels(path, 10, 7);
+    EXPECT_EQ(back.labels, g.labels);
+    EXPECT_THROW(eagle::load_region_labels(path, 11, 7), eagle::error);
+    EXPECT_THROW(eagle::load_region_labels(std::string(EAGLE_TEST_TMP_DIR) + "/none.png", 10, 7), eagle::error);
+    EXPECT_THROW(eagle::make_grid_regions(10, 7, 11, 1), eagle::error);
+}
+
+TEST(regions, division_number_must_fit_the_image) {
+    const eagle::image_rgb8 image{8, 8, std::vector<uint8_t>(8 * 8 * 3, 7)};
+    EXPECT_THROW(eagle::make_slico_regions(image, 65), eagle::error);
+    EXPECT_THROW(eagle::make_slico_regions(image, 0), eagle::error);
+    EXPECT_NO_THROW(eagle::make_slico_regions(image, 4));
+}
+
+TEST(maps, attribution_is_monotone_along_the_ranking_and_spans_zero_to_one) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
+    std::vector<double> w(16);
+    for (int i = 0; i < 16; ++i) w[i] = (1 + (i * 7) % 16) / 136.0;
+    analytic_scorer sc = additive_scorer(regions, w);
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, {});
+    const std::vector<float> map = eagle::attribution_map(ex, regions);
+    std::vector<float> region_value(16);
+    for (size_t i = 0; i < map.size(); ++i) region_value[regions.labels[i]] = map[i];
+    for (size_t k = 1; k < ex.order.size(); ++k) {
+        EXPECT_GE(region_value[ex.order[k - 1]], region_value[ex.order[k]]);
+    }
+    EXPECT_FLOAT_EQ(region_value[ex.order.front()], 1.0f);
+    EXPECT_FLOAT_EQ(region_value[ex.order.back()], 0.0f);
+    // the gap between consecutive regions is the later one's |gain|, normalised
+    const std::vector<float> token_map = eagle::token_attribution_map(ex, regions, 0);
+    ASSERT_EQ(token_map.size(), map.size()); // one target, lambdas 1: the same objective
+    for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(token_map[i], map[i], 1e-5) << i;
+}
+
+TEST(reliance, influence_separates_visual_from_prior_tokens) {
+    // target 0 appears once region 0 is visible; target 1 is likely whatever the image shows
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc(regions, 2, [](int32_t t, const std::vector<double> & kept) {
+        return t == 0 ? float(0.02 + 0.9 * kept[0]) : 0.93f;
+    });
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 10, 2), regions, {});
+    EXPECT_EQ(ex.order.front(), 0);
+    EXPECT_TRUE(ex.reliance[0].is_visual);
+    EXPECT_TRUE(ex.reliance[0].is_sensitive);
+    EXPECT_FALSE(ex.reliance[1].is_visual);
+    EXPECT_FALSE(ex.reliance[1].is_sensitive);
+    // I_0 = AUC - min: curve 0.02 -> 0.92 at 25% area, flat after: 0.125*0.94 + 0.75*0.92 - 0.02
+    EXPECT_NEAR(ex.reliance[0].influence, 0.125 * 0.94 + 0.75 * 0.92 - 0.02, 1e-5);
+    EXPECT_NEAR(ex.reliance[1].influence, 0.0, 1e-6);
+    EXPECT_FLOAT_EQ(ex.reliance[0].influence_normalized, 1.0f);
+    EXPECT_FLOAT_EQ(ex.reliance[1].influence_normalized, 0.0f);
+}
+
+TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 30, 4, 3);
+    std::vector<double> w(12, 1.0 / 12);
+    analytic_scorer sc = additive_scorer(regions, w);
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 30, 1), regions, {});
+    eagle::explanation_context ctx;
+    ctx.words = {"a"};
+    ctx.answer = {1};
+    ctx.target_indices = {0};
+    ctx.target_ids = {1};
+    const nlohmann::ordered_json j = eagle::explanation_to_json(ex, ctx, {});
+    for (const char * key : {"insertion_score", "deletion_score", "smdl_score", "region_area"}) {
+        ASSERT_TRUE(j[key].is_array()) << key;
+        ASSERT_EQ(j[key].size(), 12u) << key;
+        for (const auto & v : j[key]) ASSERT_TRUE(v.is_number_float()) << key;
+    }
+    for (const char * key : {"insertion_word_score", "deletion_word_score"}) {
+        ASSERT_EQ(j[key].size(), 12u);
+        for (const auto & row : j[key]) {
+            ASSERT_TRUE(row.is_array());
+            ASSERT_EQ(row.size(), 1u);
+        }
+    }
+    for (const char * key : {"org_score", "baseline_score", "selected_interpretation_token_id",
+                             "selected_interpretation_token_word_id", "words"}) {
+        ASSERT_TRUE(j[key].is_array()) << key;
+    }
+    EXPECT_TRUE(j["lambda1"].is_number());
+    EXPECT_TRUE(j["lambda2"].is_number());
+    EXPECT_EQ(j["sub-region_number"].get<int>(), 12);
+
+    const std::string npy = std::string(EAGLE_TEST_TMP_DIR) + "/regions.npy";
+    std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
+    eagle::write_regions_npy(ex, regions, npy);
+    std::ifstream in(npy, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(bytes.substr(0, 6), "\x93NUMPY");
+    const size_t header_len = uint8_t(bytes[8]) | (uint8_t(bytes[9]) << 8);
+    EXPECT_EQ((10 + header_len) % 64, 0u);
+    EXPECT_NE(bytes.find("'shape': (12, 30, 40, 1)"), std::string::npos);
+    const size_t offset = 10 + header_len, n_px = 40 * 30;
+    ASSERT_EQ(bytes.size(), offset + 12 * n_px);
+    for (size_t i = 0; i < n_px; ++i) {
+        int covered = 0;
+        for (size_t k = 0; k < 12; ++k) covered += bytes[offset + k * n_px + i];
+        ASSERT_EQ(covered, 1) << "pixel " << i; // the ordered masks partition the image
+    }
+    // mask k is region order[k]
+    for (size_t i = 0; i < n_px; ++i) EXPECT_EQ(bytes[offset + 0 * n_px + i] == 1, regions.labels[i] == ex.order[0]);
+}
+
+TEST(explain, bad_inputs) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
+    EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 0), regions, {}), eagle::error); // no targets
+    EXPECT_THROW(eagle::explain(sc, dummy_request(41, 10, 1), regions, {}), eagle::error); // size mismatch
+    eagle::explain_params p;
+    p.max_regions = -1;
+    EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 1), regions, p), eagle::error);
+    EXPECT_THROW(eagle::search_mode_from_string("greedy"), eagle::error);
+}
+
+TEST(explain, cancellation_returns_a_partial_ranking) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
+    analytic_scorer sc = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, {},
+                                                 [](int32_t n_done, int32_t) { return n_done < 3; });
+    EXPECT_FALSE(ex.is_complete);
+    EXPECT_EQ(ex.order.size(), 3u);
+}
