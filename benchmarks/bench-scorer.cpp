@@ -19,6 +19,7 @@ struct config {
     const char * name;
     int32_t n_seq;
     bool share_prefix;
+    bool use_batch_encode = false;
 };
 
 int usage() {
@@ -76,6 +77,7 @@ int main(int argc, char ** argv) {
             {"batch 4, shared prefix", 4, true},
             {"batch 16, no prefix reuse", 16, false},
             {"batch 16, shared prefix", 16, true},
+            {"batch 16, shared prefix, images batch-encoded by libmtmd", 16, true, true},
             {"batch 64, no prefix reuse", 64, false},
             {"batch 64, shared prefix", 64, true},
         };
@@ -91,6 +93,7 @@ int main(int argc, char ** argv) {
             sp.n_seq = c.n_seq;
             sp.share_prefix = c.share_prefix;
             sp.use_memo = false;
+            sp.use_batch_encode = c.use_batch_encode;
             eagle::vlm_session session(model, sp);
             session.prepare(request);
             std::vector<float> probs(masks.size() * session.n_targets());

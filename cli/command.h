@@ -19,6 +19,11 @@ struct command {
 
 command add_generate_command(CLI::App & parent);
 command add_score_command(CLI::App & parent);
+command add_explain_command(CLI::App & parent);
+
+// --quiet was given (no progress bar, no summary)
+bool is_quiet();
+command add_shapes_command(CLI::App & parent);
 
 // the flags every command also accepts after its name (e.g. `eagle score -q`)
 void add_log_flags(CLI::App & app);

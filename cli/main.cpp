@@ -36,6 +36,8 @@ int exit_code_for(errc code) {
 
 } // namespace
 
+bool is_quiet() { return g_is_quiet; }
+
 void add_log_flags(CLI::App & app) {
     app.add_flag("--quiet,-q", g_is_quiet, "print errors only");
     app.add_flag("--verbose,-v", g_is_verbose, "also print llama.cpp's log");
@@ -55,6 +57,8 @@ int main(int argc, char ** argv) {
     const std::vector<command> commands = {
         add_generate_command(app),
         add_score_command(app),
+        add_explain_command(app),
+        add_shapes_command(app),
     };
 
     try {

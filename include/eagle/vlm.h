@@ -72,6 +72,9 @@ struct session_params {
     bool    use_memo     = true; // answer repeated masks from a memo
     bool    use_unified_kv = false; // one KV buffer for all sequences (less memory, attention ~ n_seq^2)
                                     // instead of one stream per sequence
+    bool    use_batch_encode = false; // encode several images per libmtmd call (mtmd_batch_encode) where the
+                                      // projector allows it; off: in llama.cpp 0.7.0 it measured 5-100x slower
+                                      // than one image per call on CPU (BENCHMARKS.md)
     bool    use_flash_attn = false; // llama.cpp's flash attention: faster on GPUs, but on CPU its f16
                                     // accumulation makes scores depend (~1e-3) on the batch a mask is in
 };

@@ -373,7 +373,7 @@ struct vlm_session::impl {
     std::unordered_map<mask_key, std::vector<float>, mask_key_hash> memo;
 
     impl(const vlm_model & model_, const session_params & params_)
-        : model(model_), m(model_.get_impl()), params(params_) {}
+        : model(model_), m(model_.get_impl()), params(params_), use_batch_encode(params_.use_batch_encode) {}
 
     ~impl() {
         if (ctx) {

@@ -1,0 +1,342 @@
+#include "command.h"
+#include "options.h"
+#include "progress.h"
+
+#include "eagle/eagle.h"
+#include "eagle/explain.h"
+#include "eagle/report.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+namespace eagle::cli {
+
+namespace {
+
+struct explain_options {
+    model_options model;
+    std::string answer_text;             // empty: the model's own greedy answer
+    int32_t max_tokens = 64;
+    bool append_eog = true;              // the reference's sentence-level targets include the end token
+    std::vector<std::string> target_words;
+    std::vector<int32_t> target_indices;
+    std::string target_text;             // explain a token the model did not produce
+    std::string out_dir = "eagle-out";
+    std::string search = "lazy";
+    std::string segmenter = "slico";
+    int32_t n_divisions = 64;
+    std::string grid = "8x8";
+    std::string labels_path;
+    std::string fill = "black";
+    explain_params params;
+    bool revise = false;
+};
+
+std::string trim_word(const std::string & piece) {
+    size_t b = 0;
+    while (b < piece.size() && (piece[b] == ' ' || std::isspace(static_cast<unsigned char>(piece[b])))) {
+        ++b;
+    }
+    std::string w = piece.substr(b);
+    while (!w.empty() && std::isspace(static_cast<unsigned char>(w.back()))) {
+        w.pop_back();
+    }
+    return w;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+region_set make_regions(const explain_options & o, const image_rgb8 & image) {
+    if (o.segmenter == "slico") {
+        return make_slico_regions(image, o.n_divisions);
+    }
+    if (o.segmenter == "grid") {
+        int cols = 0, rows = 0;
+        char x = 0;
+        if (std::sscanf(o.grid.c_str(), "%d%c%d", &cols, &x, &rows) != 3 || x != 'x') {
+            throw error(errc::invalid_argument, "--grid '" + o.grid + "' is not COLSxROWS (e.g. 8x8)");
+        }
+        return make_grid_regions(image.nx, image.ny, cols, rows);
+    }
+    if (o.segmenter == "labels") {
+        if (o.labels_path.empty()) {
+            throw error(errc::invalid_argument, "--segmenter labels needs --labels PNG");
+        }
+        return load_region_labels(o.labels_path, image.nx, image.ny);
+    }
+    throw error(errc::invalid_argument, "unknown segmenter '" + o.segmenter + "' (expected slico, grid or labels)");
+}
+
+std::string slug(const std::string & word) {
+    std::string s;
+    for (unsigned char c : word) {
+        s.push_back(std::isalnum(c) ? char(c) : '_');
+    }
+    return s.empty() ? "token" : s;
+}
+
+
+void run_explain(explain_options & o) {
+    o.params.mode = search_mode_from_string(o.search);
+    const fill_mode fill = fill_mode_from_string(o.fill);
+    const model_params mparams = resolve_model(o.model);
+    const std::string image_path = resolve_image(o.model);
+    const image_rgb8 image = load_image(image_path);
+    const region_set regions = make_regions(o, image);
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec || !std::filesystem::is_directory(o.out_dir)) {
+        throw error(errc::io, "cannot create output folder '" + o.out_dir + "'");
+    }
+
+    vlm_model model(mparams);
+    vlm_session session(model, make_session_params(o.model));
+
+    // the answer: given, or the model's own (with its end token, as the reference explains it)
+    score_request request;
+    request.image = image;
+    request.prompt = o.model.prompt;
+    request.use_raw_prompt = o.model.use_raw_prompt;
+    request.fill = fill;
+    if (o.answer_text.empty()) {
+        const generation gen = session.generate(image, o.model.prompt, o.model.use_raw_prompt, o.max_tokens);
+        for (const generated_token & t : gen.tokens) {
+            if (!t.is_eog || o.append_eog) {
+                request.answer.push_back(t.id);
+            }
+        }
+    } else {
+        request.answer = model.tokenize(o.answer_text, false);
+        if (o.append_eog) {
+            request.answer.push_back(model.eog_token());
+        }
+    }
+    if (request.answer.empty()) {
+        throw error(errc::invalid_argument, "the answer is empty: nothing to explain");
+    }
+    std::vector<std::string> words;
+    for (int32_t id : request.answer) {
+        words.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
+    }
+    const std::string answer_text = model.detokenize(request.answer);
+
+    // targets
+    std::vector<int32_t> indices = o.target_indices;
+    for (int32_t i : indices) {
+        if (i < 0 || i >= int32_t(request.answer.size())) {
+            throw error(errc::invalid_argument, "--target-index " + std::to_string(i) + " is outside the answer '" +
+                                                    answer_text + "' (" + std::to_string(request.answer.size()) + " tokens)");
+        }
+    }
+    for (const std::string & w : o.target_words) {
+        bool found = false;
+        for (size_t i = 0; i < words.size(); ++i) {
+            if (lower(trim_word(words[i])) == lower(trim_word(w))) {
+                indices.push_back(int32_t(i));
+                found = true;
+            }
+        }
+        if (!found) {
+            throw error(errc::invalid_argument, "target word '" + w + "' is not in the answer '" + answer_text + "'");
+        }
+    }
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    if (!o.target_text.empty()) {
+        const std::vector<int32_t> ids = model.tokenize(o.target_text, false);
+        if (ids.empty()) {
+            throw error(errc::invalid_argument, "--target-text '" + o.target_text + "' has no tokens");
+        }
+        if (indices.empty()) {
+            indices.push_back(0);
+        }
+        request.target_ids.assign(indices.size(), ids.front());
+    }
+    if (indices.empty()) {
+        for (int32_t i = 0; i < int32_t(request.answer.size()); ++i) {
+            indices.push_back(i);
+        }
+    }
+    request.target_indices = indices;
+    std::vector<int32_t> target_ids = request.target_ids;
+    if (target_ids.empty()) {
+        for (int32_t i : indices) {
+            target_ids.push_back(request.answer[i]);
+        }
+    }
+
+    progress_bar bar("explain", !is_quiet());
+    const explanation ex = explain(session, request, regions, o.params, [&](int32_t n_done, int32_t n_total) {
+        bar.update(n_done, n_total, "regions, " + std::to_string(session.stats().n_evaluations) + " images scored");
+        return true;
+    });
+    bar.finish();
+
+    // outputs
+    explanation_context ctx;
+    ctx.words = words;
+    ctx.answer = request.answer;
+    ctx.target_indices = indices;
+    ctx.target_ids = target_ids;
+    ctx.answer_text = answer_text;
+    ctx.run = run_identity(o.model, mparams, image_path);
+    ctx.run["answer_given"] = o.answer_text;
+    ctx.run["max_tokens"] = o.max_tokens;
+    ctx.run["eog_target"] = o.append_eog;
+    ctx.run["target_words"] = o.target_words;
+    ctx.run["target_indices"] = o.target_indices;
+    ctx.run["target_text"] = o.target_text;
+    ctx.run["segmenter"] = o.segmenter;
+    ctx.run["divisions"] = o.n_divisions;
+    ctx.run["grid"] = o.grid;
+    ctx.run["labels"] = o.labels_path;
+    ctx.run["fill"] = o.fill;
+    ctx.run["image_size"] = {image.nx, image.ny};
+    const scorer_stats stats = session.stats();
+    ctx.run["scorer"] = {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
+                         {"n_decode_calls", stats.n_decode_calls}, {"n_encode_calls", stats.n_encode_calls},
+                         {"t_encode_us", stats.t_encode_us}, {"t_decode_us", stats.t_decode_us}};
+    json j = explanation_to_json(ex, ctx, o.params);
+
+    const std::vector<float> map = attribution_map(ex, regions);
+    html_report_input report;
+    report.image = image;
+    report.overlay = render_overlay(image, map);
+    std::filesystem::create_directories(o.out_dir + "/tokens");
+    for (size_t t = 0; t < indices.size(); ++t) {
+        report.token_overlays.push_back(
+            render_overlay(image, token_attribution_map(ex, regions, int32_t(t), o.params.lambda1, o.params.lambda2)));
+        const std::string name = o.out_dir + "/tokens/" + std::to_string(indices[t]) + "-" + slug(trim_word(words[indices[t]])) + ".png";
+        write_file_atomic(name, png_bytes(report.token_overlays.back()));
+    }
+
+    if (o.revise) {
+        // keep the top-k regions for k = n, n-1, ...: the first k whose answer starts with the target
+        // text is the minimal correction (the reference's AMCR walks the same way)
+        const std::string correct = o.target_text.empty() ? words[indices.front()] : o.target_text;
+        const std::string correct_trimmed = trim_word(correct);
+        const int32_t n = ex.n_regions;
+        json revised = json::array();
+        for (int32_t k = 0; k < n; ++k) {
+            revised.push_back(nullptr);
+        }
+        const image_rgb8 fill_image = make_fill_image(image, fill);
+        std::vector<uint8_t> keep(n, 0);
+        for (int32_t r : ex.order) {
+            keep[r] = 1;
+        }
+        json corrected_at = nullptr;
+        json minimal = nullptr;
+        progress_bar rbar("revise ", !is_quiet());
+        for (int32_t k = n; k >= 1; --k) {
+            if (k < n) {
+                keep[ex.order[k]] = 0; // remove the lowest-ranked region still kept
+            }
+            image_rgb8 masked;
+            apply_mask(image, fill_image, region_mask(regions, keep), masked);
+            const generation g = session.generate(masked, o.model.prompt, o.model.use_raw_prompt, o.max_tokens);
+            revised[k - 1] = g.text;
+            rbar.update(n - k + 1, n);
+            if (g.text.rfind(correct_trimmed, 0) == 0) {
+                corrected_at = k;
+                minimal = 1.0 - ex.region_area[k - 1];
+                break;
+            }
+        }
+        rbar.finish();
+        std::vector<float> curve;
+        for (const auto & row : ex.insertion_word_score) {
+            curve.push_back(row.front());
+        }
+        j["revised_answering"] = revised; // the reference's key
+        j["hallucination"] = {{"target_text", correct_trimmed},
+                              {"correct_answer", correct_trimmed},
+                              {"revised_answering", revised},
+                              {"corrected_at_k", corrected_at},
+                              {"minimal_correction_region", minimal},
+                              {"within_10_percent", !minimal.is_null() && minimal.get<double>() <= 0.10},
+                              {"target_probability_curve", curve}};
+        std::vector<float> hmap = map;
+        for (float & v : hmap) {
+            v = 1.0f - v;
+        }
+        report.hallucination_overlay = render_overlay(image, hmap, colormap::cool);
+        write_file_atomic(o.out_dir + "/hallucination.png", png_bytes(report.hallucination_overlay));
+    }
+
+    write_file_atomic(o.out_dir + "/attribution.png", png_bytes(report.overlay));
+    write_regions_npy(ex, regions, o.out_dir + "/regions.npy");
+    save_region_labels(regions, o.out_dir + "/labels.png");
+    report.explanation = j;
+    write_file_atomic(o.out_dir + "/report.html", render_html_report(report));
+    write_file_atomic(o.out_dir + "/explanation.json", j.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+
+    if (!is_quiet()) {
+        std::printf("answer: %s\n", answer_text.c_str());
+        std::printf("reliance (V = vision, L = language prior):");
+        for (size_t t = 0; t < indices.size(); ++t) {
+            const std::string w = trim_word(words[indices[t]]);
+            std::printf(" %s[%c %.2f]", w.empty() ? "<eog>" : w.c_str(), ex.reliance[t].is_visual ? 'V' : 'L',
+                        ex.reliance[t].influence);
+        }
+        std::printf("\n%d regions, search %s: %lld images scored (exact greedy: %lld), %.1f s\n", ex.n_regions,
+                    search_mode_name(o.params.mode), (long long) ex.n_evaluations,
+                    (long long) ex.n_regions * (ex.n_regions + 1), ex.t_search_us * 1e-6);
+        if (j.contains("hallucination")) {
+            const json & h = j["hallucination"];
+            std::printf("minimal correction region: %s\n",
+                        h["minimal_correction_region"].is_null() ? "never corrected"
+                                                                  : (std::to_string(h["minimal_correction_region"].get<double>())).c_str());
+        }
+        std::printf("wrote %s/{explanation.json,report.html,attribution.png,regions.npy,labels.png}\n", o.out_dir.c_str());
+    }
+}
+
+} // namespace
+
+command add_explain_command(CLI::App & parent) {
+    auto st = std::make_shared<explain_options>();
+    explain_options & o = *st;
+    CLI::App * app = parent.add_subcommand("explain", "rank image regions by how much they make the model say its answer (EAGLE)");
+    add_model_options(*app, o.model);
+    app->add_option("--answer,-a", o.answer_text, "answer to explain (default: the model's own greedy answer)");
+    app->add_option("--max-tokens,-n", o.max_tokens, "most tokens of the generated answer")->check(CLI::PositiveNumber);
+    app->add_flag("!--no-eog", o.append_eog, "do not count the end-of-generation token as a target");
+    app->add_option("--target-word", o.target_words, "explain this answer word (repeatable; default: every token)");
+    app->add_option("--target-index", o.target_indices, "explain the answer token at this index (repeatable)");
+    app->add_option("--target-text", o.target_text,
+                    "explain this token instead of the model's own at the target index (default index 0), e.g. the correct answer");
+    app->add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
+    app->add_option("--search", o.search, "exact | efficient | lazy")->capture_default_str();
+    app->add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
+    app->add_option("--divisions,-D", o.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
+    app->add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
+    app->add_option("--labels", o.labels_path, "PNG of region ids for --segmenter labels");
+    app->add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
+    app->add_option("--lambda1", o.params.lambda1, "weight of insight")->capture_default_str();
+    app->add_option("--lambda2", o.params.lambda2, "weight of necessity")->capture_default_str();
+    app->add_option("--search-scope", o.params.search_scope, "efficient search: window size")->capture_default_str();
+    app->add_option("--pending-samples", o.params.pending_samples, "efficient search: removal candidates")->capture_default_str();
+    app->add_option("--update-step", o.params.update_step, "efficient search: full re-sort period")->capture_default_str();
+    app->add_option("--lazy-batch", o.params.lazy_batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
+    app->add_option("--lazy-epsilon", o.params.lazy_epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
+    app->add_option("--max-regions", o.params.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
+    app->add_option("--stop-fraction", o.params.stop_fraction,
+                    "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
+    app->add_flag("--revise", o.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
+    add_log_flags(*app);
+
+    return {app, [st] {
+        explain_options & opts = *st;
+        run_explain(opts);
+        return 0;
+    }};
+}
+
+} // namespace eagle::cli
