@@ -75,6 +75,8 @@ struct explanation {
     std::vector<float> org_score;              // per target, full image
     std::vector<float> baseline_score;         // per target, every region removed
     std::vector<float> marginal_gain;          // F_k - F_{k-1}, F_0 = F(empty set)
+    std::vector<float> region_value;           // per region id, in [0, 1]: the attribution map's value
+                                               // (EAGLE: the reference's add_value; baselines: their saliency)
     std::vector<token_reliance> reliance;      // per target
     bool is_complete = true;                   // false: cancelled through the progress callback
     int64_t n_evaluations = 0;                 // masked images the model scored for this explanation
@@ -87,8 +89,9 @@ struct explanation {
 explanation explain(scorer & scorer, const score_request & request, const region_set & regions,
                     const explain_params & params, const progress_callback & progress = {});
 
-// The reference's add_value map: region ranked k gets sum_{j>k} |dF_j| / sum_{j>=2} |dF_j| (top region 1,
-// last 0), per pixel. Word level: the same along the ranking, with F restricted to one target.
+// The attribution map per pixel: region_value of the pixel's region. For EAGLE that is the reference's
+// add_value: region ranked k gets sum_{j>k} |dF_j| / sum_{j>=2} |dF_j| (top region 1, last 0).
+// Word level: add_value along the same ranking, with F restricted to one target.
 std::vector<float> attribution_map(const explanation & ex, const region_set & regions);
 std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
                                          float lambda1 = 1.0f, float lambda2 = 1.0f);

@@ -7,6 +7,7 @@
 #include <opencv2/ximgproc/slic.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 namespace eagle {
@@ -90,6 +91,10 @@ region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_r
 }
 
 region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw error(errc::io, "region labels '" + path + "' do not exist or are not a file");
+    }
     cv::Mat img = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
     if (img.empty()) {
         throw error(errc::io, "cannot read region labels '" + path + "' (a PNG of region ids)");

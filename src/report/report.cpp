@@ -72,6 +72,7 @@ nlohmann::ordered_json explanation_to_json(const explanation & ex, const explana
     j["n_ranked"]     = ex.n_ranked;
     j["is_complete"]  = ex.is_complete;
     j["marginal_gain"] = ex.marginal_gain;
+    j["region_attribution"] = ex.region_value; // per region id (labels.png), the map's value in [0, 1]
     json reliance = json::array();
     for (size_t t = 0; t < ex.reliance.size(); ++t) {
         const token_reliance & r = ex.reliance[t];

@@ -407,10 +407,10 @@ float trapezoid(const std::vector<float> & x, const std::vector<float> & y) {
     return float(area);
 }
 
-std::vector<float> add_value_map(const std::vector<float> & objective, float f_empty, const std::vector<int32_t> & order,
-                                 const region_set & regions) {
-    // v_k = -sum_{j<=k} |F_j - F_{j-1}|, then min-max to [0, 1] (top region 1, last 0)
-    std::vector<float> value(regions.n_regions, 0.0f);
+// v_k = -sum_{j<=k} |F_j - F_{j-1}| per ranked region, then min-max to [0, 1] (top region 1, last 0)
+std::vector<float> add_value_regions(const std::vector<float> & objective, float f_empty, const std::vector<int32_t> & order,
+                                     int32_t n_regions) {
+    std::vector<float> value(n_regions, 0.0f);
     double cumulative = 0.0;
     float prev = f_empty;
     for (size_t k = 0; k < order.size() && k < objective.size(); ++k) {
@@ -423,12 +423,20 @@ std::vector<float> add_value_map(const std::vector<float> & objective, float f_e
         lo = std::min(lo, value[order[k]]);
         hi = std::max(hi, value[order[k]]);
     }
-    std::vector<float> map(regions.labels.size(), 0.0f);
+    std::vector<float> out(n_regions, 0.0f);
     if (!(hi > lo)) {
-        return map; // every gain after the first is zero: the ranking carries no magnitude
+        return out; // every gain after the first is zero: the ranking carries no magnitude
     }
+    for (int32_t r = 0; r < n_regions; ++r) {
+        out[r] = (value[r] - lo) / (hi - lo);
+    }
+    return out;
+}
+
+std::vector<float> per_pixel(const std::vector<float> & region_value, const region_set & regions) {
+    std::vector<float> map(regions.labels.size());
     for (size_t i = 0; i < map.size(); ++i) {
-        map[i] = (value[regions.labels[i]] - lo) / (hi - lo);
+        map[i] = region_value.at(regions.labels[i]);
     }
     return map;
 }
@@ -483,12 +491,15 @@ explanation explain(scorer & sc, const score_request & request, const region_set
         ex.org_score      = ex.insertion_word_score.back();
         ex.baseline_score = ex.deletion_word_score.back();
     }
-    float prev = mode == search_mode::efficient ? empty.ins_mean + 1.0f - full.ins_mean : f_empty;
+    // F(empty set); the efficient search's smdl ignores lambda (the reference recomputes it as ins + 1 - del)
+    const float f_start = mode == search_mode::efficient ? empty.ins_mean + 1.0f - full.ins_mean : f_empty;
+    float prev = f_start;
     for (float f : ex.smdl_score) {
         ex.marginal_gain.push_back(f - prev);
         prev = f;
     }
 
+    ex.region_value = add_value_regions(ex.smdl_score, f_start, ex.order, n);
     const size_t n_targets = ex.org_score.size();
     ex.reliance.resize(n_targets);
     if (!ex.insertion_word_score.empty()) {
@@ -524,8 +535,11 @@ float influence_score(const explanation & ex, int32_t i_target) {
 }
 
 std::vector<float> attribution_map(const explanation & ex, const region_set & regions) {
-    const float f_empty = ex.smdl_score.empty() ? 0.0f : ex.smdl_score.front() - ex.marginal_gain.front();
-    return add_value_map(ex.smdl_score, f_empty, ex.order, regions);
+    if (int32_t(ex.region_value.size()) != regions.n_regions) {
+        throw error(errc::invalid_argument, "attribution_map: explanation of " + std::to_string(ex.region_value.size()) +
+                                                " regions for a set of " + std::to_string(regions.n_regions));
+    }
+    return per_pixel(ex.region_value, regions);
 }
 
 std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
@@ -535,7 +549,7 @@ std::vector<float> token_attribution_map(const explanation & ex, const region_se
         objective.push_back(lambda1 * ex.insertion_word_score[k][i_target] + lambda2 * (1.0f - ex.deletion_word_score[k][i_target]));
     }
     const float f_empty = lambda1 * ex.baseline_score.at(i_target) + lambda2 * (1.0f - ex.org_score.at(i_target));
-    return add_value_map(objective, f_empty, ex.order, regions);
+    return per_pixel(add_value_regions(objective, f_empty, ex.order, regions.n_regions), regions);
 }
 
 } // namespace eagle
