@@ -26,6 +26,7 @@ struct explain_options {
     std::string target_text;             // explain a token the model did not produce
     std::string out_dir = "eagle-out";
     std::string search = "lazy";
+    std::string method = "eagle";
     std::string segmenter = "slico";
     int32_t n_divisions = 64;
     std::string grid = "8x8";
@@ -84,6 +85,16 @@ std::string slug(const std::string & word) {
 
 void run_explain(explain_options & o) {
     o.params.mode = search_mode_from_string(o.search);
+    // EAGLE's one-sided ablations are EAGLE with one term switched off
+    if (o.method == "insight-only") {
+        o.params.method = attribution_method::eagle;
+        o.params.lambda2 = 0.0f;
+    } else if (o.method == "necessity-only") {
+        o.params.method = attribution_method::eagle;
+        o.params.lambda1 = 0.0f;
+    } else {
+        o.params.method = attribution_method_from_string(o.method);
+    }
     const fill_mode fill = fill_mode_from_string(o.fill);
     const model_params mparams = resolve_model(o.model);
     const std::string image_path = resolve_image(o.model);
@@ -197,6 +208,9 @@ void run_explain(explain_options & o) {
     ctx.run["grid"] = o.grid;
     ctx.run["labels"] = o.labels_path;
     ctx.run["fill"] = o.fill;
+    ctx.run["method"] = o.method;
+    ctx.run["seed"] = o.params.seed;
+    ctx.run["samples"] = o.params.n_samples;
     ctx.run["image_size"] = {image.nx, image.ny};
     const scorer_stats stats = session.stats();
     ctx.run["scorer"] = {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
@@ -313,7 +327,11 @@ command add_explain_command(CLI::App & parent) {
     app->add_option("--target-text", o.target_text,
                     "explain this token instead of the model's own at the target index (default index 0), e.g. the correct answer");
     app->add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
-    app->add_option("--search", o.search, "exact | efficient | lazy")->capture_default_str();
+    app->add_option("--method", o.method,
+                    "eagle | insight-only | necessity-only | random | occlusion | rise | lime")->capture_default_str();
+    app->add_option("--search", o.search, "EAGLE's search: exact | efficient | lazy")->capture_default_str();
+    app->add_option("--seed", o.params.seed, "seed of the random, rise and lime baselines")->capture_default_str();
+    app->add_option("--samples", o.params.n_samples, "masked images sampled by rise and lime")->capture_default_str();
     app->add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
     app->add_option("--divisions,-D", o.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
     app->add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();

@@ -348,3 +348,43 @@ TEST(explain, cancellation_returns_a_partial_ranking) {
     EXPECT_FALSE(ex.is_complete);
     EXPECT_EQ(ex.order.size(), 3u);
 }
+
+TEST(baselines, rank_a_planted_region_first) {
+    // the targets depend on region 9 strongly, on the others weakly
+    const eagle::region_set regions = eagle::make_grid_regions(60, 60, 4, 4);
+    auto fn = [](int32_t t, const std::vector<double> & kept) {
+        double p = 0.05 + 0.8 * kept[9];
+        for (size_t i = 0; i < kept.size(); ++i) p += 0.004 * (i % 3) * kept[i];
+        return float(std::min(1.0, p + 0.01 * t));
+    };
+    for (auto method : {eagle::attribution_method::occlusion, eagle::attribution_method::rise,
+                        eagle::attribution_method::lime, eagle::attribution_method::eagle}) {
+        analytic_scorer sc(regions, 2, fn);
+        eagle::explain_params p;
+        p.method = method;
+        p.n_samples = 128;
+        const eagle::explanation ex = eagle::explain(sc, dummy_request(60, 60, 2), regions, p);
+        EXPECT_EQ(ex.order.front(), 9) << eagle::attribution_method_name(method);
+        ASSERT_EQ(ex.order.size(), 16u);
+        EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 16u);
+        EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+        EXPECT_FLOAT_EQ(ex.region_value[9], 1.0f) << eagle::attribution_method_name(method);
+    }
+}
+
+TEST(baselines, random_order_is_seeded_and_measured_along_its_ranking) {
+    const eagle::region_set regions = eagle::make_grid_regions(60, 60, 4, 4);
+    analytic_scorer a = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
+    analytic_scorer b = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
+    analytic_scorer c = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
+    eagle::explain_params p;
+    p.method = eagle::attribution_method::random;
+    const eagle::explanation x = eagle::explain(a, dummy_request(60, 60, 1), regions, p);
+    const eagle::explanation y = eagle::explain(b, dummy_request(60, 60, 1), regions, p);
+    p.seed = 2;
+    const eagle::explanation z = eagle::explain(c, dummy_request(60, 60, 1), regions, p);
+    EXPECT_EQ(x.order, y.order);
+    EXPECT_NE(x.order, z.order);
+    for (size_t k = 0; k < 16; ++k) EXPECT_NEAR(x.insertion_score[k], (k + 1) / 16.0, 1e-5);
+    EXPECT_EQ(x.n_evaluations, 2 * 16 + 2 - 2); // prefixes along the order; the last equals the full image
+}

@@ -29,10 +29,26 @@ enum class search_mode {
 search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
 const char * search_mode_name(search_mode mode);
 
+// How regions are ranked. eagle is the method; the others are black-box baselines on the same scorer and
+// output format (their curves are measured along their ranking, so every method is evaluated alike).
+enum class attribution_method {
+    eagle,      // greedy on insight + necessity (search_mode picks the search)
+    random,     // a random order (seeded)
+    occlusion,  // per-region leave-one-out: the drop of the mean target probability when it is removed
+    rise,       // RISE: random region masks (keep probability 0.5), saliency = mask-weighted mean probability
+    lime,       // LIME-style: weighted ridge regression of the probability on region indicators
+};
+attribution_method attribution_method_from_string(const std::string & name); // throws errc::invalid_argument
+const char * attribution_method_name(attribution_method method);
+
 struct explain_params {
     float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
+    attribution_method method = attribution_method::eagle;
     search_mode mode = search_mode::lazy;
+    // baselines
+    uint64_t seed      = 1;            // random, rise, lime
+    int32_t  n_samples = 256;          // rise, lime: masked images sampled
     // efficient search (the reference's defaults)
     int32_t search_scope    = 10;
     int32_t pending_samples = 8;

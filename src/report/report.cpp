@@ -89,7 +89,8 @@ nlohmann::ordered_json explanation_to_json(const explanation & ex, const explana
     j["reliance"] = reliance;
     j["reliance_rule"] = "verdict = vision when influence I_t = AUC(insertion curve) - min(curve) >= 0.2, else language; "
                          "sensitive = p_full - p_black > 0.2";
-    j["search"] = {{"mode", search_mode_name(params.mode)},
+    j["search"] = {{"method", attribution_method_name(params.method)},
+                   {"mode", search_mode_name(params.mode)},
                    {"search_scope", params.search_scope},
                    {"pending_samples", params.pending_samples},
                    {"update_step", params.update_step},

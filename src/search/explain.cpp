@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 
 namespace eagle {
 
@@ -27,6 +28,26 @@ const char * search_mode_name(search_mode mode) {
         case search_mode::lazy:      return "lazy";
     }
     return "lazy";
+}
+
+attribution_method attribution_method_from_string(const std::string & name) {
+    if (name == "eagle") return attribution_method::eagle;
+    if (name == "random") return attribution_method::random;
+    if (name == "occlusion") return attribution_method::occlusion;
+    if (name == "rise") return attribution_method::rise;
+    if (name == "lime") return attribution_method::lime;
+    throw error(errc::invalid_argument, "unknown method '" + name + "' (expected eagle, random, occlusion, rise or lime)");
+}
+
+const char * attribution_method_name(attribution_method method) {
+    switch (method) {
+        case attribution_method::eagle:     return "eagle";
+        case attribution_method::random:    return "random";
+        case attribution_method::occlusion: return "occlusion";
+        case attribution_method::rise:      return "rise";
+        case attribution_method::lime:      return "lime";
+    }
+    return "eagle";
 }
 
 namespace {
@@ -150,22 +171,39 @@ struct budget {
     }
 };
 
-// After a budget stop: order the rest by their last known objective (best first, lower id on ties) and
-// evaluate the prefixes along that order, so the curves still end at the full image.
-void complete_unranked(explanation & ex, search_log & log, subset_evaluator & eval,
-                       std::vector<std::pair<int32_t, float>> rest) {
-    ex.n_ranked = log.n_selected();
-    std::stable_sort(rest.begin(), rest.end(), [](const auto & a, const auto & b) { return a.second > b.second; });
+// Appends `rest` to the ranking in the given order, measuring each prefix (two masks per region, one batch).
+void append_along(search_log & log, subset_evaluator & eval, const std::vector<int32_t> & rest) {
     std::vector<subset> prefixes;
     subset s = log.selected();
-    for (const auto & [region, objective] : rest) {
+    for (int32_t region : rest) {
         s[region] = 1;
         prefixes.push_back(s);
     }
     const std::vector<subset_score> scores = eval.evaluate(prefixes);
     for (size_t i = 0; i < rest.size(); ++i) {
-        log.append(rest[i].first, scores[i]);
+        log.append(rest[i], scores[i]);
     }
+}
+
+// Regions by descending value, the lower id first on ties.
+std::vector<int32_t> rank_by(const std::vector<std::pair<int32_t, float>> & values) {
+    std::vector<std::pair<int32_t, float>> sorted = values;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto & a, const auto & b) {
+        return a.second > b.second || (a.second == b.second && a.first < b.first);
+    });
+    std::vector<int32_t> order;
+    for (const auto & [region, value] : sorted) {
+        order.push_back(region);
+    }
+    return order;
+}
+
+// After a budget stop: order the rest by their last known objective and measure the prefixes along that
+// order, so the curves still end at the full image.
+void complete_unranked(explanation & ex, search_log & log, subset_evaluator & eval,
+                       const std::vector<std::pair<int32_t, float>> & rest) {
+    ex.n_ranked = log.n_selected();
+    append_along(log, eval, rank_by(rest));
 }
 
 void search_exact(explanation & ex, search_log & log, subset_evaluator & eval, const budget & limit,
@@ -399,6 +437,136 @@ void search_efficient(explanation & ex, subset_evaluator & eval, const region_se
     }
 }
 
+// Per-region saliency of the black-box baselines (higher = more important).
+std::vector<float> baseline_saliency(subset_evaluator & eval, const explain_params & params, int32_t n,
+                                     const subset_score & full) {
+    std::mt19937_64 rng(params.seed);
+    std::vector<float> saliency(n, 0.0f);
+    switch (params.method) {
+        case attribution_method::random: {
+            std::vector<int32_t> perm(n);
+            std::iota(perm.begin(), perm.end(), 0);
+            std::shuffle(perm.begin(), perm.end(), rng);
+            for (int32_t i = 0; i < n; ++i) {
+                saliency[perm[i]] = float(n - i) / n;
+            }
+            break;
+        }
+        case attribution_method::occlusion: {
+            // the drop of the mean target probability when the region alone is removed
+            std::vector<subset> all_but(n, subset(n, 1));
+            for (int32_t i = 0; i < n; ++i) {
+                all_but[i][i] = 0;
+            }
+            const std::vector<subset_score> scores = eval.evaluate(all_but);
+            for (int32_t i = 0; i < n; ++i) {
+                saliency[i] = full.ins_mean - scores[i].ins_mean;
+            }
+            break;
+        }
+        case attribution_method::rise:
+        case attribution_method::lime: {
+            // random subsets, each region visible with probability 1/2 (their insertion images are scored;
+            // the evaluator also scores the complements, which are random subsets of the same law: use both)
+            const int32_t n_pairs = std::max(1, params.n_samples / 2);
+            std::vector<subset> samples(n_pairs, subset(n, 0));
+            std::bernoulli_distribution coin(0.5);
+            for (subset & s : samples) {
+                for (int32_t i = 0; i < n; ++i) {
+                    s[i] = coin(rng);
+                }
+            }
+            const std::vector<subset_score> scores = eval.evaluate(samples);
+            std::vector<subset> xs;
+            std::vector<double> ys;
+            for (int32_t m = 0; m < n_pairs; ++m) {
+                xs.push_back(samples[m]);
+                ys.push_back(scores[m].ins_mean);
+                subset inverse(n);
+                for (int32_t i = 0; i < n; ++i) {
+                    inverse[i] = !samples[m][i];
+                }
+                xs.push_back(inverse);
+                ys.push_back(scores[m].del_mean);
+            }
+            if (params.method == attribution_method::rise) {
+                // saliency_i = E[p | region i visible] (RISE's importance, over regions instead of pixels)
+                std::vector<double> sum(n, 0.0), count(n, 0.0);
+                for (size_t m = 0; m < xs.size(); ++m) {
+                    for (int32_t i = 0; i < n; ++i) {
+                        if (xs[m][i]) {
+                            sum[i] += ys[m];
+                            count[i] += 1.0;
+                        }
+                    }
+                }
+                for (int32_t i = 0; i < n; ++i) {
+                    saliency[i] = count[i] > 0 ? float(sum[i] / count[i]) : 0.0f;
+                }
+            } else {
+                // LIME: weights exp(-d^2 / 0.25^2), d = cosine distance to the full image (all ones),
+                // ridge (alpha 1) with an intercept; saliency = the region's coefficient
+                const int32_t dim = n + 1;
+                std::vector<double> a(size_t(dim) * dim, 0.0), b(dim, 0.0);
+                for (size_t m = 0; m < xs.size(); ++m) {
+                    double n_on = 0;
+                    for (int32_t i = 0; i < n; ++i) n_on += xs[m][i];
+                    const double cosine = n_on > 0 ? n_on / std::sqrt(n_on * n) : 0.0;
+                    const double d = 1.0 - cosine;
+                    const double w = std::exp(-d * d / (0.25 * 0.25));
+                    std::vector<double> x(dim);
+                    x[0] = 1.0;
+                    for (int32_t i = 0; i < n; ++i) x[i + 1] = xs[m][i];
+                    for (int32_t r = 0; r < dim; ++r) {
+                        b[r] += w * x[r] * ys[m];
+                        for (int32_t c = 0; c < dim; ++c) a[size_t(r) * dim + c] += w * x[r] * x[c];
+                    }
+                }
+                for (int32_t r = 1; r < dim; ++r) a[size_t(r) * dim + r] += 1.0; // ridge, intercept unpenalised
+                // Gaussian elimination with partial pivoting (dim <= a few hundred)
+                for (int32_t col = 0; col < dim; ++col) {
+                    int32_t pivot = col;
+                    for (int32_t r = col + 1; r < dim; ++r)
+                        if (std::fabs(a[size_t(r) * dim + col]) > std::fabs(a[size_t(pivot) * dim + col])) pivot = r;
+                    for (int32_t c = 0; c < dim; ++c) std::swap(a[size_t(col) * dim + c], a[size_t(pivot) * dim + c]);
+                    std::swap(b[col], b[pivot]);
+                    const double diag = a[size_t(col) * dim + col];
+                    if (std::fabs(diag) < 1e-12) continue;
+                    for (int32_t r = 0; r < dim; ++r) {
+                        if (r == col) continue;
+                        const double f = a[size_t(r) * dim + col] / diag;
+                        if (f == 0.0) continue;
+                        for (int32_t c = col; c < dim; ++c) a[size_t(r) * dim + c] -= f * a[size_t(col) * dim + c];
+                        b[r] -= f * b[col];
+                    }
+                }
+                for (int32_t i = 0; i < n; ++i) {
+                    const double diag = a[size_t(i + 1) * dim + i + 1];
+                    saliency[i] = std::fabs(diag) < 1e-12 ? 0.0f : float(b[i + 1] / diag);
+                }
+            }
+            break;
+        }
+        case attribution_method::eagle:
+            break;
+    }
+    return saliency;
+}
+
+std::vector<float> min_max(const std::vector<float> & v) {
+    if (v.empty()) {
+        return v;
+    }
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    std::vector<float> out(v.size(), 0.0f);
+    if (*hi > *lo) {
+        for (size_t i = 0; i < v.size(); ++i) {
+            out[i] = (v[i] - *lo) / (*hi - *lo);
+        }
+    }
+    return out;
+}
+
 float trapezoid(const std::vector<float> & x, const std::vector<float> & y) {
     double area = 0.0;
     for (size_t i = 1; i < x.size(); ++i) {
@@ -457,6 +625,9 @@ explanation explain(scorer & sc, const score_request & request, const region_set
     if (params.max_regions < 0 || params.stop_fraction < 0.0f || params.lazy_epsilon < 0.0f) {
         throw error(errc::invalid_argument, "explain: budgets and epsilon must not be negative");
     }
+    if (params.n_samples < 2) {
+        throw error(errc::invalid_argument, "explain: n_samples must be >= 2, got " + std::to_string(params.n_samples));
+    }
     if (params.search_scope < 1 || params.pending_samples < 1 || params.update_step < 1 || params.lazy_batch < 1) {
         throw error(errc::invalid_argument, "explain: search_scope, pending_samples, update_step and lazy_batch must be >= 1");
     }
@@ -478,28 +649,39 @@ explanation explain(scorer & sc, const score_request & request, const region_set
     const budget limit{params, full.ins_mean};
     // the bidirectional search needs a middle region; with two or fewer it is the exact greedy anyway
     const search_mode mode = params.mode == search_mode::efficient && n <= 2 ? search_mode::exact : params.mode;
-    switch (mode) {
-        case search_mode::exact:     search_exact(ex, log, eval, limit, progress, n); break;
-        case search_mode::lazy:      search_lazy(ex, log, eval, limit, params, progress, n, f_empty); break;
-        case search_mode::efficient: search_efficient(ex, eval, regions, params, progress, n, full, empty); break;
+    std::vector<float> saliency;
+    if (params.method != attribution_method::eagle) {
+        saliency = baseline_saliency(eval, params, n, full);
+        std::vector<std::pair<int32_t, float>> values;
+        for (int32_t i = 0; i < n; ++i) {
+            values.emplace_back(i, saliency[i]);
+        }
+        append_along(log, eval, rank_by(values));
+    } else {
+        switch (mode) {
+            case search_mode::exact:     search_exact(ex, log, eval, limit, progress, n); break;
+            case search_mode::lazy:      search_lazy(ex, log, eval, limit, params, progress, n, f_empty); break;
+            case search_mode::efficient: search_efficient(ex, eval, regions, params, progress, n, full, empty); break;
+        }
     }
     if (ex.n_ranked == 0) {
         ex.n_ranked = int32_t(ex.order.size());
     }
-    if (ex.is_complete && mode != search_mode::efficient) {
+    if (ex.is_complete && !(params.method == attribution_method::eagle && mode == search_mode::efficient)) {
         // the reference takes org/baseline from the last step (all regions): identical masks, same numbers
         ex.org_score      = ex.insertion_word_score.back();
         ex.baseline_score = ex.deletion_word_score.back();
     }
     // F(empty set); the efficient search's smdl ignores lambda (the reference recomputes it as ins + 1 - del)
-    const float f_start = mode == search_mode::efficient ? empty.ins_mean + 1.0f - full.ins_mean : f_empty;
+    const bool is_efficient = params.method == attribution_method::eagle && mode == search_mode::efficient;
+    const float f_start = is_efficient ? empty.ins_mean + 1.0f - full.ins_mean : f_empty;
     float prev = f_start;
     for (float f : ex.smdl_score) {
         ex.marginal_gain.push_back(f - prev);
         prev = f;
     }
 
-    ex.region_value = add_value_regions(ex.smdl_score, f_start, ex.order, n);
+    ex.region_value = saliency.empty() ? add_value_regions(ex.smdl_score, f_start, ex.order, n) : min_max(saliency);
     const size_t n_targets = ex.org_score.size();
     ex.reliance.resize(n_targets);
     if (!ex.insertion_word_score.empty()) {
