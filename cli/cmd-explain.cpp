@@ -1,5 +1,4 @@
-#include "command.h"
-#include "options.h"
+#include "explain-runner.h"
 #include "progress.h"
 
 #include "eagle/eagle.h"
@@ -16,42 +15,6 @@
 namespace eagle::cli {
 
 namespace {
-
-struct explain_options {
-    model_options model;
-    std::string answer_text;             // empty: the model's own greedy answer
-    int32_t max_tokens = 64;
-    bool append_eog = true;              // the reference's sentence-level targets include the end token
-    std::vector<std::string> target_words;
-    std::vector<int32_t> target_indices;
-    std::string target_text;             // explain a token the model did not produce
-    std::string out_dir = "eagle-out";
-    std::string search = "lazy";
-    std::string method = "eagle";
-    std::string segmenter = "slico";
-    int32_t n_divisions = 64;
-    std::string grid = "8x8";
-    std::string labels_path;
-    std::string fill = "black";
-    explain_params params;
-    bool revise = false;
-    std::string dataset_path;            // --dataset FILE.jsonl
-    std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
-};
-
-// One thing to explain: from the command line, or one record of a dataset.
-struct sample {
-    std::string name;                    // folder name inside a dataset run
-    std::string image_path;
-    std::string prompt;
-    std::string answer_text;
-    std::vector<std::string> target_words;
-    std::vector<int32_t> target_indices;
-    std::string target_text;
-    bool revise = false;
-    json ground_truth = json::object();  // copied into explanation.json
-    std::string out_dir;
-};
 
 std::string trim_word(const std::string & piece) {
     size_t b = 0;
@@ -101,7 +64,22 @@ std::string slug(const std::string & word) {
 
 
 
-// One explanation into smp.out_dir; explanation.json is written last (atomically), so its presence means done.
+} // namespace
+
+void resolve_method(explain_options & o) {
+    o.params.mode = search_mode_from_string(o.search);
+    // EAGLE's one-sided ablations are EAGLE with one term switched off
+    if (o.method == "insight-only") {
+        o.params.method = attribution_method::eagle;
+        o.params.lambda2 = 0.0f;
+    } else if (o.method == "necessity-only") {
+        o.params.method = attribution_method::eagle;
+        o.params.lambda1 = 0.0f;
+    } else {
+        o.params.method = attribution_method_from_string(o.method);
+    }
+}
+
 void explain_sample(const explain_options & o, const sample & smp, const model_params & mparams, const vlm_model & model,
                     vlm_session & session, bool show_progress, bool show_summary) {
     const fill_mode fill = fill_mode_from_string(o.fill);
@@ -318,7 +296,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
     }
 }
 
-std::string safe_name(const std::string & id) {
+static std::string safe_name(const std::string & id) {
     std::string out;
     for (unsigned char c : id) {
         out.push_back(std::isalnum(c) || c == '-' || c == '_' || c == '.' ? char(c) : '_');
@@ -444,18 +422,10 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
     return n_failed > 0 ? 1 : 0;
 }
 
+namespace {
+
 int run_explain(explain_options & o) {
-    o.params.mode = search_mode_from_string(o.search);
-    // EAGLE's one-sided ablations are EAGLE with one term switched off
-    if (o.method == "insight-only") {
-        o.params.method = attribution_method::eagle;
-        o.params.lambda2 = 0.0f;
-    } else if (o.method == "necessity-only") {
-        o.params.method = attribution_method::eagle;
-        o.params.lambda1 = 0.0f;
-    } else {
-        o.params.method = attribution_method_from_string(o.method);
-    }
+    resolve_method(o);
     fill_mode_from_string(o.fill); // validate before loading anything
     const model_params mparams = resolve_model(o.model);
     if (!o.dataset_path.empty()) {
