@@ -20,6 +20,8 @@ struct command {
 command add_generate_command(CLI::App & parent);
 command add_score_command(CLI::App & parent);
 command add_explain_command(CLI::App & parent);
+command add_eval_command(CLI::App & parent);
+command add_bench_command(CLI::App & parent);
 
 // --quiet was given (no progress bar, no summary)
 bool is_quiet();

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include "eagle/explain.h"
+#include "eagle/metrics.h"
 
 #include <string>
 #include <vector>
@@ -56,5 +57,8 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
 
 // A dataset run (see cmd-explain.cpp); returns the exit code (1 if some record failed).
 int run_dataset(const explain_options & o, const model_params & mparams);
+
+// The summary `eagle eval --json` prints, over explanation folders (or folders of them); errors are fatal.
+eval_summary evaluate_explanation_dirs(const std::vector<std::string> & dirs);
 
 } // namespace eagle::cli

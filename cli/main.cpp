@@ -58,7 +58,9 @@ int main(int argc, char ** argv) {
         add_generate_command(app),
         add_score_command(app),
         add_explain_command(app),
+        add_eval_command(app),
         add_shapes_command(app),
+        add_bench_command(app),
     };
 
     try {

@@ -51,6 +51,10 @@ image_rgb8 make_fill_image(const image_rgb8 & image, fill_mode fill);
 // out = keep ? image : fill, pixel by pixel. Sizes must agree (errc::invalid_argument names both sizes).
 void apply_mask(const image_rgb8 & image, const image_rgb8 & fill, const mask & keep, image_rgb8 & out);
 
+// The outer contours of a mask as COCO polygons (flat x0,y0,x1,y1,... lists of pixel coordinates), the ground
+// truth format the reference's point game reads. Contours of fewer than 3 points are left out.
+std::vector<std::vector<int32_t>> mask_to_polygons(const mask & m);
+
 // 128-bit content key of a mask (for memoization); masks that differ only in which nonzero value marks
 // "keep" get the same key.
 struct mask_key {

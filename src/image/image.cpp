@@ -137,6 +137,30 @@ void apply_mask(const image_rgb8 & image, const image_rgb8 & fill, const mask & 
     }
 }
 
+std::vector<std::vector<int32_t>> mask_to_polygons(const mask & m) {
+    cv::Mat img(m.ny, m.nx, CV_8U);
+    for (int y = 0; y < m.ny; ++y) {
+        for (int x = 0; x < m.nx; ++x) {
+            img.at<uint8_t>(y, x) = m.keep[size_t(y) * m.nx + x] ? 255 : 0;
+        }
+    }
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(img, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+    std::vector<std::vector<int32_t>> polygons;
+    for (const auto & contour : contours) {
+        if (contour.size() < 3) {
+            continue;
+        }
+        std::vector<int32_t> poly;
+        for (const cv::Point & p : contour) {
+            poly.push_back(p.x);
+            poly.push_back(p.y);
+        }
+        polygons.push_back(std::move(poly));
+    }
+    return polygons;
+}
+
 mask_key mask_hash(const mask & keep) {
     // Pack the keep bits 64 pixels to a word and fold the words into two differently seeded accumulators:
     // 128 bits make an accidental collision (which would silently return another mask's scores from the

@@ -1,0 +1,260 @@
+// eagle bench shapes: the ShapesWorld benchmark. Builds a held-out ShapesWorld set, explains every sample with
+// every method (sentence level on captions, word level on object words, the hallucination probe), evaluates
+// with the same metrics as `eagle eval`, and writes the tables (stdout, and BENCHMARKS.md with --update).
+#include "explain-runner.h"
+#include "progress.h"
+
+#include "eagle/eagle.h"
+#include "eagle/metrics.h"
+#include "eagle/report.h"
+#include "eagle/shapes.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace eagle::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct bench_options {
+    explain_options explain;         // engine, regions and search knobs shared by every method
+    int32_t n_scenes = 12;
+    uint64_t seed = 90001;           // held out: the model was trained on other seeds
+    int32_t size = 128;
+    std::string methods = "eagle-exact,eagle-lazy,insight-only,necessity-only,occlusion,rise,lime,random";
+    std::string tasks = "sentence,word,probe";
+    std::string update_path;         // BENCHMARKS.md to update (between the bench markers)
+};
+
+struct method_spec {
+    std::string name;
+    std::string method;
+    std::string search;
+};
+
+std::vector<std::string> split(const std::string & text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string item; std::getline(ss, item, ',');) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+method_spec parse_method(const std::string & name) {
+    if (name == "eagle-exact") return {name, "eagle", "exact"};
+    if (name == "eagle-lazy") return {name, "eagle", "lazy"};
+    if (name == "eagle-efficient") return {name, "eagle", "efficient"};
+    for (const char * m : {"insight-only", "necessity-only", "random", "occlusion", "rise", "lime"}) {
+        if (name == m) return {name, name, "lazy"};
+    }
+    throw error(errc::invalid_argument, "unknown bench method '" + name +
+                                            "' (eagle-exact, eagle-lazy, eagle-efficient, insight-only, necessity-only, random, occlusion, rise, lime)");
+}
+
+std::string fmt(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.4f", v);
+    return buf;
+}
+
+
+int run_bench(bench_options & o) {
+    const model_params mparams = resolve_model(o.explain.model);
+    vlm_model model(mparams);
+    vlm_session session(model, make_session_params(o.explain.model));
+    const fs::path root = o.explain.out_dir;
+    fs::create_directories(root / "images");
+
+    // the held-out scenes and the three task lists
+    struct task_sample {
+        std::string task;
+        sample smp;
+    };
+    std::vector<task_sample> samples;
+    const std::vector<std::string> tasks = split(o.tasks);
+    auto wants = [&](const std::string & t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
+    int n_probe = 0, n_hallucinated = 0;
+    for (int32_t i = 0; i < o.n_scenes; ++i) {
+        for (shapes_split split_kind : {shapes_split::standard, shapes_split::probe}) {
+            shapes_config cfg;
+            cfg.size = o.size;
+            cfg.split = split_kind;
+            const bool is_probe = split_kind == shapes_split::probe;
+            if (is_probe && !wants("probe")) continue;
+            if (!is_probe && !wants("sentence") && !wants("word")) continue;
+            const shapes_scene scene = make_shapes_scene(cfg, o.seed + (is_probe ? 1 : 0), i);
+            const std::string id = std::string(is_probe ? "probe-" : "scene-") + std::to_string(i);
+            const std::string image_path = (root / "images" / (id + ".png")).string();
+            save_png(scene.image, image_path);
+            if (!is_probe) {
+                if (wants("sentence")) {
+                    sample s;
+                    s.name = id;
+                    s.image_path = image_path;
+                    s.prompt = k_shapes_caption_prompt;
+                    s.ground_truth = {{"expected_answer", scene.caption}};
+                    samples.push_back({"sentence", s});
+                }
+                if (wants("word")) {
+                    // the object whose shape word is unique in the caption, explained on the expected caption
+                    for (const shapes_object & obj : scene.objects) {
+                        int n_same = 0;
+                        for (const shapes_object & other : scene.objects) n_same += other.shape == obj.shape;
+                        if (n_same != 1) continue;
+                        sample s;
+                        s.name = id;
+                        s.image_path = image_path;
+                        s.prompt = k_shapes_caption_prompt;
+                        s.answer_text = scene.caption;
+                        s.target_words = {shape_name(obj.shape)};
+                        s.ground_truth = {{"location", {obj.box.x0, obj.box.y0, obj.box.x1, obj.box.y1}},
+                                          {"segmentation", mask_to_polygons(obj.pixels)},
+                                          {"category", std::string(color_name(obj.color)) + " " + shape_name(obj.shape)}};
+                        samples.push_back({"word", s});
+                        break;
+                    }
+                }
+            } else {
+                for (const shapes_qa & qa : scene.qa) {
+                    if (qa.task != "probe") continue;
+                    ++n_probe;
+                    const generation g = session.generate(scene.image, qa.question, false, 4);
+                    if (g.text == qa.answer) continue; // answered right: nothing to diagnose
+                    ++n_hallucinated;
+                    sample s;
+                    s.name = id;
+                    s.image_path = image_path;
+                    s.prompt = qa.question;
+                    s.target_text = qa.answer;
+                    s.revise = true;
+                    s.ground_truth = {{"question", qa.question}, {"hallucinated_answer", g.text}};
+                    samples.push_back({"probe", s});
+                }
+            }
+        }
+    }
+
+    // every method on every sample (resumable: finished folders are kept)
+    std::vector<method_spec> methods;
+    for (const std::string & name : split(o.methods)) methods.push_back(parse_method(name));
+    struct cell {
+        std::string task, method;
+        std::vector<std::string> dirs;
+        double seconds = 0;
+        int64_t n_evaluations = 0;
+    };
+    std::vector<cell> cells;
+    progress_bar bar("bench", !is_quiet());
+    const int n_total = int(samples.size() * methods.size());
+    int n_done = 0;
+    for (const method_spec & m : methods) {
+        explain_options eo = o.explain;
+        eo.method = m.method;
+        eo.search = m.search;
+        resolve_method(eo);
+        for (const std::string & task : tasks) {
+            cell c{task, m.name, {}, 0.0, 0};
+            for (const task_sample & ts : samples) {
+                if (ts.task != task) continue;
+                sample s = ts.smp;
+                s.out_dir = (root / task / m.name / s.name).string();
+                const fs::path json_path = fs::path(s.out_dir) / "explanation.json";
+                if (!fs::exists(json_path)) {
+                    explain_sample(eo, s, mparams, model, session, false, false);
+                }
+                const json j = json::parse(std::ifstream(json_path));
+                c.seconds += j.value("t_search_us", int64_t(0)) * 1e-6;
+                c.n_evaluations += j.value("n_evaluations", int64_t(0));
+                c.dirs.push_back(s.out_dir);
+                bar.update(++n_done, n_total, task + " / " + m.name);
+            }
+            if (!c.dirs.empty()) cells.push_back(c);
+        }
+    }
+    bar.finish();
+
+    // tables
+    std::ostringstream md;
+    md << "Command: `eagle bench shapes --n " << o.n_scenes << " --seed " << o.seed << " -D " << o.explain.n_divisions
+       << "` on `" << mparams.model_path << "`, llama.cpp " << llama_cpp_info().version << ".\n\n";
+    if (wants("probe")) {
+        md << "Hallucination probe: the model answered " << n_hallucinated << " of " << n_probe
+           << " probe questions wrongly; those are diagnosed below.\n\n";
+    }
+    for (const std::string & task : tasks) {
+        md << "#### " << (task == "sentence" ? "Sentence level (captions, all tokens incl. the end token)"
+                          : task == "word" ? "Word level (the shape word of a unique-shape object)"
+                                            : "Hallucination probe (target: the correct answer)")
+           << "\n\n";
+        md << "| method | n | insertion AUC ↑ | deletion AUC ↓ | highest score ↑ |"
+           << (task == "word" ? " point game box ↑ | point game mask ↑ |" : "")
+           << (task == "probe" ? " AMCR ↓ | CSR@10% ↑ (ref.) | CSR@10% ↑ (clean) |" : "")
+           << " evaluations / explanation | s / explanation |\n";
+        md << "|---|---:|---:|---:|---:|" << (task == "word" ? "---:|---:|" : "") << (task == "probe" ? "---:|---:|---:|" : "")
+           << "---:|---:|\n";
+        for (const cell & c : cells) {
+            if (c.task != task) continue;
+            const eval_summary m = evaluate_explanation_dirs(c.dirs);
+            const double n = double(c.dirs.size());
+            md << "| " << c.method << " | " << c.dirs.size() << " | " << fmt(m.insertion_auc) << " | " << fmt(m.deletion_auc)
+               << " | " << fmt(m.average_highest_confidence) << " |";
+            if (task == "word") md << " " << fmt(m.point_game_box) << " | " << fmt(m.point_game_mask) << " |";
+            if (task == "probe") md << " " << fmt(m.amcr) << " | " << fmt(m.csr_10) << " | " << fmt(m.csr_10_clean) << " |";
+            md << " " << int64_t(c.n_evaluations / n) << " | " << fmt(c.seconds / n) << " |\n";
+        }
+        md << "\n";
+    }
+    std::printf("%s", md.str().c_str());
+    if (!o.update_path.empty()) {
+        const std::string begin = "<!-- bench-shapes:begin -->", end = "<!-- bench-shapes:end -->";
+        std::string text;
+        if (std::ifstream in{o.update_path}) {
+            std::stringstream ss;
+            ss << in.rdbuf();
+            text = ss.str();
+        }
+        const size_t b = text.find(begin), e = text.find(end);
+        const std::string block = begin + "\n" + md.str() + end;
+        if (b != std::string::npos && e != std::string::npos && e > b) {
+            text.replace(b, e + end.size() - b, block);
+        } else {
+            text += "\n## ShapesWorld explanation benchmark\n\n" + block + "\n";
+        }
+        write_file_atomic(o.update_path, text);
+    }
+    return 0;
+}
+
+} // namespace
+
+command add_bench_command(CLI::App & parent) {
+    auto st = std::make_shared<bench_options>();
+    bench_options & o = *st;
+    CLI::App * bench = parent.add_subcommand("bench", "benchmarks");
+    bench->require_subcommand(1);
+    CLI::App * app = bench->add_subcommand("shapes", "explain a held-out ShapesWorld set with every method and evaluate");
+    add_model_options(*app, o.explain.model);
+    app->add_option("--n", o.n_scenes, "held-out scenes (each task takes what applies)")->check(CLI::PositiveNumber)->capture_default_str();
+    app->add_option("--seed", o.seed, "scene seed (held out from training)")->capture_default_str();
+    app->add_option("--size", o.size, "image side")->capture_default_str();
+    app->add_option("--methods", o.methods, "comma-separated methods")->capture_default_str();
+    app->add_option("--tasks", o.tasks, "comma-separated: sentence, word, probe")->capture_default_str();
+    app->add_option("--divisions,-D", o.explain.n_divisions, "SLICO division number")->capture_default_str();
+    app->add_option("--out,-o", o.explain.out_dir, "output folder (resumable)")->capture_default_str();
+    app->add_option("--update", o.update_path, "write the tables into this BENCHMARKS.md (between the bench markers)");
+    add_log_flags(*app);
+    o.explain.out_dir = "bench-shapes";
+
+    return {app, [st] {
+        return run_bench(*st);
+    }};
+}
+
+} // namespace eagle::cli

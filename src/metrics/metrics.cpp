@@ -1,0 +1,910 @@
+#include "eagle/metrics.h"
+
+#include "eagle/error.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace eagle {
+
+namespace {
+
+constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+
+// np.max / np.min: NaN propagates (any NaN makes the result NaN)
+double numpy_max(const std::vector<double> & v) {
+    double m = -std::numeric_limits<double>::infinity();
+    for (double x : v) {
+        if (std::isnan(x)) {
+            return k_nan;
+        }
+        m = std::max(m, x);
+    }
+    return m;
+}
+
+double numpy_min(const std::vector<double> & v) {
+    double m = std::numeric_limits<double>::infinity();
+    for (double x : v) {
+        if (std::isnan(x)) {
+            return k_nan;
+        }
+        m = std::min(m, x);
+    }
+    return m;
+}
+
+bool starts_with(const std::string & s, const std::string & prefix) {
+    return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// numpy slice start:stop on an axis of length len, step 1: negative counts from the end, then clamp
+void numpy_slice(int64_t start, int64_t stop, int64_t len, int64_t & lo, int64_t & hi) {
+    auto norm = [len](int64_t v) {
+        if (v < 0) {
+            v += len;
+            return v < 0 ? int64_t(0) : v;
+        }
+        return v > len ? len : v;
+    };
+    lo = norm(start);
+    hi = std::max(lo, norm(stop));
+}
+
+bool point_game(const saliency_map & map, const std::vector<uint8_t> & inside) {
+    // the script: (map * region).max() == map.max(); outside pixels are multiplied by 0
+    double global = -std::numeric_limits<double>::infinity(), masked = global;
+    for (size_t i = 0; i < map.values.size(); ++i) {
+        const double v = map.values[i];
+        if (std::isnan(v)) {
+            return false; // NaN max on both sides, and NaN == NaN is false
+        }
+        global = std::max(global, v);
+        masked = std::max(masked, v * (inside[i] ? 1.0 : 0.0));
+    }
+    return !map.values.empty() && masked == global;
+}
+
+void check_map(const saliency_map & map, const char * fn) {
+    if (map.nx <= 0 || map.ny <= 0 || map.values.size() != size_t(map.nx) * size_t(map.ny)) {
+        throw error(errc::invalid_argument, std::string(fn) + ": map of " + std::to_string(map.values.size()) +
+                                                " values is not " + std::to_string(map.nx) + "x" + std::to_string(map.ny));
+    }
+}
+
+// float32 arithmetic on float16 values, rounded back to float16: what numpy's float16 loops do
+double half_sub(double a, double b) { return round_to_half(double(float(a) - float(b))); }
+double half_div(double a, double b) { return round_to_half(double(float(a) / float(b))); }
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// numerics
+
+double pairwise_sum(const double * a, size_t n) {
+    if (n < 8) {
+        double res = -0.0; // numpy starts from -0.0 so that a sum of -0.0 stays -0.0
+        for (size_t i = 0; i < n; ++i) {
+            res += a[i];
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (size_t j = 0; j < 8; ++j) {
+            r[j] = a[j];
+        }
+        size_t i = 8;
+        for (; i < n - (n % 8); i += 8) {
+            for (size_t j = 0; j < 8; ++j) {
+                r[j] += a[i + j];
+            }
+        }
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; ++i) {
+            res += a[i];
+        }
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+double numpy_mean(const std::vector<double> & values) {
+    if (values.empty()) {
+        return k_nan;
+    }
+    // np.add.reduce starts from the identity 0.0, then adds the pairwise sum of all elements
+    return (0.0 + pairwise_sum(values.data(), values.size())) / double(values.size());
+}
+
+double round_to_half(double value) {
+    if (!std::isfinite(value) || value == 0.0) {
+        return value;
+    }
+    const double a = std::fabs(value);
+    int e = 0;
+    std::frexp(a, &e); // a = m * 2^e, m in [0.5, 1)
+    // binary16 keeps 11 significant bits; below 2^-14 the spacing stays 2^-24 (subnormals)
+    const int ulp_exp = std::max(e - 11, -24);
+    const double r = std::ldexp(std::nearbyint(std::ldexp(a, -ulp_exp)), ulp_exp); // ties to even
+    if (r > 65504.0) {
+        return std::copysign(std::numeric_limits<double>::infinity(), value);
+    }
+    return std::copysign(r, value);
+}
+
+double auc(const std::vector<double> & x, const std::vector<double> & y) {
+    if (x.size() != y.size()) {
+        throw error(errc::invalid_argument, "auc: x has " + std::to_string(x.size()) + " points, y " + std::to_string(y.size()));
+    }
+    if (x.size() < 2) {
+        throw error(errc::invalid_argument, "auc: at least 2 points are needed, got " + std::to_string(x.size()));
+    }
+    bool any_down = false, all_down = true;
+    std::vector<double> terms(x.size() - 1);
+    for (size_t i = 0; i + 1 < x.size(); ++i) {
+        const double dx = x[i + 1] - x[i];
+        any_down = any_down || dx < 0;
+        all_down = all_down && dx <= 0;
+        terms[i] = dx * (y[i + 1] + y[i]) / 2.0; // np.trapz's expression, in its order
+    }
+    if (any_down && !all_down) {
+        throw error(errc::invalid_argument, "auc: x is neither increasing nor decreasing");
+    }
+    const double direction = any_down ? -1.0 : 1.0;
+    return direction * pairwise_sum(terms.data(), terms.size());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// faithfulness
+
+faithfulness_curves sentence_curves(const explanation_log & log) {
+    faithfulness_curves c;
+    c.x_insertion.push_back(0.0);
+    c.x_insertion.insert(c.x_insertion.end(), log.region_area.begin(), log.region_area.end());
+    for (double x : c.x_insertion) {
+        c.x_deletion.push_back(1.0 - x);
+    }
+    c.y_insertion.push_back(log.deletion_score.empty() ? k_nan : log.deletion_score.back());
+    c.y_insertion.insert(c.y_insertion.end(), log.insertion_score.begin(), log.insertion_score.end());
+    c.y_deletion.push_back(log.insertion_score.empty() ? k_nan : log.insertion_score.back());
+    c.y_deletion.insert(c.y_deletion.end(), log.deletion_score.begin(), log.deletion_score.end());
+    return c;
+}
+
+faithfulness curve_metrics(const faithfulness_curves & curves) {
+    faithfulness f;
+    f.insertion_auc = auc(curves.x_insertion, curves.y_insertion);
+    f.deletion_auc  = auc(curves.x_deletion, curves.y_deletion);
+    f.highest_score = numpy_max(curves.y_insertion);
+    return f;
+}
+
+std::vector<uint8_t> sensitive_tokens(const explanation_log & log, double threshold) {
+    if (log.insertion_word_score.empty() || log.deletion_word_score.empty()) {
+        return {};
+    }
+    const std::vector<double> & full = log.insertion_word_score.back();
+    const std::vector<double> & black = log.deletion_word_score.back();
+    std::vector<uint8_t> out(std::min(full.size(), black.size()), 0);
+    for (size_t t = 0; t < out.size(); ++t) {
+        out[t] = full[t] - black[t] > threshold ? 1 : 0;
+    }
+    return out;
+}
+
+std::optional<faithfulness_curves> sensitive_curves(const explanation_log & log, double threshold) {
+    const std::vector<uint8_t> keep = sensitive_tokens(log, threshold);
+    if (std::find(keep.begin(), keep.end(), 1) == keep.end()) {
+        return std::nullopt;
+    }
+    auto selected_mean = [&keep](const std::vector<double> & row) {
+        std::vector<double> v;
+        for (size_t t = 0; t < keep.size() && t < row.size(); ++t) {
+            if (keep[t]) {
+                v.push_back(row[t]);
+            }
+        }
+        return numpy_mean(v);
+    };
+    faithfulness_curves c = sentence_curves(log);
+    c.y_insertion = {selected_mean(log.deletion_word_score.back())};
+    for (const auto & row : log.insertion_word_score) {
+        c.y_insertion.push_back(selected_mean(row));
+    }
+    c.y_deletion = {selected_mean(log.insertion_word_score.back())};
+    for (const auto & row : log.deletion_word_score) {
+        c.y_deletion.push_back(selected_mean(row));
+    }
+    return c;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// localisation
+
+bool point_game_box(const saliency_map & map, const std::array<int64_t, 4> & box) {
+    check_map(map, "point_game_box");
+    int64_t x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+    numpy_slice(box[0], box[2], map.nx, x_lo, x_hi);
+    numpy_slice(box[1], box[3], map.ny, y_lo, y_hi);
+    std::vector<uint8_t> inside(map.values.size(), 0);
+    for (int64_t y = y_lo; y < y_hi; ++y) {
+        std::fill_n(inside.begin() + y * map.nx + x_lo, x_hi - x_lo, uint8_t(1));
+    }
+    return point_game(map, inside);
+}
+
+bool point_game_mask(const saliency_map & map, const std::vector<uint8_t> & mask) {
+    check_map(map, "point_game_mask");
+    if (mask.size() != map.values.size()) {
+        throw error(errc::invalid_argument, "point_game_mask: mask of " + std::to_string(mask.size()) + " pixels for a " +
+                                                std::to_string(map.nx) + "x" + std::to_string(map.ny) + " map");
+    }
+    return point_game(map, mask);
+}
+
+std::vector<uint8_t> polygons_to_mask(const std::vector<std::vector<double>> & polygons, int32_t nx, int32_t ny) {
+    if (nx <= 0 || ny <= 0) {
+        throw error(errc::invalid_argument, "polygons_to_mask: image of " + std::to_string(nx) + "x" + std::to_string(ny));
+    }
+    cv::Mat mask = cv::Mat::zeros(ny, nx, CV_8U);
+    for (size_t p = 0; p < polygons.size(); ++p) {
+        const std::vector<double> & poly = polygons[p];
+        if (poly.size() < 6) {
+            continue; // fewer than 3 points: the script skips it
+        }
+        if (poly.size() % 2 != 0) {
+            throw error(errc::invalid_argument, "polygons_to_mask: polygon " + std::to_string(p) + " has an odd number (" +
+                                                    std::to_string(poly.size()) + ") of coordinates");
+        }
+        std::vector<cv::Point> pts;
+        for (size_t i = 0; i < poly.size(); i += 2) {
+            int32_t xy[2];
+            for (int k = 0; k < 2; ++k) {
+                // np.asarray(float32) -> np.round (half to even) -> astype(int32) -> clip
+                const float r = std::nearbyint(float(poly[i + k]));
+                // out of int32 range (or NaN) casts to INT32_MIN on x86, which the clip then sends to 0
+                xy[k] = (std::isfinite(r) && r >= -2147483648.0f && r < 2147483648.0f) ? int32_t(r)
+                                                                                      : std::numeric_limits<int32_t>::min();
+            }
+            pts.emplace_back(std::clamp(xy[0], 0, nx - 1), std::clamp(xy[1], 0, ny - 1));
+        }
+        const std::vector<std::vector<cv::Point>> one = {pts};
+        cv::fillPoly(mask, one, cv::Scalar(1), cv::LINE_8, 0); // cv2.fillPoly(mask, [pts], 1)
+    }
+    std::vector<uint8_t> out(size_t(nx) * ny);
+    for (int32_t y = 0; y < ny; ++y) {
+        std::memcpy(out.data() + size_t(y) * nx, mask.ptr<uint8_t>(y), size_t(nx));
+    }
+    return out;
+}
+
+saliency_map add_value_map(const std::vector<int32_t> & rank, int32_t nx, int32_t ny, const std::vector<double> & smdl_score,
+                           const std::vector<double> & org_score, const std::vector<double> & baseline_score) {
+    if (nx <= 0 || ny <= 0 || rank.size() != size_t(nx) * size_t(ny)) {
+        throw error(errc::invalid_argument, "add_value_map: " + std::to_string(rank.size()) + " ranks for a " +
+                                                std::to_string(nx) + "x" + std::to_string(ny) + " image");
+    }
+    if (org_score.size() != baseline_score.size()) {
+        throw error(errc::invalid_argument, "add_value_map: org_score has " + std::to_string(org_score.size()) +
+                                                " targets, baseline_score " + std::to_string(baseline_score.size()));
+    }
+    // F_0 = np.mean(1 - org + baseline)
+    std::vector<double> f0_terms(org_score.size());
+    for (size_t t = 0; t < org_score.size(); ++t) {
+        f0_terms[t] = (1.0 - org_score[t]) + baseline_score[t];
+    }
+    const double f0 = numpy_mean(f0_terms);
+    // value_k = -sum |smdl_k - smdl_{k-1}| in float64, stored as float16 on the pixels
+    std::vector<double> region_half(smdl_score.size());
+    double value = 0.0;
+    for (size_t k = 0; k < smdl_score.size(); ++k) {
+        const double prev = k == 0 ? f0 : smdl_score[k - 1];
+        value = value - std::fabs(smdl_score[k] - prev);
+        region_half[k] = round_to_half(value);
+    }
+    saliency_map map{nx, ny, std::vector<double>(rank.size(), 0.0)};
+    for (size_t i = 0; i < rank.size(); ++i) {
+        if (rank[i] >= 0 && size_t(rank[i]) < region_half.size()) {
+            map.values[i] = region_half[size_t(rank[i])];
+        }
+    }
+    const double lo = numpy_min(map.values);
+    for (double & v : map.values) {
+        v = half_sub(v, lo);
+    }
+    const double hi = numpy_max(map.values);
+    for (double & v : map.values) {
+        v = half_div(v, hi); // 0 / 0 when every value is equal: NaN, as numpy
+    }
+    return map;
+}
+
+saliency_map region_value_map(const std::vector<int32_t> & labels, int32_t nx, int32_t ny,
+                              const std::vector<double> & region_values) {
+    if (nx <= 0 || ny <= 0 || labels.size() != size_t(nx) * size_t(ny)) {
+        throw error(errc::invalid_argument, "region_value_map: " + std::to_string(labels.size()) + " labels for a " +
+                                                std::to_string(nx) + "x" + std::to_string(ny) + " image");
+    }
+    saliency_map map{nx, ny, std::vector<double>(labels.size())};
+    for (size_t i = 0; i < labels.size(); ++i) {
+        const int32_t id = labels[i];
+        if (id < 0 || size_t(id) >= region_values.size()) {
+            throw error(errc::invalid_argument, "region_value_map: pixel " + std::to_string(i) + " has region " +
+                                                    std::to_string(id) + " but there are " +
+                                                    std::to_string(region_values.size()) + " region values");
+        }
+        map.values[i] = region_values[size_t(id)];
+    }
+    // the reference's add_value divides 0 by 0 on a flat map: NaN, a miss (see add_value_map)
+    const double lo = numpy_min(map.values), hi = numpy_max(map.values);
+    if (!(hi > lo)) {
+        std::fill(map.values.begin(), map.values.end(), k_nan);
+    }
+    return map;
+}
+
+namespace {
+
+// the script's arithmetic runs in the map's dtype: float32 maps stay float32 through the division and cv2.resize
+template <typename T>
+saliency_map normalize_dense_as(const saliency_map & map, int32_t nx, int32_t ny, int cv_type) {
+    std::vector<T> v(map.values.begin(), map.values.end());
+    const T lo = *std::min_element(v.begin(), v.end());
+    for (T & x : v) {
+        x = T(x - lo);
+    }
+    // max + 1e-8 is formed in float64 and cast back to the array's type for the division
+    const T divisor = T(double(*std::max_element(v.begin(), v.end())) + 0.00000001);
+    for (T & x : v) {
+        x = T(x / divisor);
+    }
+    saliency_map out{map.nx, map.ny, {}};
+    if (nx > 0 && ny > 0 && (nx != map.nx || ny != map.ny)) {
+        cv::Mat src(map.ny, map.nx, cv_type, v.data());
+        cv::Mat dst;
+        cv::resize(src, dst, cv::Size(nx, ny), 0, 0, cv::INTER_LINEAR);
+        out.nx = nx;
+        out.ny = ny;
+        v.assign(size_t(nx) * ny, T(0));
+        for (int32_t y = 0; y < ny; ++y) {
+            std::memcpy(v.data() + size_t(y) * nx, dst.ptr<T>(y), sizeof(T) * size_t(nx));
+        }
+    }
+    out.values.assign(v.begin(), v.end());
+    return out;
+}
+
+} // namespace
+
+saliency_map normalize_dense_map(const saliency_map & map, int32_t nx, int32_t ny, bool is_float32) {
+    check_map(map, "normalize_dense_map");
+    if (std::isnan(numpy_min(map.values))) {
+        return map; // the script counts a NaN map as a miss before normalising
+    }
+    return is_float32 ? normalize_dense_as<float>(map, nx, ny, CV_32F) : normalize_dense_as<double>(map, nx, ny, CV_64F);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// hallucination correction
+
+correction minimal_correction(const std::vector<std::optional<std::string>> & revised_answering,
+                              const std::vector<double> & region_area, const std::string & prefix) {
+    const size_t n_answers = revised_answering.size();
+    const size_t n_area = region_area.size() + 1; // insertion_area = [0] + region_area
+    if (n_answers > n_area) {
+        throw error(errc::invalid_argument, "minimal_correction: " + std::to_string(n_answers) + " revised answers for " +
+                                                std::to_string(region_area.size()) + " ranking steps");
+    }
+    correction c;
+    for (size_t k = 1; k <= n_answers; ++k) {
+        const std::optional<std::string> & answer = revised_answering[n_answers - k];
+        if (answer.has_value() && starts_with(*answer, prefix)) {
+            const size_t i_area = n_area - k;
+            const double kept = i_area == 0 ? 0.0 : region_area[i_area - 1];
+            c.is_corrected = true;
+            c.n_kept = int32_t(i_area);
+            c.removed_fraction = 1.0 - kept;
+            c.is_within_budget = c.removed_fraction <= correction_budget;
+            return c;
+        }
+    }
+    return c; // never corrected: AMCR term 1, no CSR term (the reference)
+}
+
+std::string prefix_for_label(const std::string & label) {
+    if (label == "yes") {
+        return "Yes";
+    }
+    if (label == "no") {
+        return "No";
+    }
+    return "";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// reading explanation.json
+
+namespace {
+
+[[noreturn]] void bad_key(const std::string & source, const std::string & key, const std::string & what) {
+    throw error(errc::io, source + ": '" + key + "' " + what);
+}
+
+const nlohmann::json & require(const nlohmann::json & j, const std::string & key, const std::string & source) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+        bad_key(source, key, "is missing");
+    }
+    return *it;
+}
+
+std::vector<double> numbers(const nlohmann::json & v, const std::string & key, const std::string & source) {
+    if (!v.is_array()) {
+        bad_key(source, key, "must be an array of numbers");
+    }
+    std::vector<double> out;
+    out.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_number()) {
+            bad_key(source, key, "must be an array of numbers (element " + std::to_string(i) + " is " + v[i].type_name() + ")");
+        }
+        out.push_back(v[i].get<double>());
+    }
+    return out;
+}
+
+std::vector<std::vector<double>> number_rows(const nlohmann::json & v, const std::string & key, const std::string & source) {
+    if (!v.is_array()) {
+        bad_key(source, key, "must be an array of arrays of numbers");
+    }
+    std::vector<std::vector<double>> out;
+    for (size_t k = 0; k < v.size(); ++k) {
+        out.push_back(numbers(v[k], key + "[" + std::to_string(k) + "]", source));
+    }
+    return out;
+}
+
+std::vector<double> optional_numbers(const nlohmann::json & j, const std::string & key, const std::string & source) {
+    auto it = j.find(key);
+    return it == j.end() || it->is_null() ? std::vector<double>{} : numbers(*it, key, source);
+}
+
+int64_t integer(const nlohmann::json & v, const std::string & key, const std::string & source) {
+    if (!v.is_number_integer()) {
+        bad_key(source, key, std::string("must be an integer, not ") + (v.is_number() ? v.dump() : v.type_name()));
+    }
+    return v.get<int64_t>();
+}
+
+std::vector<double> polygon(const nlohmann::json & v, const std::string & key, const std::string & source) {
+    std::vector<double> p = numbers(v, key, source);
+    if (p.size() >= 6 && p.size() % 2 != 0) {
+        // the script's reshape(-1, 2) fails on it; shorter ones it skips before reshaping
+        bad_key(source, key, "has an odd number (" + std::to_string(p.size()) + ") of coordinates");
+    }
+    return p;
+}
+
+} // namespace
+
+eval_sample eval_sample_from_json(const nlohmann::json & j, const std::string & source) {
+    if (!j.is_object()) {
+        throw error(errc::io, source + ": not a JSON object");
+    }
+    eval_sample s;
+    s.source = source;
+    explanation_log & log = s.log;
+    log.insertion_score = numbers(require(j, "insertion_score", source), "insertion_score", source);
+    log.deletion_score  = numbers(require(j, "deletion_score", source), "deletion_score", source);
+    log.region_area     = numbers(require(j, "region_area", source), "region_area", source);
+    log.insertion_word_score = number_rows(require(j, "insertion_word_score", source), "insertion_word_score", source);
+    log.deletion_word_score  = number_rows(require(j, "deletion_word_score", source), "deletion_word_score", source);
+    const size_t n = log.insertion_score.size();
+    if (n == 0) {
+        bad_key(source, "insertion_score", "is empty");
+    }
+    auto same_length = [&](size_t size, const std::string & key) {
+        if (size != n) {
+            bad_key(source, key, "has " + std::to_string(size) + " entries but 'insertion_score' has " + std::to_string(n));
+        }
+    };
+    same_length(log.deletion_score.size(), "deletion_score");
+    same_length(log.region_area.size(), "region_area");
+    same_length(log.insertion_word_score.size(), "insertion_word_score");
+    same_length(log.deletion_word_score.size(), "deletion_word_score");
+    const size_t n_targets = log.insertion_word_score.back().size();
+    for (size_t k = 0; k < n; ++k) {
+        if (log.insertion_word_score[k].size() != n_targets || log.deletion_word_score[k].size() != n_targets) {
+            bad_key(source, "insertion_word_score", "and 'deletion_word_score' rows must all have " +
+                                                        std::to_string(n_targets) + " targets (row " + std::to_string(k) + " differs)");
+        }
+    }
+
+    // the map (all optional; which are needed depends on the folder)
+    if (auto it = j.find("order"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) {
+            bad_key(source, "order", "must be an array of region ids");
+        }
+        for (const auto & v : *it) {
+            s.order.push_back(int32_t(integer(v, "order", source)));
+        }
+    }
+    s.region_attribution = optional_numbers(j, "region_attribution", source);
+    s.smdl_score     = optional_numbers(j, "smdl_score", source);
+    s.org_score      = optional_numbers(j, "org_score", source);
+    s.baseline_score = optional_numbers(j, "baseline_score", source);
+    if (auto run = j.find("run"); run != j.end() && run->is_object()) {
+        if (auto size = run->find("image_size"); size != run->end() && !size->is_null()) {
+            if (!size->is_array() || size->size() != 2) {
+                bad_key(source, "run.image_size", "must be [width, height]");
+            }
+            s.image_size = std::array<int32_t, 2>{int32_t(integer((*size)[0], "run.image_size", source)),
+                                                  int32_t(integer((*size)[1], "run.image_size", source))};
+        }
+    }
+
+    // localisation ground truth (the reference's coco-object keys)
+    if (auto it = j.find("location"); it != j.end() && !it->is_null()) {
+        if (!it->is_array() || it->size() != 4) {
+            bad_key(source, "location", "must be a box [x1, y1, x2, y2] of 4 integers");
+        }
+        std::array<int64_t, 4> box{};
+        for (size_t i = 0; i < 4; ++i) {
+            box[i] = integer((*it)[i], "location", source); // the script slices with them: ints only
+        }
+        s.location = box;
+    }
+    if (auto it = j.find("segmentation"); it != j.end()) {
+        std::vector<std::vector<double>> polys;
+        if (it->is_object()) {
+            bad_key(source, "segmentation", "is an RLE mask; only COCO polygons are supported");
+        } else if (it->is_array() && !it->empty()) {
+            if ((*it)[0].is_array()) {
+                // several polygons: a null one is skipped like a short one
+                for (size_t p = 0; p < it->size(); ++p) {
+                    if ((*it)[p].is_null()) {
+                        continue;
+                    }
+                    polys.push_back(polygon((*it)[p], "segmentation[" + std::to_string(p) + "]", source));
+                }
+            } else {
+                polys.push_back(polygon(*it, "segmentation", source));
+            }
+        } else if (!it->is_null() && !it->is_array()) {
+            bad_key(source, "segmentation", "must be a COCO polygon list");
+        }
+        s.segmentation = polys; // null or [] -> an empty mask, as the script
+    }
+
+    // hallucination: the reference's `label`, else eagle's `hallucination.correct_answer`
+    const nlohmann::json * hallucination = nullptr;
+    if (auto it = j.find("hallucination"); it != j.end() && it->is_object()) {
+        hallucination = &*it;
+    }
+    std::string required_key;
+    if (auto it = j.find("label"); it != j.end()) {
+        // the script compares label with "yes" and "no" only: any other value (null too) is not evaluated
+        if (!it->is_string() && !it->is_null()) {
+            bad_key(source, "label", "must be a string (\"yes\" or \"no\")");
+        }
+        s.correct_prefix = it->is_string() ? prefix_for_label(it->get<std::string>()) : std::string();
+        required_key = "label";
+    } else if (hallucination != nullptr) {
+        auto ca = hallucination->find("correct_answer");
+        if (ca == hallucination->end() || !ca->is_string()) {
+            bad_key(source, "hallucination.correct_answer", "is missing or not a string");
+        }
+        s.correct_prefix = ca->get<std::string>();
+        required_key = "hallucination";
+    }
+    if (!s.correct_prefix.empty()) {
+        const nlohmann::json * revised = nullptr;
+        std::string key = "revised_answering";
+        if (auto it = j.find("revised_answering"); it != j.end()) {
+            revised = &*it;
+        } else if (hallucination != nullptr && hallucination->contains("revised_answering")) {
+            revised = &(*hallucination)["revised_answering"];
+            key = "hallucination.revised_answering";
+        } else {
+            bad_key(source, "revised_answering", "is missing (needed with '" + required_key + "')");
+        }
+        if (!revised->is_array()) {
+            bad_key(source, key, "must be an array of answers (strings or null)");
+        }
+        for (size_t k = 0; k < revised->size(); ++k) {
+            const nlohmann::json & a = (*revised)[k];
+            if (a.is_null()) {
+                s.revised_answering.emplace_back(std::nullopt);
+            } else if (a.is_string()) {
+                s.revised_answering.emplace_back(a.get<std::string>());
+            } else {
+                bad_key(source, key, "element " + std::to_string(k) + " is " + a.type_name() + ", not a string or null");
+            }
+        }
+        if (s.revised_answering.size() > n + 1) {
+            bad_key(source, key, "has " + std::to_string(s.revised_answering.size()) + " answers for " + std::to_string(n) +
+                                     " ranking steps");
+        }
+    }
+    return s;
+}
+
+sample_metrics evaluate_sample(const eval_sample & sample, const saliency_map * map, double sensitivity) {
+    sample_metrics m;
+    m.source = sample.source;
+    m.all = curve_metrics(sentence_curves(sample.log));
+    const std::vector<uint8_t> sensitive = sensitive_tokens(sample.log, sensitivity);
+    m.n_sensitive_tokens = int32_t(std::count(sensitive.begin(), sensitive.end(), uint8_t(1)));
+    if (auto curves = sensitive_curves(sample.log, sensitivity)) {
+        m.sensitive = curve_metrics(*curves);
+    }
+    if (sample.needs_map()) {
+        if (map == nullptr) {
+            throw error(errc::invalid_argument, "evaluate_sample: " + sample.source + " has localisation ground truth but no map");
+        }
+        if (sample.location) {
+            m.point_game_box = point_game_box(*map, *sample.location);
+        }
+        if (sample.segmentation) {
+            m.point_game_mask = point_game_mask(*map, polygons_to_mask(*sample.segmentation, map->nx, map->ny));
+        }
+    }
+    if (!sample.correct_prefix.empty() && !sample.revised_answering.empty()) {
+        // an empty answer list adds nothing in the script, not even the never-corrected 1
+        m.correction_result = minimal_correction(sample.revised_answering, sample.log.region_area, sample.correct_prefix);
+    }
+    return m;
+}
+
+eval_summary summarize(const std::vector<sample_metrics> & samples) {
+    std::vector<double> ins, del, high, s_ins, s_del, s_high, box, mask, amcr, csr, csr_clean;
+    int64_t n_localised = 0;
+    for (const sample_metrics & m : samples) {
+        ins.push_back(m.all.insertion_auc);
+        del.push_back(m.all.deletion_auc);
+        high.push_back(m.all.highest_score);
+        if (m.sensitive) {
+            s_ins.push_back(m.sensitive->insertion_auc);
+            s_del.push_back(m.sensitive->deletion_auc);
+            s_high.push_back(m.sensitive->highest_score);
+        }
+        if (m.point_game_box) {
+            box.push_back(*m.point_game_box ? 1.0 : 0.0);
+        }
+        if (m.point_game_mask) {
+            mask.push_back(*m.point_game_mask ? 1.0 : 0.0);
+        }
+        n_localised += (m.point_game_box || m.point_game_mask) ? 1 : 0;
+        if (m.correction_result) {
+            const correction & c = *m.correction_result;
+            amcr.push_back(c.removed_fraction);
+            if (c.is_corrected) {
+                csr.push_back(c.is_within_budget ? 1.0 : 0.0);
+            }
+            csr_clean.push_back(c.is_corrected && c.is_within_budget ? 1.0 : 0.0);
+        }
+    }
+    auto mean_or_zero = [](const std::vector<double> & v) { return v.empty() ? 0.0 : numpy_mean(v); };
+    eval_summary s;
+    s.n_samples = int64_t(samples.size());
+    s.insertion_auc = mean_or_zero(ins);
+    s.deletion_auc  = mean_or_zero(del);
+    s.average_highest_confidence = mean_or_zero(high);
+    s.n_sensitive_samples = int64_t(s_ins.size());
+    s.sensitive_insertion_auc = mean_or_zero(s_ins);
+    s.sensitive_deletion_auc  = mean_or_zero(s_del);
+    s.sensitive_average_highest_confidence = mean_or_zero(s_high);
+    s.n_box_samples  = int64_t(box.size());
+    s.n_mask_samples = int64_t(mask.size());
+    s.n_localised_samples = n_localised;
+    s.point_game_box  = mean_or_zero(box);
+    s.point_game_mask = mean_or_zero(mask);
+    s.n_hallucination_samples = int64_t(amcr.size());
+    s.n_corrected_samples = int64_t(csr.size());
+    s.amcr = mean_or_zero(amcr);
+    s.csr_10 = numpy_mean(csr); // NaN when no sample was corrected, as the script
+    s.csr_10_clean = mean_or_zero(csr_clean);
+    return s;
+}
+
+nlohmann::ordered_json summary_to_json(const eval_summary & s) {
+    nlohmann::ordered_json j;
+    j["n_samples"] = s.n_samples;
+    j["insertion_auc"] = s.insertion_auc;
+    j["deletion_auc"] = s.deletion_auc;
+    j["average_highest_confidence"] = s.average_highest_confidence;
+    j["n_sensitive_samples"] = s.n_sensitive_samples;
+    if (s.n_sensitive_samples > 0) {
+        j["sensitive_insertion_auc"] = s.sensitive_insertion_auc;
+        j["sensitive_deletion_auc"] = s.sensitive_deletion_auc;
+        j["sensitive_average_highest_confidence"] = s.sensitive_average_highest_confidence;
+    }
+    if (s.n_localised_samples > 0) {
+        j["n_localised_samples"] = s.n_localised_samples;
+        if (s.n_box_samples > 0) {
+            j["point_game_box"] = s.point_game_box;
+        }
+        if (s.n_mask_samples > 0) {
+            j["point_game_mask"] = s.point_game_mask;
+        }
+        if (s.n_box_samples != s.n_mask_samples) {
+            j["n_box_samples"] = s.n_box_samples;
+            j["n_mask_samples"] = s.n_mask_samples;
+        }
+    }
+    if (s.n_hallucination_samples > 0) {
+        j["n_hallucination_samples"] = s.n_hallucination_samples;
+        j["n_corrected_samples"] = s.n_corrected_samples;
+        j["amcr"] = s.amcr;
+        j["csr_10"] = std::isnan(s.csr_10) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.csr_10);
+        j["csr_10_clean"] = s.csr_10_clean;
+    }
+    return j;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// .npy
+
+namespace {
+
+[[noreturn]] void bad_npy(const std::string & source, const std::string & what) {
+    throw error(errc::io, source + ": not a readable .npy (" + what + ")");
+}
+
+// the value of 'key' in the header dict: the text up to the next top-level ',' or '}'
+std::string header_field(const std::string & header, const std::string & key, const std::string & source) {
+    const std::string quoted[2] = {"'" + key + "'", "\"" + key + "\""};
+    size_t pos = std::string::npos;
+    for (const std::string & q : quoted) {
+        pos = header.find(q);
+        if (pos != std::string::npos) {
+            pos += q.size();
+            break;
+        }
+    }
+    if (pos == std::string::npos || (pos = header.find(':', pos)) == std::string::npos) {
+        bad_npy(source, "no '" + key + "' in the header");
+    }
+    ++pos;
+    int depth = 0;
+    size_t end = pos;
+    for (; end < header.size(); ++end) {
+        const char c = header[end];
+        if (c == '(' || c == '[') {
+            ++depth;
+        } else if (c == ')' || c == ']') {
+            --depth;
+        } else if ((c == ',' || c == '}') && depth == 0) {
+            break;
+        }
+    }
+    std::string v = header.substr(pos, end - pos);
+    const size_t b = v.find_first_not_of(" \t'\"");
+    const size_t e = v.find_last_not_of(" \t'\"");
+    return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+}
+
+} // namespace
+
+double npy_array::at(size_t i) const {
+    const char * p = data.data() + i * size_t(item_size);
+    switch (kind) {
+        case 'b':
+        case 'u': {
+            uint64_t v = 0;
+            std::memcpy(&v, p, size_t(item_size)); // little-endian host (checked by the parser's callers' platforms)
+            return double(v);
+        }
+        case 'i': {
+            int64_t v = 0;
+            std::memcpy(&v, p, size_t(item_size));
+            const int shift = 64 - 8 * item_size; // sign-extend
+            return double(shift > 0 ? (v << shift) >> shift : v);
+        }
+        case 'f': {
+            if (item_size == 4) {
+                float f = 0;
+                std::memcpy(&f, p, 4);
+                return double(f);
+            }
+            double d = 0;
+            std::memcpy(&d, p, 8);
+            return d;
+        }
+        default: return k_nan;
+    }
+}
+
+npy_array parse_npy(const std::string & bytes, const std::string & source) {
+    if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) {
+        bad_npy(source, "bad magic");
+    }
+    const uint8_t major = uint8_t(bytes[6]);
+    size_t header_len = 0, offset = 0;
+    if (major == 1) {
+        header_len = size_t(uint8_t(bytes[8])) | size_t(uint8_t(bytes[9])) << 8;
+        offset = 10;
+    } else if (major == 2 || major == 3) {
+        if (bytes.size() < 12) {
+            bad_npy(source, "truncated header");
+        }
+        for (int k = 0; k < 4; ++k) {
+            header_len |= size_t(uint8_t(bytes[8 + k])) << (8 * k);
+        }
+        offset = 12;
+    } else {
+        bad_npy(source, "version " + std::to_string(major));
+    }
+    if (offset + header_len > bytes.size()) {
+        bad_npy(source, "truncated header");
+    }
+    const std::string header = bytes.substr(offset, header_len);
+    npy_array a;
+    const std::string descr = header_field(header, "descr", source);
+    if (descr.size() < 3 || (descr[0] != '<' && descr[0] != '|' && descr[0] != '=')) {
+        bad_npy(source, "dtype '" + descr + "' is not little-endian");
+    }
+    a.kind = descr[1];
+    a.item_size = std::atoi(descr.c_str() + 2);
+    const bool ok = ((a.kind == 'u' || a.kind == 'i') && (a.item_size == 1 || a.item_size == 2 || a.item_size == 4 || a.item_size == 8)) ||
+                    (a.kind == 'b' && a.item_size == 1) || (a.kind == 'f' && (a.item_size == 4 || a.item_size == 8));
+    if (!ok) {
+        bad_npy(source, "unsupported dtype '" + descr + "'");
+    }
+    if (header_field(header, "fortran_order", source) != "False") {
+        bad_npy(source, "Fortran order");
+    }
+    const std::string shape = header_field(header, "shape", source);
+    size_t n = 1;
+    for (size_t i = 0; i < shape.size();) {
+        if (std::isdigit(static_cast<unsigned char>(shape[i]))) {
+            size_t end = i;
+            while (end < shape.size() && std::isdigit(static_cast<unsigned char>(shape[end]))) {
+                ++end;
+            }
+            a.shape.push_back(std::stoll(shape.substr(i, end - i)));
+            n *= size_t(a.shape.back());
+            i = end;
+        } else {
+            ++i;
+        }
+    }
+    const size_t data_offset = offset + header_len;
+    if (bytes.size() - data_offset != n * size_t(a.item_size)) {
+        bad_npy(source, "shape " + shape + " needs " + std::to_string(n * size_t(a.item_size)) + " bytes, the file has " +
+                            std::to_string(bytes.size() - data_offset));
+    }
+    a.data = bytes.substr(data_offset);
+    return a;
+}
+
+std::vector<int32_t> ranks_from_masks(const npy_array & masks, const std::string & source, int32_t & nx, int32_t & ny) {
+    const auto & s = masks.shape;
+    const bool is_stack = (s.size() == 3) || (s.size() == 4 && s[3] == 1);
+    if (!is_stack || masks.kind == 'f') {
+        throw error(errc::io, source + ": region masks must be an integer stack [n, H, W] or [n, H, W, 1]");
+    }
+    ny = int32_t(s[1]);
+    nx = int32_t(s[2]);
+    const size_t n_px = size_t(nx) * size_t(ny);
+    std::vector<int32_t> rank(n_px, -1);
+    for (int64_t k = 0; k < s[0]; ++k) {
+        for (size_t i = 0; i < n_px; ++i) {
+            if (masks.at(size_t(k) * n_px + i) == 1.0) { // the script: single_mask[S == 1] = value
+                rank[i] = int32_t(k);
+            }
+        }
+    }
+    return rank;
+}
+
+} // namespace eagle
