@@ -7,7 +7,7 @@
 //   eagle::write_shapes_dataset("out", n, seed, cfg);          // PNGs + COCO-style annotations.json
 //
 // The world (docs/shapesworld.md has the long form):
-//   * 1-4 objects, shapes circle / square / triangle, colours red / green / blue / yellow, sizes 14-30% of the
+//   * 1-4 objects, shapes circle / square / triangle, colours red / green / blue / yellow, sizes 16-30% of the
 //     image side, on a flat or textured low-saturation background; objects never overlap (>= 2 px apart) and
 //     their box centres are >= 5% of the side apart horizontally, so "left to right" is never ambiguous.
 //   * a scene is a pure function of (config, seed, index): the same triple gives the same pixels on any

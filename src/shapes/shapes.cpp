@@ -183,7 +183,7 @@ bool fits(const placement & p, const std::vector<placement> & placed, int32_t mi
 // Non-overlapping squares (the objects' planned boxes) for n objects; shrinks the objects if a layout is
 // hard to find, so it always terminates.
 std::vector<placement> draw_layout(int32_t size, size_t n, rng & r) {
-    const int32_t lo = std::max<int32_t>(6, int32_t(std::lround(0.14 * size)));
+    const int32_t lo = std::max<int32_t>(6, int32_t(std::lround(0.16 * size)));
     int32_t hi = std::max<int32_t>(lo, int32_t(std::lround(0.30 * size)));
     const int32_t min_dx = std::max<int32_t>(2, int32_t(std::lround(0.05 * size)));
     for (;;) {

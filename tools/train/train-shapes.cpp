@@ -195,42 +195,48 @@ struct llama_block_impl : torch::nn::Module {
         return torch::stack({x0 * cos - x1 * sin, x0 * sin + x1 * cos}, -1).reshape(x.sizes());
     }
 
-    // One layer over a shared context and Q continuations of it. hp [B, P, D]: the tokens before and including
-    // the image (identical for every question about that image); hs [B, Q, L, D]: Q token sequences that all
-    // follow the same P positions. Each continuation attends causally to the context and to itself only: the
-    // same numbers as Q separate sequences of P + L tokens, with the context computed once.
-    std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor hp, torch::Tensor hs, const torch::Tensor & cos,
-                                                    const torch::Tensor & sin, const torch::Tensor & causal) {
-        const int64_t B = hp.size(0), P = hp.size(1), D = hp.size(2), Q = hs.size(1), L = hs.size(2), dh = D / n_head;
-        const torch::Tensor cos_p = cos.narrow(0, 0, P), sin_p = sin.narrow(0, 0, P);
-        const torch::Tensor cos_s = cos.narrow(0, P, L), sin_s = sin.narrow(0, P, L);
+    // One layer over a shared context and groups of continuations of it. hp [B, P, D]: the tokens before and
+    // including the image (identical for every question about that image); each hs [B, Q, L, D]: Q token
+    // sequences that all follow the same P positions (groups differ in length L, so short questions are not
+    // padded to the caption's length). Each continuation attends causally to the context and to itself only:
+    // the same numbers as separate sequences of P + L tokens, with the context computed once.
+    torch::Tensor forward(torch::Tensor hp, std::vector<torch::Tensor> & hs_groups, const torch::Tensor & cos,
+                          const torch::Tensor & sin, const torch::Tensor & causal) {
+        const int64_t B = hp.size(0), P = hp.size(1), D = hp.size(2), dh = D / n_head;
         const double scale = 1.0 / std::sqrt(double(dh));
-
-        const torch::Tensor ap = attn_norm(hp), as = attn_norm(hs);
-        auto heads_p = [&](const torch::Tensor & t) { return t.view({B, P, n_head, dh}).transpose(1, 2); };        // [B,H,P,dh]
-        auto heads_s = [&](const torch::Tensor & t) { return t.view({B, Q, L, n_head, dh}).transpose(2, 3); };  // [B,Q,H,L,dh]
-        const torch::Tensor qp = rope(heads_p(q(ap)), cos_p, sin_p), kp = rope(heads_p(k(ap)), cos_p, sin_p), vp = heads_p(v(ap));
-        const torch::Tensor qs = rope(heads_s(q(as)), cos_s, sin_s), ks = rope(heads_s(k(as)), cos_s, sin_s), vs = heads_s(v(as));
         const float neg_inf = -std::numeric_limits<float>::infinity();
+
+        const torch::Tensor ap = attn_norm(hp);
+        const torch::Tensor cos_p = cos.narrow(0, 0, P), sin_p = sin.narrow(0, 0, P);
+        auto heads_p = [&](const torch::Tensor & t) { return t.view({B, P, n_head, dh}).transpose(1, 2); }; // [B,H,P,dh]
+        const torch::Tensor qp = rope(heads_p(q(ap)), cos_p, sin_p), kp = rope(heads_p(k(ap)), cos_p, sin_p), vp = heads_p(v(ap));
 
         // context: causal self-attention
         torch::Tensor sp = qp.matmul(kp.transpose(-2, -1)) * scale;
         sp = sp.masked_fill(causal.narrow(0, 0, P).narrow(1, 0, P), neg_inf);
-        const torch::Tensor out_p = torch::softmax(sp, -1).matmul(vp).transpose(1, 2).reshape({B, P, D});
+        hp = hp + o(torch::softmax(sp, -1).matmul(vp).transpose(1, 2).reshape({B, P, D}));
+        const torch::Tensor bp = ffn_norm(hp);
+        hp = hp + down(torch::silu(gate(bp)) * up(bp));
 
         // continuations: all of the context, then causally themselves
         const torch::Tensor kp_b = kp.unsqueeze(1), vp_b = vp.unsqueeze(1); // [B,1,H,P,dh]
-        const torch::Tensor s_ctx = qs.matmul(kp_b.transpose(-2, -1)) * scale;                      // [B,Q,H,L,P]
-        const torch::Tensor s_self = (qs.matmul(ks.transpose(-2, -1)) * scale)
-                                         .masked_fill(causal.narrow(0, 0, L).narrow(1, 0, L), neg_inf); // [B,Q,H,L,L]
-        const torch::Tensor probs = torch::softmax(torch::cat({s_ctx, s_self}, -1), -1);
-        const torch::Tensor out_s = (probs.narrow(-1, 0, P).matmul(vp_b) + probs.narrow(-1, P, L).matmul(vs))
-                                        .transpose(2, 3).reshape({B, Q, L, D});
-
-        hp = hp + o(out_p);
-        hs = hs + o(out_s);
-        const torch::Tensor bp = ffn_norm(hp), bs = ffn_norm(hs);
-        return {hp + down(torch::silu(gate(bp)) * up(bp)), hs + down(torch::silu(gate(bs)) * up(bs))};
+        for (torch::Tensor & hs : hs_groups) {
+            const int64_t Q = hs.size(1), L = hs.size(2);
+            const torch::Tensor cos_s = cos.narrow(0, P, L), sin_s = sin.narrow(0, P, L);
+            auto heads_s = [&](const torch::Tensor & t) { return t.view({B, Q, L, n_head, dh}).transpose(2, 3); }; // [B,Q,H,L,dh]
+            const torch::Tensor as = attn_norm(hs);
+            const torch::Tensor qs = rope(heads_s(q(as)), cos_s, sin_s), ks = rope(heads_s(k(as)), cos_s, sin_s), vs = heads_s(v(as));
+            const torch::Tensor s_ctx = qs.matmul(kp_b.transpose(-2, -1)) * scale; // [B,Q,H,L,P]
+            const torch::Tensor s_self = (qs.matmul(ks.transpose(-2, -1)) * scale)
+                                             .masked_fill(causal.narrow(0, 0, L).narrow(1, 0, L), neg_inf); // [B,Q,H,L,L]
+            const torch::Tensor probs = torch::softmax(torch::cat({s_ctx, s_self}, -1), -1);
+            const torch::Tensor out_s = (probs.narrow(-1, 0, P).matmul(vp_b) + probs.narrow(-1, P, L).matmul(vs))
+                                            .transpose(2, 3).reshape({B, Q, L, D});
+            hs = hs + o(out_s);
+            const torch::Tensor bs = ffn_norm(hs);
+            hs = hs + down(torch::silu(gate(bs)) * up(bs));
+        }
+        return hp;
     }
 };
 TORCH_MODULE_IMPL(llama_block, llama_block_impl);
@@ -288,13 +294,19 @@ struct vlm_impl : torch::nn::Module {
         return mm2(gelu_tanh(mm0(x)));
     }
 
-    // Logits at every position after the image, for Q continuations per image: suffix [B, Q, L] ->
-    // [B, Q, L, n_vocab]. The sequence of continuation q of image b is prefix, image b, suffix[b][q].
-    torch::Tensor forward(const torch::Tensor & rgb8, const torch::Tensor & prefix, const torch::Tensor & suffix) {
-        const int64_t B = rgb8.size(0), Q = suffix.size(1), L = suffix.size(2);
+    // Logits at every position after the image, for groups of continuations per image: each suffix
+    // [B, Q, L] -> logits [B, Q, L, n_vocab]. Continuation q of image b is prefix, image b, suffix[b][q].
+    std::vector<torch::Tensor> forward(const torch::Tensor & rgb8, const torch::Tensor & prefix,
+                                       const std::vector<torch::Tensor> & suffixes) {
+        const int64_t B = rgb8.size(0);
         const torch::Tensor img = encode(normalize(rgb8));
         torch::Tensor hp = torch::cat({tok(prefix).unsqueeze(0).expand({B, -1, -1}), img}, 1);
-        torch::Tensor hs = tok(suffix);
+        std::vector<torch::Tensor> hs;
+        int64_t L = 1;
+        for (const torch::Tensor & s : suffixes) {
+            hs.push_back(tok(s));
+            L = std::max<int64_t>(L, s.size(2));
+        }
         const int64_t P = hp.size(1), T = P + L, dh = cfg.n_embd / cfg.n_head;
         const torch::Tensor positions = torch::arange(T, torch::kFloat64).unsqueeze(1);
         const torch::Tensor inv_freq =
@@ -303,10 +315,13 @@ struct vlm_impl : torch::nn::Module {
         const torch::Tensor cos = torch::cos(angle).to(torch::kFloat32), sin = torch::sin(angle).to(torch::kFloat32);
         const torch::Tensor causal = torch::ones({std::max(P, L), std::max(P, L)}, torch::kBool).triu(1);
         for (const auto & m : *blocks) {
-            std::tie(hp, hs) = m->as<llama_block>()->forward(hp, hs, cos, sin, causal);
+            hp = m->as<llama_block>()->forward(hp, hs, cos, sin, causal);
         }
-        (void) Q;
-        return output(out_norm(hs));
+        std::vector<torch::Tensor> logits;
+        for (const torch::Tensor & h : hs) {
+            logits.push_back(output(out_norm(h)));
+        }
+        return logits;
     }
 
     // every trained tensor under its GGUF name, in ggml order (= the reversed PyTorch shape, same bytes)
@@ -401,43 +416,74 @@ group make_group(const vocabulary & v, const eagle::shapes_config & scfg, uint64
     return g;
 }
 
+// The continuations of a batch, in two groups of similar length (captions; questions), so the short
+// questions are not padded to the captions' length.
 struct batch {
-    torch::Tensor rgb8;    // [B, H, W, 3] uint8
-    torch::Tensor suffix;  // [B, Q, L] int64, padded with </s>
-    torch::Tensor targets; // [B, Q, L] int64, -100 where no loss
+    torch::Tensor rgb8;                  // [B, H, W, 3] uint8
+    std::vector<torch::Tensor> suffixes; // each [B, Q, L] int64, padded with </s>
+    std::vector<torch::Tensor> targets;  // each [B, Q, L] int64, -100 where no loss
+    std::vector<std::vector<std::vector<const item *>>> items; // [group][b][q]
 };
 
 batch make_batch(const std::vector<group> & groups) {
     const int64_t B = int64_t(groups.size());
     const int64_t S = groups[0].image.nx;
-    int64_t L = 0, Q = 0;
-    for (const group & g : groups) {
-        Q = std::max<int64_t>(Q, int64_t(g.items.size()));
-        for (const item & it : g.items) {
-            L = std::max<int64_t>(L, int64_t(it.seq.ids.size()));
-        }
-    }
     batch b;
     b.rgb8 = torch::empty({B, S, S, 3}, torch::kUInt8);
-    b.suffix = torch::full({B, Q, L}, 2, torch::kInt64);
-    b.targets = torch::full({B, Q, L}, -100, torch::kInt64);
-    auto suffix = b.suffix.accessor<int64_t, 3>();
-    auto targets = b.targets.accessor<int64_t, 3>();
+    b.items.assign(2, std::vector<std::vector<const item *>>(size_t(B)));
     for (int64_t i = 0; i < B; ++i) {
         const group & g = groups[size_t(i)];
         std::memcpy(b.rgb8[i].data_ptr<uint8_t>(), g.image.rgb.data(), g.image.rgb.size());
-        for (size_t q = 0; q < g.items.size(); ++q) {
-            const sequence & seq = g.items[q].seq;
-            for (size_t j = 0; j < seq.ids.size(); ++j) {
-                suffix[i][int64_t(q)][int64_t(j)] = seq.ids[j];
-                // position j predicts token j+1: train on the answer and its closing <|im_end|>
-                if (j + 1 < seq.ids.size() && int64_t(j + 1) >= seq.answer_start) {
-                    targets[i][int64_t(q)][int64_t(j)] = seq.ids[j + 1];
+        for (const item & it : g.items) {
+            b.items[it.task == "caption" ? 0 : 1][size_t(i)].push_back(&it);
+        }
+    }
+    for (const auto & per_image : b.items) {
+        int64_t Q = 0, L = 0;
+        for (const auto & its : per_image) {
+            Q = std::max<int64_t>(Q, int64_t(its.size()));
+            for (const item * it : its) {
+                L = std::max<int64_t>(L, int64_t(it->seq.ids.size()));
+            }
+        }
+        if (Q == 0) {
+            continue;
+        }
+        torch::Tensor suffix = torch::full({B, Q, L}, 2, torch::kInt64);
+        torch::Tensor target = torch::full({B, Q, L}, -100, torch::kInt64);
+        auto sa = suffix.accessor<int64_t, 3>();
+        auto ta = target.accessor<int64_t, 3>();
+        for (int64_t i = 0; i < B; ++i) {
+            for (size_t q = 0; q < per_image[size_t(i)].size(); ++q) {
+                const sequence & seq = per_image[size_t(i)][q]->seq;
+                for (size_t j = 0; j < seq.ids.size(); ++j) {
+                    sa[i][int64_t(q)][int64_t(j)] = seq.ids[j];
+                    // position j predicts token j+1: train on the answer and its closing <|im_end|>
+                    if (j + 1 < seq.ids.size() && int64_t(j + 1) >= seq.answer_start) {
+                        ta[i][int64_t(q)][int64_t(j)] = seq.ids[j + 1];
+                    }
                 }
             }
         }
+        b.suffixes.push_back(suffix);
+        b.targets.push_back(target);
     }
     return b;
+}
+
+// mean (or sum) cross-entropy over every answer token of every group
+torch::Tensor answer_loss(const std::vector<torch::Tensor> & logits, const std::vector<torch::Tensor> & targets,
+                          bool sum = false) {
+    std::vector<torch::Tensor> flat_logits, flat_targets;
+    for (size_t g = 0; g < logits.size(); ++g) {
+        flat_logits.push_back(logits[g].reshape({-1, logits[g].size(-1)}));
+        flat_targets.push_back(targets[g].reshape({-1}));
+    }
+    auto options = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100);
+    if (sum) {
+        options.reduction(torch::kSum);
+    }
+    return torch::nn::functional::cross_entropy(torch::cat(flat_logits), torch::cat(flat_targets), options);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -468,20 +514,24 @@ void evaluate(vlm & model, const vocabulary & v, const std::vector<group> & held
         const std::vector<group> part(held_out.begin() + ptrdiff_t(start),
                                       held_out.begin() + ptrdiff_t(std::min(held_out.size(), start + 32)));
         const batch b = make_batch(part);
-        const torch::Tensor logits = model->forward(b.rgb8, prefix, b.suffix);
-        const torch::Tensor valid = b.targets.ne(-100);
-        loss_sum += torch::nn::functional::cross_entropy(
-                        logits.reshape({-1, logits.size(-1)}), b.targets.reshape({-1}),
-                        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum))
-                        .item<double>();
-        n_tok += valid.sum().item<int64_t>();
-        const torch::Tensor wrong = logits.argmax(-1).ne(b.targets).logical_and(valid).any(-1); // [B, Q]
-        for (size_t i = 0; i < part.size(); ++i) {
-            for (size_t q = 0; q < part[i].items.size(); ++q) {
-                auto & h = hits[part[i].items[q].task];
-                h.first += wrong[int64_t(i)][int64_t(q)].item<bool>() ? 0 : 1;
-                h.second += 1;
+        const std::vector<torch::Tensor> logits = model->forward(b.rgb8, prefix, b.suffixes);
+        loss_sum += answer_loss(logits, b.targets, true).item<double>();
+        size_t g_out = 0;
+        for (size_t g = 0; g < b.items.size(); ++g) {
+            bool any = false;
+            for (const auto & its : b.items[g]) any = any || !its.empty();
+            if (!any) continue;
+            const torch::Tensor valid = b.targets[g_out].ne(-100);
+            n_tok += valid.sum().item<int64_t>();
+            const torch::Tensor wrong = logits[g_out].argmax(-1).ne(b.targets[g_out]).logical_and(valid).any(-1); // [B, Q]
+            for (size_t i = 0; i < part.size(); ++i) {
+                for (size_t q = 0; q < b.items[g][i].size(); ++q) {
+                    auto & h = hits[b.items[g][i][q]->task];
+                    h.first += wrong[int64_t(i)][int64_t(q)].item<bool>() ? 0 : 1;
+                    h.second += 1;
+                }
             }
+            ++g_out;
         }
     }
     std::string line;
@@ -533,7 +583,7 @@ void write_parity(vlm & model, const vocabulary & v, const std::string & dir) {
         const group g{scene.image, {item{items[n].task, prompt, answer, seq}}};
         const batch b = make_batch({g});
         const torch::Tensor probs =
-            torch::softmax(model->forward(b.rgb8, torch::tensor(prefix, torch::kInt64), b.suffix).to(torch::kFloat64), -1)[0][0];
+            torch::softmax(model->forward(b.rgb8, torch::tensor(prefix, torch::kInt64), b.suffixes).at(0).to(torch::kFloat64), -1)[0][0];
         nlohmann::ordered_json targets = nlohmann::ordered_json::array();
         const std::vector<int64_t> answer_ids(seq.ids.begin() + seq.answer_start, seq.ids.end());
         for (int64_t t = 0; t < int64_t(answer_ids.size()); ++t) {
@@ -604,10 +654,7 @@ int run(const options & opt) {
             groups.push_back(make_group(v, scfg, opt.seed, step * opt.batch_size + i));
         }
         const batch b = make_batch(groups);
-        const torch::Tensor logits = model->forward(b.rgb8, prefix, b.suffix);
-        const torch::Tensor loss = torch::nn::functional::cross_entropy(
-            logits.reshape({-1, logits.size(-1)}), b.targets.reshape({-1}),
-            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+        const torch::Tensor loss = answer_loss(model->forward(b.rgb8, prefix, b.suffixes), b.targets);
         optim.zero_grad();
         loss.backward();
         torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
