@@ -453,7 +453,8 @@ command add_explain_command(CLI::App & parent) {
     explain_options & o = *st;
     CLI::App * app = parent.add_subcommand("explain", "rank image regions by how much they make the model say its answer (EAGLE)");
     add_model_options(*app, o.model);
-    app->add_option("--answer,-a", o.answer_text, "answer to explain (default: the model's own greedy answer)");
+    CLI::Option * answer_opt =
+        app->add_option("--answer,-a", o.answer_text, "answer to explain (default: the model's own greedy answer)");
     app->add_option("--max-tokens,-n", o.max_tokens, "most tokens of the generated answer")->check(CLI::PositiveNumber);
     app->add_flag("!--no-eog", o.append_eog, "do not count the end-of-generation token as a target");
     app->add_option("--target-word", o.target_words, "explain this answer word (repeatable; default: every token)");
@@ -487,8 +488,11 @@ command add_explain_command(CLI::App & parent) {
     app->add_flag("--revise", o.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
     add_log_flags(*app);
 
-    return {app, [st] {
+    return {app, [st, answer_opt] {
         explain_options & opts = *st;
+        if (answer_opt->count() > 0 && opts.answer_text.empty()) {
+            throw error(errc::invalid_argument, "--answer is empty: nothing to explain");
+        }
         return run_explain(opts);
     }};
 }

@@ -228,3 +228,25 @@ TEST(cli, unknown_fill) {
     args.insert(args.end(), {"--answer", "a red circle", "--fill", "purple"});
     expect_clean_error(run_eagle(args), 1, "purple");
 }
+
+TEST(cli, explain_bad_inputs) {
+    std::vector<std::string> base = model_args();
+    base.insert(base.begin(), "explain");
+    const std::string out = tmp_dir() + "/explain-bad";
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), {"--out", out, "--answer", "a red circle"});
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_eagle(args);
+    };
+    expect_clean_error(with({"--target-word", "zebra"}), 1, "zebra");
+    expect_clean_error(with({"--target-index", "9"}), 1, "9");
+    expect_clean_error(with({"-D", "100000"}), 1, "100000");
+    expect_clean_error(with({"--segmenter", "labels", "--labels", tmp_dir() + "/no-labels.png"}), 2, "no-labels.png");
+    expect_clean_error(with({"--search", "greedy"}), 1, "greedy");
+    expect_clean_error(with({"--method", "gradcam"}), 1, "gradcam");
+    // an empty answer leaves nothing to explain
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--out", out, "--answer", "", "--no-eog"});
+    expect_clean_error(run_eagle(args), 1, "empty");
+}
