@@ -1,20 +1,16 @@
 // The `eagle` CLI contract: JSON shapes other tools rely on, and bad input -> one clear line, nonzero exit.
+#include "cli-runner.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <sys/wait.h>
 
 namespace {
 
-struct run_result {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using eagle::testing::run_result;
 
 std::string tmp_dir() {
     const std::string dir = std::string(EAGLE_TEST_TMP_DIR) + "/cli";
@@ -22,40 +18,9 @@ std::string tmp_dir() {
     return dir;
 }
 
-std::string read_file(const std::string & path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string read_file(const std::string & path) { return eagle::testing::read_text(path); }
 
-std::string quote(const std::string & arg) {
-    std::string q = "'";
-    for (char c : arg) {
-        if (c == '\'') {
-            q.append("'\\''");
-        } else {
-            q.push_back(c);
-        }
-    }
-    q.push_back('\'');
-    return q;
-}
-
-run_result run_eagle(const std::vector<std::string> & args) {
-    const std::string out_path = tmp_dir() + "/stdout.txt", err_path = tmp_dir() + "/stderr.txt";
-    std::string cmd = quote(EAGLE_CLI_PATH);
-    for (const auto & a : args) {
-        cmd.append(" ").append(quote(a));
-    }
-    cmd.append(" >").append(quote(out_path)).append(" 2>").append(quote(err_path)).append(" </dev/null");
-    const int status = std::system(cmd.c_str());
-    run_result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_file(out_path);
-    r.err = read_file(err_path);
-    return r;
-}
+run_result run_eagle(const std::vector<std::string> & args) { return eagle::testing::run_eagle(args, tmp_dir()); }
 
 const std::string k_fixture = EAGLE_TEST_FIXTURE_DIR;
 const std::string k_model   = k_fixture + "/fixture-model.gguf";

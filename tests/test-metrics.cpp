@@ -3,6 +3,8 @@
 #include "eagle/error.h"
 #include "eagle/metrics.h"
 
+#include "cli-runner.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,9 @@
 #include <sys/wait.h>
 
 namespace {
+
+using eagle::testing::read_text;
+using eagle::testing::run_result;
 
 using json = nlohmann::json;
 
@@ -410,12 +415,6 @@ TEST(metrics_npy, parses_region_stacks) {
 // ---------------------------------------------------------------------------------------------------------
 // `eagle eval`: parity with tests/data/reference-metrics.py, the JSON contract, bad input
 
-struct run_result {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
 const std::string k_data = std::string(EAGLE_TEST_SOURCE_DIR) + "/data/eval";
 
 // one folder per test: ctest runs the discovered tests in parallel processes
@@ -426,39 +425,11 @@ std::string tmp_dir() {
     return dir;
 }
 
-std::string read_text(const std::string & path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void write_text(const std::string & path, const std::string & text) {
     std::ofstream(path) << text;
 }
 
-std::string quote(const std::string & arg) {
-    std::string q = "'";
-    for (char c : arg) {
-        q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return q + "'";
-}
-
-run_result run_eagle(const std::vector<std::string> & args) {
-    const std::string out_path = tmp_dir() + "/stdout.txt", err_path = tmp_dir() + "/stderr.txt";
-    std::string cmd = quote(EAGLE_CLI_PATH);
-    for (const auto & a : args) {
-        cmd.append(" ").append(quote(a));
-    }
-    cmd.append(" >").append(quote(out_path)).append(" 2>").append(quote(err_path)).append(" </dev/null");
-    const int status = std::system(cmd.c_str());
-    run_result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_text(out_path);
-    r.err = read_text(err_path);
-    return r;
-}
+run_result run_eagle(const std::vector<std::string> & args) { return eagle::testing::run_eagle(args, tmp_dir()); }
 
 void expect_same(const json & expected, const json & got, const std::string & what) {
     ASSERT_TRUE(got.is_object()) << what;
