@@ -25,7 +25,7 @@ namespace eagle {
 struct model_params {
     std::string model_path;     // text model GGUF
     std::string mmproj_path;    // multimodal projector GGUF (libmtmd)
-    int32_t n_threads  = 0;     // 0 = all hardware threads
+    int32_t n_threads  = 0;     // 0 = all hardware threads (or $EAGLE_THREADS)
     int32_t n_gpu_layers = 0;   // layers offloaded to a GPU backend if one is loaded; -1 = all
 };
 

@@ -73,7 +73,16 @@ void init_backends_once() {
     }
 }
 
+// All hardware threads, unless EAGLE_THREADS says otherwise: ggml's worker threads spin while they wait, so
+// several eagle processes on one machine (a test suite run in parallel, dataset shards) must split the cores
+// rather than each take all of them, or they slow each other down many times over.
 int32_t default_n_threads() {
+    if (const char * env = std::getenv("EAGLE_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) {
+            return n;
+        }
+    }
     return int32_t(std::max(1u, std::thread::hardware_concurrency()));
 }
 
