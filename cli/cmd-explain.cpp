@@ -279,7 +279,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
         std::printf("answer: %s\n", answer_text.c_str());
         std::printf("reliance (V = vision, L = language prior):");
         for (size_t t = 0; t < indices.size(); ++t) {
-            const std::string w = trim_word(words[indices[t]]);
+            const std::string w = trim_word(model.is_eog(target_ids[t]) ? std::string() : model.token_piece(target_ids[t]));
             std::printf(" %s[%c %.2f]", w.empty() ? "<eog>" : w.c_str(), ex.reliance[t].is_visual ? 'V' : 'L',
                         ex.reliance[t].influence);
         }
