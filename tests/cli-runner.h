@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace eagle::testing {
@@ -36,9 +37,11 @@ inline std::string shell_quote(const std::string & arg) {
     return q;
 }
 
-// scratch_dir holds the captured output files
+// scratch_dir holds the captured output files, named by process id: ctest runs test cases as parallel
+// processes that share the scratch folder
 inline run_result run_eagle(const std::vector<std::string> & args, const std::string & scratch_dir) {
-    const std::string out_path = scratch_dir + "/stdout.txt", err_path = scratch_dir + "/stderr.txt";
+    const std::string tag = std::to_string(getpid());
+    const std::string out_path = scratch_dir + "/stdout-" + tag + ".txt", err_path = scratch_dir + "/stderr-" + tag + ".txt";
     std::string cmd = shell_quote(EAGLE_CLI_PATH);
     for (const auto & a : args) {
         cmd.append(" ").append(shell_quote(a));
