@@ -649,6 +649,7 @@ explanation explain(scorer & sc, const score_request & request, const region_set
     const budget limit{params, full.ins_mean};
     // the bidirectional search needs a middle region; with two or fewer it is the exact greedy anyway
     const search_mode mode = params.mode == search_mode::efficient && n <= 2 ? search_mode::exact : params.mode;
+    const bool is_efficient = params.method == attribution_method::eagle && mode == search_mode::efficient;
     std::vector<float> saliency;
     if (params.method != attribution_method::eagle) {
         saliency = baseline_saliency(eval, params, n, full);
@@ -667,13 +668,12 @@ explanation explain(scorer & sc, const score_request & request, const region_set
     if (ex.n_ranked == 0) {
         ex.n_ranked = int32_t(ex.order.size());
     }
-    if (ex.is_complete && !(params.method == attribution_method::eagle && mode == search_mode::efficient)) {
+    if (ex.is_complete && !is_efficient) {
         // the reference takes org/baseline from the last step (all regions): identical masks, same numbers
         ex.org_score      = ex.insertion_word_score.back();
         ex.baseline_score = ex.deletion_word_score.back();
     }
     // F(empty set); the efficient search's smdl ignores lambda (the reference recomputes it as ins + 1 - del)
-    const bool is_efficient = params.method == attribution_method::eagle && mode == search_mode::efficient;
     const float f_start = is_efficient ? empty.ins_mean + 1.0f - full.ins_mean : f_empty;
     float prev = f_start;
     for (float f : ex.smdl_score) {
