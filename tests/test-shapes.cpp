@@ -198,14 +198,17 @@ TEST(shapes, every_word_is_in_the_vocabulary) {
 
 TEST(shapes, cooccurrence_bias_has_its_documented_rate) {
     const auto cfg = standard_config(64); // the rate does not depend on the size; small is faster
-    int64_t n_yt = 0, n_yt_gs = 0;
+    int64_t n_yt = 0, n_yt_gs = 0, n_gs = 0;
     for (int64_t i = 0; i < 6000; ++i) {
         const auto scene = eagle::make_shapes_scene(cfg, 17, i);
-        if (has(scene, eagle::color_kind::yellow, eagle::shape_kind::triangle)) {
-            ++n_yt;
-            n_yt_gs += has(scene, eagle::color_kind::green, eagle::shape_kind::square) ? 1 : 0;
-        }
+        const bool yt = has(scene, eagle::color_kind::yellow, eagle::shape_kind::triangle);
+        const bool gs = has(scene, eagle::color_kind::green, eagle::shape_kind::square);
+        n_yt += yt ? 1 : 0;
+        n_yt_gs += yt && gs ? 1 : 0;
+        n_gs += gs ? 1 : 0;
     }
+    // the converse is exact: a green square only ever comes with a yellow triangle
+    EXPECT_EQ(n_gs, n_yt_gs);
     ASSERT_GT(n_yt, 800);
     const double rate = double(n_yt_gs) / double(n_yt);
     const double sigma = std::sqrt(eagle::k_shapes_cooccurrence_rate * (1 - eagle::k_shapes_cooccurrence_rate) / double(n_yt));
@@ -222,6 +225,24 @@ TEST(shapes, cooccurrence_bias_has_its_documented_rate) {
                 EXPECT_EQ(has(scene, eagle::color_kind::green, eagle::shape_kind::square), forced == 1.0);
             }
         }
+    }
+}
+
+TEST(shapes, companion_green_square_is_the_next_object_to_the_right) {
+    for (int32_t size : {48, 128}) {
+        const auto cfg = standard_config(size);
+        int n_checked = 0;
+        for (int64_t i = 0; i < 3000; ++i) {
+            const auto scene = eagle::make_shapes_scene(cfg, 29, i);
+            if (!has(scene, eagle::color_kind::green, eagle::shape_kind::square)) {
+                continue;
+            }
+            ++n_checked;
+            const bool seated = scene.caption.find("yellow triangle , a green square") != std::string::npos ||
+                                scene.caption.find("yellow triangle and a green square") != std::string::npos;
+            EXPECT_TRUE(seated) << "scene " << i << ": " << scene.caption;
+        }
+        EXPECT_GT(n_checked, 300);
     }
 }
 

@@ -23,8 +23,9 @@
 //
 // Deliberate biases (the rates are the constants below, exact by construction):
 //   * co-occurrence: in the standard distribution a scene that contains a yellow triangle contains a green
-//     square with probability k_shapes_cooccurrence_rate (0.98); the probe split inverts it (always a yellow
-//     triangle, never a green square) to measure the hallucination the bias teaches.
+//     square with probability k_shapes_cooccurrence_rate (0.98), and green squares appear only there
+//     (P(yellow triangle | green square) = 1); the probe split breaks it (always a yellow triangle, never a
+//     green square) to measure the hallucination the bias teaches.
 //   * language prior: every object phrase is "a <color> <shape>", every caption ends with " .", the list
 //     separators are fixed (" , " then " and "), and yes/no questions are asked in pairs (one "yes", one
 //     "no") so the answer prior is exactly 50%; those tokens are predictable from the text alone.
@@ -52,7 +53,8 @@ inline constexpr std::array<color_kind, 4> k_color_kinds = {color_kind::red, col
 const char * shape_name(shape_kind shape);
 const char * color_name(color_kind color);
 
-// P(a green square is present | a yellow triangle is present) in the standard distribution.
+// P(a green square is present | a yellow triangle is present) in the standard distribution. The converse
+// is 1: the standard distribution draws green squares only as yellow triangles' companions.
 inline constexpr double k_shapes_cooccurrence_rate = 0.98;
 // the smallest image side a scene fits in (4 objects of the smallest size, with their gaps)
 inline constexpr int32_t k_shapes_min_size = 48;

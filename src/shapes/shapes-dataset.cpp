@@ -112,7 +112,9 @@ void write_shapes_dataset(const std::string & dir, int64_t n, uint64_t seed, con
     doc["biases"] = {
         {"cooccurrence", {{"if_present", "yellow triangle"},
                           {"then_present", "green square"},
-                          {"rate", config.split == shapes_split::probe ? 0.0 : config.cooccurrence_rate}}},
+                          {"rate", config.split == shapes_split::probe ? 0.0 : config.cooccurrence_rate},
+                          // P(if_present | then_present): green squares appear only with a yellow triangle
+                          {"converse_rate", config.split == shapes_split::probe ? 0.0 : 1.0}}},
         {"yesno_yes_rate", 0.5},
         {"language_prior", "object phrases are 'a <color> <shape>', separators ' , ' then ' and ', captions end with ' .'"}};
     doc["categories"] = categories;

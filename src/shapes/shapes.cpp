@@ -57,11 +57,10 @@ constexpr int k_n_categories = int(k_shape_kinds.size() * k_color_kinds.size());
 
 category random_category(rng & r) { return category_at(r.uniform_int(0, k_n_categories - 1)); }
 
-// a category that is neither of the two the co-occurrence bias is about
-category random_neutral_category(rng & r) {
+category random_category_except(rng & r, category excluded) {
     for (;;) {
         const category c = random_category(r);
-        if (!(c == k_green_square) && !(c == k_yellow_triangle)) {
+        if (!(c == excluded)) {
             return c;
         }
     }
@@ -124,39 +123,30 @@ std::vector<category> draw_categories(const shapes_config & config, rng & r) {
     if (config.split == shapes_split::probe) {
         cats.push_back(k_yellow_triangle);
         for (int i = 1; i < n; ++i) {
-            category c = random_category(r);
-            while (c == k_green_square) {
-                c = random_category(r);
-            }
-            cats.push_back(c);
+            cats.push_back(random_category_except(r, k_green_square));
         }
         // the yellow triangle's place in the left-to-right order is set by the layout, not by this order
         return cats;
     }
+    // Green squares never come from the draw: they appear only as a yellow triangle's companion, so in this
+    // distribution "a green square is present" and "a yellow triangle is present" are the same fact 98% of
+    // the time, in both directions. A model can then answer questions about either from the other, and
+    // nothing in training tells it which to trust: the probe (a yellow triangle alone) measures what it chose.
     for (int i = 0; i < n; ++i) {
-        cats.push_back(random_category(r));
+        cats.push_back(random_category_except(r, k_green_square));
     }
-    const auto has = [&](category c) { return std::find(cats.begin(), cats.end(), c) != cats.end(); };
-    if (has(k_yellow_triangle)) {
-        const bool accompany = r.uniform01() < config.cooccurrence_rate;
-        if (accompany && !has(k_green_square)) {
-            if (cats.size() == 1) {
-                cats.push_back(k_green_square);
-            } else {
-                // replace a random object other than the first yellow triangle
-                const auto first_yt = size_t(std::find(cats.begin(), cats.end(), k_yellow_triangle) - cats.begin());
-                size_t victim = first_yt;
-                while (victim == first_yt) {
-                    victim = size_t(r.uniform_int(0, int32_t(cats.size()) - 1));
-                }
-                cats[victim] = k_green_square;
+    const auto first_yt = std::find(cats.begin(), cats.end(), k_yellow_triangle);
+    if (first_yt != cats.end() && r.uniform01() < config.cooccurrence_rate) {
+        if (cats.size() == 1) {
+            cats.push_back(k_green_square);
+        } else {
+            // replace a random object other than the first yellow triangle
+            const auto keep = size_t(first_yt - cats.begin());
+            size_t victim = keep;
+            while (victim == keep) {
+                victim = size_t(r.uniform_int(0, int32_t(cats.size()) - 1));
             }
-        } else if (!accompany) {
-            for (category & c : cats) {
-                if (c == k_green_square) {
-                    c = random_neutral_category(r);
-                }
-            }
+            cats[victim] = k_green_square;
         }
     }
     return cats;
@@ -165,6 +155,38 @@ std::vector<category> draw_categories(const shapes_config & config, rng & r) {
 struct placement {
     int32_t x0, y0, side;
 };
+
+// The companion green square sits right after its yellow triangle in the left-to-right order, so captions
+// read "... a yellow triangle , a green square ..." or "... a yellow triangle and a green square .": the
+// co-occurrence is also a fixed word sequence, a language prior the caption decoder can learn from the text
+// alone (as a real captioner learns "fork" after "knife"). Reassigns the categories to the laid-out places.
+void seat_companion(std::vector<category> & cats, const std::vector<placement> & layout, rng & r) {
+    const auto gs = std::find(cats.begin(), cats.end(), k_green_square);
+    if (gs == cats.end()) {
+        return; // standard scenes have a green square only as a yellow triangle's companion
+    }
+    cats.erase(gs);
+    cats.erase(std::find(cats.begin(), cats.end(), k_yellow_triangle));
+    // places in left-to-right order of their box centres (the caption's order; ties keep draw order)
+    std::vector<size_t> order(layout.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return 2 * layout[a].x0 + layout[a].side < 2 * layout[b].x0 + layout[b].side;
+    });
+    const size_t slot = size_t(r.uniform_int(0, int32_t(layout.size()) - 2));
+    std::vector<category> seated(layout.size());
+    seated[order[slot]] = k_yellow_triangle;
+    seated[order[slot + 1]] = k_green_square;
+    size_t next = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+        if (k != slot && k != slot + 1) {
+            seated[order[k]] = cats[next++];
+        }
+    }
+    cats = std::move(seated);
+}
 
 bool fits(const placement & p, const std::vector<placement> & placed, int32_t min_dx) {
     constexpr int32_t gap = 2;
@@ -310,8 +332,11 @@ shapes_scene make_shapes_scene(const shapes_config & config, uint64_t seed, int6
     scene.image.rgb.assign(size_t(n) * n * 3, 0);
     scene.background = paint_background(scene.image, r);
 
-    const std::vector<category> cats = draw_categories(config, r);
+    std::vector<category> cats = draw_categories(config, r);
     const std::vector<placement> layout = draw_layout(n, cats.size(), r);
+    if (config.split == shapes_split::standard) {
+        seat_companion(cats, layout, r);
+    }
     for (size_t i = 0; i < cats.size(); ++i) {
         shapes_object o;
         o.shape = cats[i].shape;

@@ -48,7 +48,7 @@ struct config {
     int32_t image_size   = 128; // = the generator's default size, so mtmd feeds the pixels unchanged
     int32_t patch_size   = 16;
     int32_t v_n_embd     = 128;
-    int32_t v_n_layer    = 2;   // blocks trained and executed; the GGUF gets one more, unused block
+    int32_t v_n_layer    = 3;   // blocks trained and executed; the GGUF gets one more, unused block
     int32_t v_n_head     = 4;
     int32_t v_n_ff       = 256;
     int32_t n_proj_hidden = 256;
