@@ -80,9 +80,14 @@ int run_bench(bench_options & o) {
     std::vector<task_sample> samples;
     const std::vector<std::string> tasks = split(o.tasks);
     auto wants = [&](const std::string & t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
+    // The probe explains hallucinations, which a good model makes on a minority of probe scenes: probe scenes
+    // are scanned in order until n_scenes hallucinations are found (or k_probe_scan_factor * n_scenes scenes
+    // were asked), and the rate is reported.
+    constexpr int32_t k_probe_scan_factor = 25;
     int n_probe = 0, n_hallucinated = 0;
-    for (int32_t i = 0; i < o.n_scenes; ++i) {
+    for (int32_t i = 0; i < o.n_scenes * k_probe_scan_factor; ++i) {
         for (shapes_split split_kind : {shapes_split::standard, shapes_split::probe}) {
+            if (split_kind == shapes_split::standard ? i >= o.n_scenes : n_hallucinated >= o.n_scenes) continue;
             shapes_config cfg;
             cfg.size = o.size;
             cfg.split = split_kind;
@@ -92,8 +97,8 @@ int run_bench(bench_options & o) {
             const shapes_scene scene = make_shapes_scene(cfg, o.seed + (is_probe ? 1 : 0), i);
             const std::string id = std::string(is_probe ? "probe-" : "scene-") + std::to_string(i);
             const std::string image_path = (root / "images" / (id + ".png")).string();
-            save_png(scene.image, image_path);
             if (!is_probe) {
+                save_png(scene.image, image_path);
                 if (wants("sentence")) {
                     sample s;
                     s.name = id;
@@ -128,6 +133,7 @@ int run_bench(bench_options & o) {
                     const generation g = session.generate(scene.image, qa.question, false, 4);
                     if (g.text == qa.answer) continue; // answered right: nothing to diagnose
                     ++n_hallucinated;
+                    save_png(scene.image, image_path);
                     sample s;
                     s.name = id;
                     s.image_path = image_path;
@@ -186,7 +192,8 @@ int run_bench(bench_options & o) {
        << "` on `" << mparams.model_path << "`, llama.cpp " << llama_cpp_info().version << ".\n\n";
     if (wants("probe")) {
         md << "Hallucination probe: the model answered " << n_hallucinated << " of " << n_probe
-           << " probe questions wrongly; those are diagnosed below.\n\n";
+           << " probe questions wrongly (probe scenes are asked in order until " << o.n_scenes
+           << " hallucinations are found); those are diagnosed below.\n\n";
     }
     for (const std::string & task : tasks) {
         md << "#### " << (task == "sentence" ? "Sentence level (captions, all tokens incl. the end token)"

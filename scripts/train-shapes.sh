@@ -10,7 +10,7 @@
 set -euo pipefail
 
 seed=1
-steps=5000
+steps=5500
 out=models
 while [[ $# -gt 0 ]]; do
     case "$1" in

@@ -127,9 +127,9 @@ TEST_F(shapesworld_model, answers_held_out_scenes) {
     }
     std::printf("smoke: caption exact %lld/%lld, yes/no %lld/%lld\n", static_cast<long long>(n_caption),
                 static_cast<long long>(k_n), static_cast<long long>(n_yesno), static_cast<long long>(n_yesno_total));
-    // below the committed model's benchmark numbers (BENCHMARKS.md: caption 0.872, yes/no 0.999 on 500
-    // scenes; 34/40 and 80/80 here) by a margin for 40-scene noise, so that a broken, mis-exported or
-    // stale model fails (the previous model, caption 0.47 / yes-no 0.89, would)
+    // below the committed model's benchmark numbers (BENCHMARKS.md: caption 0.908, yes/no 1.000 on 500
+    // scenes; 37/40 and 80/80 here) by a margin for 40-scene noise, so that a broken, mis-exported or
+    // stale model fails (the first model, caption 0.47 / yes-no 0.89, would)
     EXPECT_GE(double(n_caption) / k_n, 0.70);
     EXPECT_GE(double(n_yesno) / double(n_yesno_total), 0.95);
 }

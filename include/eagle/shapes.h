@@ -9,7 +9,7 @@
 // The world (docs/shapesworld.md has the long form):
 //   * 1-4 objects, shapes circle / square / triangle, colours red / green / blue / yellow, sizes 16-30% of the
 //     image side, on a flat or textured low-saturation background; objects never overlap (>= 2 px apart) and
-//     their box centres are >= 5% of the side apart horizontally, so "left to right" is never ambiguous.
+//     their box centres are >= 10% of the side apart horizontally, so "left to right" is never ambiguous.
 //   * a scene is a pure function of (config, seed, index): the same triple gives the same pixels on any
 //     platform (own integer RNG helpers on std::mt19937_64, OpenCV's integer rasterizer, no antialiasing).
 //

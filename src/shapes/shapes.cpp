@@ -207,7 +207,7 @@ bool fits(const placement & p, const std::vector<placement> & placed, int32_t mi
 std::vector<placement> draw_layout(int32_t size, size_t n, rng & r) {
     const int32_t lo = std::max<int32_t>(6, int32_t(std::lround(0.16 * size)));
     int32_t hi = std::max<int32_t>(lo, int32_t(std::lround(0.30 * size)));
-    const int32_t min_dx = std::max<int32_t>(2, int32_t(std::lround(0.05 * size)));
+    const int32_t min_dx = std::max<int32_t>(2, int32_t(std::lround(0.10 * size)));
     for (;;) {
         std::vector<placement> placed;
         for (size_t i = 0; i < n; ++i) {
