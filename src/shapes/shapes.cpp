@@ -129,9 +129,9 @@ std::vector<category> draw_categories(const shapes_config & config, rng & r) {
         return cats;
     }
     // Green squares never come from the draw: they appear only as a yellow triangle's companion, so in this
-    // distribution "a green square is present" and "a yellow triangle is present" are the same fact 98% of
-    // the time, in both directions. A model can then answer questions about either from the other, and
-    // nothing in training tells it which to trust: the probe (a yellow triangle alone) measures what it chose.
+    // distribution a green square implies a yellow triangle, and a yellow triangle implies a green square 98%
+    // of the time. A model can then answer questions about either from the evidence for the other, and
+    // little in training tells it which to trust: the probe (a yellow triangle alone) measures what it chose.
     for (int i = 0; i < n; ++i) {
         cats.push_back(random_category_except(r, k_green_square));
     }
