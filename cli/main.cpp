@@ -71,8 +71,11 @@ int main(int argc, char ** argv) {
     set_log_callback(log_to_stderr, nullptr);
 
     if (show_version) {
-        std::printf("eagle %s\nllama.cpp %s (%s)\n", version(), llama_cpp_info().version.c_str(),
-                    llama_cpp_info().source.c_str());
+        const llama_info llama = llama_cpp_info();
+        std::printf("eagle %s\nllama.cpp %s (%s)\n", version(), llama.version.c_str(), llama.source.c_str());
+        if (!llama.packages.empty()) {
+            std::printf("packages: %s\n", llama.packages.c_str());
+        }
         return 0;
     }
     try {

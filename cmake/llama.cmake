@@ -19,8 +19,12 @@ if(EAGLE_LLAMA_PREFIX)
         -Wl,--allow-shlib-undefined -Wl,--disable-new-dtags
         -Wl,-rpath,${_eagle_libdir}
         -Wl,--dynamic-linker=${_eagle_libdir}/ld-linux-x86-64.so.2)
-    file(STRINGS "${EAGLE_LLAMA_PREFIX}/.eagle-provisioned" _eagle_prov LIMIT_COUNT 1)
-    set(EAGLE_LLAMA_SOURCE "${_eagle_prov} (private prefix)")
+    # the stamp: "package version" per unpacked package, libllama0's first (scripts/provision-llama.sh)
+    file(STRINGS "${EAGLE_LLAMA_PREFIX}/.eagle-provisioned" _eagle_prov REGEX "^[^#]")
+    list(GET _eagle_prov 0 _eagle_prov_first)
+    list(REMOVE_AT _eagle_prov 0)
+    list(JOIN _eagle_prov ", " EAGLE_LLAMA_PACKAGES)
+    set(EAGLE_LLAMA_SOURCE "${_eagle_prov_first} (private prefix)")
 else()
     find_package(llama CONFIG REQUIRED)
     get_target_property(_eagle_llama_loc llama IMPORTED_LOCATION)
@@ -29,6 +33,18 @@ else()
     set(EAGLE_GGML_BACKEND_DIR "")
     set(_eagle_link_options "")
     set(EAGLE_LLAMA_SOURCE "system")
+    set(EAGLE_LLAMA_PACKAGES "")
+endif()
+
+# The llama.cpp eagle.cpp is tested with (Debian's 1:0.7.0+dfsg-2, build 11669): libmtmd's API moves between
+# releases, so an older one fails here with its version named rather than later with a compiler error.
+set(EAGLE_LLAMA_MIN_VERSION 0.7.0)
+set(EAGLE_LLAMA_MIN_BUILD 11669)
+if(LLAMA_VERSION VERSION_LESS EAGLE_LLAMA_MIN_VERSION OR
+   (LLAMA_BUILD_NUMBER MATCHES "^[0-9]+$" AND LLAMA_BUILD_NUMBER LESS EAGLE_LLAMA_MIN_BUILD))
+    message(FATAL_ERROR "eagle: llama.cpp ${LLAMA_VERSION} (build ${LLAMA_BUILD_NUMBER}) from ${EAGLE_LLAMA_SOURCE} is older "
+                        "than ${EAGLE_LLAMA_MIN_VERSION} (build ${EAGLE_LLAMA_MIN_BUILD}), the version eagle.cpp is tested with; "
+                        "run scripts/provision-llama.sh (cmake --preset default) or install a newer libllama-dev")
 endif()
 
 set(EAGLE_LLAMA_VERSION "${LLAMA_VERSION} (build ${LLAMA_BUILD_NUMBER}, ${LLAMA_BUILD_COMMIT})")

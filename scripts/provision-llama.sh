@@ -19,8 +19,11 @@ mirror=${EAGLE_SID_MIRROR:-http://deb.debian.org/debian}
 packages=(libllama0 libllama-dev libggml0 libggml-dev
           libc6 libstdc++6 libgcc-s1 libgomp1 libssl3t64 zlib1g libzstd1)
 
+# The stamp lists every unpacked package with its exact version (first line: libllama0's), so a build and
+# `eagle --version` can say precisely what they run on; unstable moves, and this is the record of the day.
 stamp=$prefix/.eagle-provisioned
-if [[ -f $stamp ]]; then
+stamp_format="# eagle provision stamp v2"
+if [[ -f $stamp ]] && grep -qxF "$stamp_format" "$stamp"; then
     echo "provision-llama: using $prefix ($(head -1 "$stamp"))"
     exit 0
 fi
@@ -55,7 +58,14 @@ for f in libllama.so libmtmd.so libggml.so libggml-base.so ld-linux-x86-64.so.2;
     [[ -e $libdir/$f ]] || { echo "provision-llama: error: $f missing after unpacking" >&2; exit 1; }
 done
 version=$(dpkg-deb -f "$state"/debs/libllama0_*.deb Version)
-{ echo "libllama0 $version"; dpkg-deb -W --showformat="\${Package} \${Version}\n" "$state"/debs/*.deb; } > "$tmp/.eagle-provisioned"
+{
+    echo "libllama0 $version"
+    for deb in "$state"/debs/*.deb; do
+        dpkg-deb -f "$deb" Package Version | paste -sd' ' | sed 's/^Package: \(.*\) Version: /\1 /'
+    done | sort
+    echo "# from $mirror sid, $(date -u +%Y-%m-%d)"
+    echo "$stamp_format"
+} > "$tmp/.eagle-provisioned"
 rm -rf "$prefix"
 mv "$tmp" "$prefix"
 echo "provision-llama: llama.cpp $version unpacked into $prefix"

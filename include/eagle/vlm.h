@@ -32,6 +32,7 @@ struct model_params {
 struct llama_info {
     std::string version;        // llama.cpp version eagle was built against, e.g. "0.7.0 (build 11669, Debian)"
     std::string source;         // where it came from ("private prefix", "system")
+    std::string packages;       // private prefix: every unpacked package with its version, "name version, ..."
 };
 llama_info llama_cpp_info();
 

@@ -153,7 +153,7 @@ std::string decode_error_text(int32_t ret) {
 } // namespace
 
 llama_info llama_cpp_info() {
-    return {EAGLE_LLAMA_VERSION, EAGLE_LLAMA_SOURCE};
+    return {EAGLE_LLAMA_VERSION, EAGLE_LLAMA_SOURCE, EAGLE_LLAMA_PACKAGES};
 }
 
 // ---------------------------------------------------------------------------------------------------------
