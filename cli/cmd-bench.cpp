@@ -1,10 +1,11 @@
 // eagle bench shapes: the ShapesWorld benchmark. Builds a held-out ShapesWorld set, explains every sample with
 // every method (sentence level on captions, word level on object words, the hallucination probe), evaluates
 // with the same metrics as `eagle eval`, and writes the tables (stdout, and BENCHMARKS.md with --update).
-#include "explain-runner.h"
+#include "explain-options.h"
 #include "progress.h"
 
 #include "eagle/eagle.h"
+#include "eagle/file.h"
 #include "eagle/metrics.h"
 #include "eagle/report.h"
 #include "eagle/shapes.h"
@@ -75,7 +76,15 @@ int run_bench(bench_options & o) {
     // the held-out scenes and the three task lists
     struct task_sample {
         std::string task;
-        sample smp;
+        std::string name;
+        explanation_request request;
+    };
+    resolve_explain_options(o.explain);
+    const auto new_request = [&](const std::string & image_path, const std::string & prompt) {
+        explanation_request rq = o.explain.request;
+        rq.image_path = image_path;
+        rq.prompt = prompt;
+        return rq;
     };
     std::vector<task_sample> samples;
     const std::vector<std::string> tasks = split(o.tasks);
@@ -100,12 +109,9 @@ int run_bench(bench_options & o) {
             if (!is_probe) {
                 save_png(scene.image, image_path);
                 if (wants("sentence")) {
-                    sample s;
-                    s.name = id;
-                    s.image_path = image_path;
-                    s.prompt = k_shapes_caption_prompt;
+                    explanation_request s = new_request(image_path, k_shapes_caption_prompt);
                     s.ground_truth = {{"expected_answer", scene.caption}};
-                    samples.push_back({"sentence", s});
+                    samples.push_back({"sentence", id, s});
                 }
                 if (wants("word")) {
                     // the object whose shape word is unique in the caption, explained on the expected caption
@@ -113,16 +119,13 @@ int run_bench(bench_options & o) {
                         int n_same = 0;
                         for (const shapes_object & other : scene.objects) n_same += other.shape == obj.shape;
                         if (n_same != 1) continue;
-                        sample s;
-                        s.name = id;
-                        s.image_path = image_path;
-                        s.prompt = k_shapes_caption_prompt;
+                        explanation_request s = new_request(image_path, k_shapes_caption_prompt);
                         s.answer_text = scene.caption;
                         s.target_words = {shape_name(obj.shape)};
                         s.ground_truth = {{"location", {obj.box.x0, obj.box.y0, obj.box.x1, obj.box.y1}},
                                           {"segmentation", mask_to_polygons(obj.pixels)},
                                           {"category", std::string(color_name(obj.color)) + " " + shape_name(obj.shape)}};
-                        samples.push_back({"word", s});
+                        samples.push_back({"word", id, s});
                         break;
                     }
                 }
@@ -134,14 +137,11 @@ int run_bench(bench_options & o) {
                     if (g.text == qa.answer) continue; // answered right: nothing to diagnose
                     ++n_hallucinated;
                     save_png(scene.image, image_path);
-                    sample s;
-                    s.name = id;
-                    s.image_path = image_path;
-                    s.prompt = qa.question;
+                    explanation_request s = new_request(image_path, qa.question);
                     s.target_text = qa.answer;
                     s.revise = true;
                     s.ground_truth = {{"question", qa.question}, {"hallucinated_answer", g.text}};
-                    samples.push_back({"probe", s});
+                    samples.push_back({"probe", id, s});
                 }
             }
         }
@@ -152,7 +152,7 @@ int run_bench(bench_options & o) {
     for (const std::string & name : split(o.methods)) methods.push_back(parse_method(name));
     struct cell {
         std::string task, method;
-        std::vector<std::string> dirs;
+        std::vector<sample_metrics> samples;
         double seconds = 0;
         int64_t n_evaluations = 0;
     };
@@ -162,33 +162,42 @@ int run_bench(bench_options & o) {
     int n_done = 0;
     for (const method_spec & m : methods) {
         explain_options eo = o.explain;
-        eo.method = m.method;
+        eo.request.method = m.method;
         eo.search = m.search;
-        resolve_method(eo);
+        resolve_explain_options(eo);
         for (const std::string & task : tasks) {
             cell c{task, m.name, {}, 0.0, 0};
             for (const task_sample & ts : samples) {
                 if (ts.task != task) continue;
-                sample s = ts.smp;
-                s.out_dir = (root / task / m.name / s.name).string();
-                const fs::path json_path = fs::path(s.out_dir) / "explanation.json";
-                if (!fs::exists(json_path)) {
-                    explain_sample(eo, s, mparams, model, session, false, false);
+                explanation_request rq = ts.request;
+                rq.method = eo.request.method;
+                rq.params = eo.request.params;
+                const std::string out_dir = (root / task / m.name / ts.name).string();
+                const fs::path json_path = fs::path(out_dir) / "explanation.json";
+                if (fs::exists(json_path)) {
+                    // a finished folder of an earlier run: read back from its files (resumable)
+                    const json j = json::parse(read_file(json_path.string()));
+                    c.seconds += j.value("t_search_us", int64_t(0)) * 1e-6;
+                    c.n_evaluations += j.value("n_evaluations", int64_t(0));
+                    bool is_single = false;
+                    c.samples.push_back(evaluate_explanation_files(discover_explanations(out_dir, is_single).front(),
+                                                                   map_source::attribution, default_sensitivity));
+                } else {
+                    const explanation_record rec = explain_into(model, session, rq, out_dir, false);
+                    c.seconds += rec.result.t_search_us * 1e-6;
+                    c.n_evaluations += rec.result.n_evaluations;
+                    c.samples.push_back(evaluate_record(rec, map_source::attribution, default_sensitivity));
                 }
-                const json j = json::parse(std::ifstream(json_path));
-                c.seconds += j.value("t_search_us", int64_t(0)) * 1e-6;
-                c.n_evaluations += j.value("n_evaluations", int64_t(0));
-                c.dirs.push_back(s.out_dir);
                 bar.update(++n_done, n_total, task + " / " + m.name);
             }
-            if (!c.dirs.empty()) cells.push_back(c);
+            if (!c.samples.empty()) cells.push_back(c);
         }
     }
     bar.finish();
 
     // tables
     std::ostringstream md;
-    md << "Command: `eagle bench shapes --n " << o.n_scenes << " --seed " << o.seed << " -D " << o.explain.n_divisions
+    md << "Command: `eagle bench shapes --n " << o.n_scenes << " --seed " << o.seed << " -D " << o.explain.request.regions.n_divisions
        << "` on `" << mparams.model_path << "`, llama.cpp " << llama_cpp_info().version << ".\n\n";
     if (wants("probe")) {
         md << "Hallucination probe: the model answered " << n_hallucinated << " of " << n_probe
@@ -208,9 +217,9 @@ int run_bench(bench_options & o) {
            << "---:|---:|\n";
         for (const cell & c : cells) {
             if (c.task != task) continue;
-            const eval_summary m = evaluate_explanation_dirs(c.dirs);
-            const double n = double(c.dirs.size());
-            md << "| " << c.method << " | " << c.dirs.size() << " | " << fmt(m.insertion_auc) << " | " << fmt(m.deletion_auc)
+            const eval_summary m = summarize(c.samples);
+            const double n = double(c.samples.size());
+            md << "| " << c.method << " | " << c.samples.size() << " | " << fmt(m.insertion_auc) << " | " << fmt(m.deletion_auc)
                << " | " << fmt(m.average_highest_confidence) << " |";
             if (task == "word") md << " " << fmt(m.point_game_box) << " | " << fmt(m.point_game_mask) << " |";
             if (task == "probe") md << " " << fmt(m.amcr) << " | " << fmt(m.csr_10) << " | " << fmt(m.csr_10_clean) << " |";
@@ -222,10 +231,8 @@ int run_bench(bench_options & o) {
     if (!o.update_path.empty()) {
         const std::string begin = "<!-- bench-shapes:begin -->", end = "<!-- bench-shapes:end -->";
         std::string text;
-        if (std::ifstream in{o.update_path}) {
-            std::stringstream ss;
-            ss << in.rdbuf();
-            text = ss.str();
+        if (fs::exists(o.update_path)) {
+            text = read_file(o.update_path);
         }
         const size_t b = text.find(begin), e = text.find(end);
         const std::string block = begin + "\n" + md.str() + end;
@@ -253,7 +260,7 @@ command add_bench_command(CLI::App & parent) {
     app->add_option("--size", o.size, "image side")->capture_default_str();
     app->add_option("--methods", o.methods, "comma-separated methods")->capture_default_str();
     app->add_option("--tasks", o.tasks, "comma-separated: sentence, word, probe")->capture_default_str();
-    app->add_option("--divisions,-D", o.explain.n_divisions, "SLICO division number")->capture_default_str();
+    app->add_option("--divisions,-D", o.explain.request.regions.n_divisions, "SLICO division number")->capture_default_str();
     app->add_option("--out,-o", o.explain.out_dir, "output folder (resumable)")->capture_default_str();
     app->add_option("--update", o.update_path, "write the tables into this BENCHMARKS.md (between the bench markers)");
     add_log_flags(*app);

@@ -15,20 +15,17 @@
 #include "eagle/error.h"
 #include "eagle/metrics.h"
 #include "eagle/regions.h"
+#include "eagle/report.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 namespace eagle::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 
 struct eval_options {
     std::vector<std::string> dirs;
@@ -38,198 +35,6 @@ struct eval_options {
     double sensitivity = default_sensitivity;
     std::string map = "attribution";
 };
-
-// where one sample's files are
-struct sample_files {
-    std::string name;        // shown in per-sample rows and messages
-    std::string json_path;
-    std::string npy_path;    // regions.npy (eagle) or npy/<name>.npy (the reference's layout); may not exist
-    std::string labels_path; // labels.png (eagle only); may not exist
-};
-
-std::string read_bytes(const std::string & path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw error(errc::io, "cannot read '" + path + "'");
-    }
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-bool is_file(const fs::path & p) {
-    std::error_code ec;
-    return fs::is_regular_file(p, ec);
-}
-
-bool is_dir(const fs::path & p) {
-    std::error_code ec;
-    return fs::is_directory(p, ec);
-}
-
-sample_files eagle_folder(const fs::path & dir) {
-    return {dir.string(), (dir / "explanation.json").string(), (dir / "regions.npy").string(), (dir / "labels.png").string()};
-}
-
-std::vector<fs::path> sorted_entries(const fs::path & dir) {
-    std::vector<fs::path> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        out.push_back(it->path());
-    }
-    if (ec) {
-        throw error(errc::io, "cannot list '" + dir.string() + "': " + ec.message());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// the samples under one DIR argument; is_single: DIR itself is one explanation (its errors are fatal)
-std::vector<sample_files> discover(const std::string & arg, bool & is_single) {
-    const fs::path dir(arg);
-    std::error_code ec;
-    if (!fs::exists(dir, ec)) {
-        throw error(errc::io, "'" + arg + "' does not exist");
-    }
-    if (!is_dir(dir)) {
-        throw error(errc::io, "'" + arg + "' is not a folder (give the folder that holds explanation.json)");
-    }
-    is_single = is_file(dir / "explanation.json");
-    if (is_single) {
-        return {eagle_folder(dir)};
-    }
-    std::vector<sample_files> out;
-    if (is_dir(dir / "json")) {
-        for (const fs::path & p : sorted_entries(dir / "json")) {
-            if (p.extension() == ".json" && is_file(p)) {
-                out.push_back({p.string(), p.string(), (dir / "npy" / (p.stem().string() + ".npy")).string(), ""});
-            }
-        }
-    }
-    for (const fs::path & p : sorted_entries(dir)) {
-        if (is_dir(p) && is_file(p / "explanation.json")) {
-            out.push_back(eagle_folder(p));
-        }
-    }
-    if (out.empty()) {
-        throw error(errc::io, "'" + arg + "' holds no explanation.json, no subfolder with one, and no json/*.json");
-    }
-    return out;
-}
-
-// The saliency map the point game reads, at image resolution. eagle's map (region_attribution, unless
-// --map add-value or the file has none) is placed by the region ids of labels.png, or else of regions.npy and
-// `order`; the reference's float16 add_value map ranks pixels by regions.npy (what its script reads), or else
-// by labels.png and `order`. A float npy (the reference's baselines) is its own dense map.
-saliency_map load_map(const eval_sample & s, const sample_files & f, bool use_attribution) {
-    const bool is_attribution = use_attribution && !s.region_attribution.empty();
-    const bool has_labels = !f.labels_path.empty() && is_file(f.labels_path);
-    if (is_attribution && has_labels && s.image_size) {
-        // eagle's map needs region ids, which labels.png holds for every pixel (even when a search was cut short)
-        const int32_t nx = (*s.image_size)[0], ny = (*s.image_size)[1];
-        try {
-            return region_value_map(load_region_labels(f.labels_path, nx, ny).labels, nx, ny, s.region_attribution);
-        } catch (const error & e) {
-            throw error(errc::io, f.json_path + ": 'region_attribution' does not fit " + f.labels_path + " (" + e.what() + ")");
-        }
-    }
-    int32_t nx = 0, ny = 0;
-    std::vector<int32_t> rank, labels;
-    if (is_file(f.npy_path)) {
-        const npy_array npy = parse_npy(read_bytes(f.npy_path), f.npy_path);
-        const auto & shape = npy.shape;
-        if (npy.kind == 'f' && (shape.size() == 2 || (shape.size() == 3 && shape[2] == 1))) {
-            // a dense map (the reference's baselines): normalised, resized to the image when its size is known
-            saliency_map dense{int32_t(shape[1]), int32_t(shape[0]), std::vector<double>(size_t(shape[0] * shape[1]))};
-            for (size_t i = 0; i < dense.values.size(); ++i) {
-                dense.values[i] = npy.at(i);
-            }
-            const std::array<int32_t, 2> size = s.image_size.value_or(std::array<int32_t, 2>{dense.nx, dense.ny});
-            return normalize_dense_map(dense, size[0], size[1], npy.item_size == 4);
-        }
-        rank = ranks_from_masks(npy, f.npy_path, nx, ny);
-    } else if (has_labels) {
-        if (!s.image_size) {
-            throw error(errc::io, f.json_path + ": 'run.image_size' is missing (needed to read " + f.labels_path + ")");
-        }
-        nx = (*s.image_size)[0];
-        ny = (*s.image_size)[1];
-        labels = load_region_labels(f.labels_path, nx, ny).labels;
-        if (s.order.empty()) {
-            throw error(errc::io, f.json_path + ": 'order' is missing (needed to rank the regions of " + f.labels_path + ")");
-        }
-        std::vector<int32_t> position;
-        for (size_t k = 0; k < s.order.size(); ++k) {
-            const int32_t id = s.order[k];
-            if (id < 0 || id > 65535) {
-                throw error(errc::io, f.json_path + ": 'order' has region id " + std::to_string(id));
-            }
-            if (size_t(id) >= position.size()) {
-                position.resize(size_t(id) + 1, -1);
-            }
-            position[size_t(id)] = int32_t(k);
-        }
-        rank.resize(labels.size());
-        for (size_t i = 0; i < labels.size(); ++i) {
-            rank[i] = size_t(labels[i]) < position.size() ? position[size_t(labels[i])] : -1;
-        }
-    } else {
-        throw error(errc::io, f.json_path + ": has 'location' or 'segmentation' but no " + f.npy_path +
-                                  (f.labels_path.empty() ? "" : " or " + f.labels_path) + " to build the map from");
-    }
-
-    if (is_attribution) {
-        if (labels.empty()) {
-            if (s.order.empty()) {
-                throw error(errc::io, f.json_path + ": 'order' is missing (needed to place 'region_attribution' on " +
-                                          f.npy_path + ")");
-            }
-            labels.resize(rank.size());
-            for (size_t i = 0; i < rank.size(); ++i) {
-                if (rank[i] < 0 || size_t(rank[i]) >= s.order.size()) {
-                    throw error(errc::io, f.npy_path + ": pixel " + std::to_string(i) + " is in no ranked region");
-                }
-                labels[i] = s.order[size_t(rank[i])];
-            }
-        }
-        try {
-            return region_value_map(labels, nx, ny, s.region_attribution);
-        } catch (const error & e) {
-            throw error(errc::io, f.json_path + ": 'region_attribution' does not fit the regions (" + e.what() + ")");
-        }
-    }
-    const std::pair<const char *, const std::vector<double> *> needed[] = {
-        {"smdl_score", &s.smdl_score}, {"org_score", &s.org_score}, {"baseline_score", &s.baseline_score}};
-    for (const auto & [key, values] : needed) {
-        if (values->empty()) {
-            throw error(errc::io, f.json_path + ": '" + key + "' is missing (needed for the add_value map)");
-        }
-    }
-    try {
-        return add_value_map(rank, nx, ny, s.smdl_score, s.org_score, s.baseline_score);
-    } catch (const error & e) {
-        throw error(errc::io, f.json_path + ": " + e.what());
-    }
-}
-
-sample_metrics evaluate_files(const sample_files & f, const eval_options & o) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(read_bytes(f.json_path));
-    } catch (const nlohmann::json::exception & e) {
-        throw error(errc::io, f.json_path + ": malformed JSON (" + e.what() + ")");
-    }
-    eval_sample s = eval_sample_from_json(j, f.json_path);
-    std::optional<saliency_map> map;
-    if (s.needs_map()) {
-        map = load_map(s, f, o.map == "attribution");
-    }
-    try {
-        sample_metrics m = evaluate_sample(s, map ? &*map : nullptr, o.sensitivity);
-        m.source = f.name;
-        return m;
-    } catch (const error & e) {
-        throw error(errc::io, f.json_path + ": " + e.what());
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // output
@@ -403,18 +208,20 @@ int run_eval(const eval_options & o) {
     if (o.map != "attribution" && o.map != "add-value") {
         throw error(errc::invalid_argument, "unknown --map '" + o.map + "' (expected attribution or add-value)");
     }
+    const map_source source = o.map == "attribution" ? map_source::attribution : map_source::add_value;
     std::vector<sample_metrics> samples;
     int64_t n_skipped = 0;
     for (const std::string & dir : o.dirs) {
         bool is_single = false;
-        const std::vector<sample_files> files = discover(dir, is_single);
-        for (const sample_files & f : files) {
+        const std::vector<explanation_files> files = discover_explanations(dir, is_single);
+        for (const explanation_files & f : files) {
             if (is_single) {
-                samples.push_back(evaluate_files(f, o)); // the folder named on the command line: errors are fatal
+                // the folder named on the command line: errors are fatal
+                samples.push_back(evaluate_explanation_files(f, source, o.sensitivity));
                 continue;
             }
             try {
-                samples.push_back(evaluate_files(f, o));
+                samples.push_back(evaluate_explanation_files(f, source, o.sensitivity));
             } catch (const error & e) {
                 ++n_skipped;
                 if (!is_quiet()) {
@@ -451,18 +258,6 @@ int run_eval(const eval_options & o) {
 }
 
 } // namespace
-
-eval_summary evaluate_explanation_dirs(const std::vector<std::string> & dirs) {
-    eval_options o;
-    std::vector<sample_metrics> samples;
-    for (const std::string & dir : dirs) {
-        bool is_single = false;
-        for (const sample_files & f : discover(dir, is_single)) {
-            samples.push_back(evaluate_files(f, o));
-        }
-    }
-    return summarize(samples);
-}
 
 command add_eval_command(CLI::App & parent) {
     auto st = std::make_shared<eval_options>();

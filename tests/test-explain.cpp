@@ -283,12 +283,14 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     std::vector<double> w(12, 1.0 / 12);
     analytic_scorer sc = additive_scorer(regions, w);
     const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 30, 1), regions, {});
-    eagle::explanation_context ctx;
-    ctx.words = {"a"};
-    ctx.answer = {1};
-    ctx.target_indices = {0};
-    ctx.target_ids = {1};
-    const nlohmann::ordered_json j = eagle::explanation_to_json(ex, ctx, {});
+    eagle::explanation_record rec;
+    rec.words = {"a"};
+    rec.answer = {1};
+    rec.target_indices = {0};
+    rec.target_ids = {1};
+    rec.regions = regions;
+    rec.result = ex;
+    const nlohmann::ordered_json j = eagle::to_json(rec);
     for (const char * key : {"insertion_score", "deletion_score", "smdl_score", "region_area"}) {
         ASSERT_TRUE(j[key].is_array()) << key;
         ASSERT_EQ(j[key].size(), 12u) << key;

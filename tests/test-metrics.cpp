@@ -2,6 +2,7 @@
 // numbers tests/data/reference-metrics.py computes from the authors' formulas (tests/data/eval/expected.json).
 #include "eagle/error.h"
 #include "eagle/metrics.h"
+#include "eagle/report.h"
 
 #include "cli-runner.h"
 

@@ -4,6 +4,7 @@
 #include "eagle/error.h"
 #include "eagle/explain.h"
 #include "eagle/image.h"
+#include "eagle/file.h"
 #include "eagle/report.h"
 #include "mock-scorer.h"
 
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <unordered_set>
 
@@ -58,7 +60,8 @@ struct report_fixture {
     eagle::image_rgb8 image;
     eagle::region_set regions;
     eagle::explanation ex;
-    eagle::html_report_input input;
+    eagle::explanation_record record;
+    eagle::explanation_images input;
 };
 
 // The whole pipeline the CLI runs, with an analytic scorer in place of the model:
@@ -90,22 +93,24 @@ report_fixture make_fixture(bool with_hallucination) {
     const eagle::explain_params params; // lazy search, the defaults
     f.ex = eagle::explain(scorer, request, f.regions, params);
 
-    eagle::explanation_context ctx;
-    ctx.words = words;
-    ctx.answer = request.answer;
-    ctx.target_indices = target_indices;
-    ctx.target_ids = std::vector<int32_t>(target_indices.size(), 1);
-    for (const std::string & w : words) ctx.answer_text += w;
-    ctx.run = {{"eagle", "0.0.0-test"},
-               {"llama_cpp", "b0000 (test)"},
-               {"model", "/models/test-model.gguf"},
-               {"mmproj", "/models/test-mmproj.gguf"},
-               {"image", "/images/red-square.png"},
-               {"prompt", nasty_prompt},
-               {"threads", 2},
-               {"image_size", {image_nx, image_ny}},
-               {"scorer", {{"n_evaluations", f.ex.n_evaluations}, {"n_decode_calls", 0}}}};
-    json j = eagle::explanation_to_json(f.ex, ctx, params);
+    eagle::explanation_record & rec = f.record;
+    rec.words = words;
+    rec.answer = request.answer;
+    rec.target_indices = target_indices;
+    rec.target_ids = std::vector<int32_t>(target_indices.size(), 1);
+    for (const std::string & w : words) rec.answer_text += w;
+    rec.engine.eagle_version = "0.0.0-test";
+    rec.engine.llama_cpp_version = "b0000 (test)";
+    rec.engine.model_path = "/models/test-model.gguf";
+    rec.engine.mmproj_path = "/models/test-mmproj.gguf";
+    rec.engine.n_threads = 2;
+    rec.request.image_path = "/images/red-square.png";
+    rec.request.image = f.image;
+    rec.request.prompt = nasty_prompt;
+    rec.request.params = params;
+    rec.regions = f.regions;
+    rec.result = f.ex;
+    rec.scorer.n_evaluations = f.ex.n_evaluations;
 
     const std::vector<float> map = eagle::attribution_map(f.ex, f.regions);
     f.input.image = f.image;
@@ -117,26 +122,23 @@ report_fixture make_fixture(bool with_hallucination) {
     if (with_hallucination) {
         // the CLI's walk: keep the top k regions for k = n, n-1, ... until the answer starts right
         const int32_t n = f.ex.n_regions, k_hit = n - 3;
-        json revised = json::array();
+        eagle::hallucination_record h;
+        h.correct_answer = "red";
         for (int32_t k = 1; k <= n; ++k) {
-            revised.push_back(k == n ? json("A blue <square> & more") : k > k_hit ? json("A <i>blue</i> square")
-                              : k == k_hit ? json("A red square") : json(nullptr));
+            h.revised_answering.push_back(k == n ? std::optional<std::string>("A blue <square> & more")
+                                          : k > k_hit ? std::optional<std::string>("A <i>blue</i> square")
+                                          : k == k_hit ? std::optional<std::string>("A red square") : std::nullopt);
         }
-        std::vector<float> curve;
-        for (const auto & row : f.ex.insertion_word_score) curve.push_back(row.front());
-        const double minimal = 1.0 - f.ex.region_area[size_t(k_hit - 1)];
-        j["hallucination"] = {{"target_text", "red"},
-                              {"correct_answer", "red"},
-                              {"revised_answering", revised},
-                              {"corrected_at_k", k_hit},
-                              {"minimal_correction_region", minimal},
-                              {"within_10_percent", minimal <= 0.10},
-                              {"target_probability_curve", curve}};
+        for (const auto & row : f.ex.insertion_word_score) h.target_probability_curve.push_back(row.front());
+        h.result = eagle::minimal_correction(h.revised_answering,
+                                             std::vector<double>(f.ex.region_area.begin(), f.ex.region_area.end()), "red");
+        EXPECT_TRUE(h.result.is_corrected);
+        EXPECT_EQ(h.result.n_kept, k_hit);
+        rec.hallucination = h;
         std::vector<float> hmap = map;
         for (float & v : hmap) v = 1.0f - v;
         f.input.hallucination_overlay = eagle::render_overlay(f.image, hmap, eagle::colormap::cool);
     }
-    f.input.explanation = j;
     return f;
 }
 
@@ -179,7 +181,7 @@ std::string read_text(const fs::path & path) {
 
 TEST(report_html, is_self_contained_and_complete) {
     const report_fixture f = make_fixture(false);
-    const std::string html = eagle::render_html_report(f.input);
+    const std::string html = eagle::render_html_report(f.record, f.input);
 
     EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
     EXPECT_NE(html.find("</html>"), std::string::npos);
@@ -241,13 +243,13 @@ TEST(report_html, is_self_contained_and_complete) {
 
 TEST(report_html, shows_the_hallucination_diagnosis) {
     const report_fixture f = make_fixture(true);
-    const std::string html = eagle::render_html_report(f.input);
+    const std::string html = eagle::render_html_report(f.record, f.input);
     EXPECT_NE(html.find("Hallucination diagnosis"), std::string::npos);
     EXPECT_NE(html.find("A blue &lt;square&gt; &amp; more"), std::string::npos);
     EXPECT_NE(html.find("A &lt;i&gt;blue&lt;/i&gt; square"), std::string::npos);
     EXPECT_NE(html.find("class=\"hit\""), std::string::npos);
     EXPECT_EQ(count_of(html, " src=\"data:image/png;base64,"), 3 + target_indices.size());
-    const double minimal = f.input.explanation["hallucination"]["minimal_correction_region"].get<double>();
+    const double minimal = f.record.hallucination->result.removed_fraction;
     char expected[64];
     std::snprintf(expected, sizeof expected, "%.1f%% of the image removed", 100.0 * minimal);
     EXPECT_NE(html.find(expected), std::string::npos) << expected;
@@ -257,21 +259,21 @@ TEST(report_html, shows_the_hallucination_diagnosis) {
 
 TEST(report_html, rejects_inputs_that_do_not_fit) {
     report_fixture f = make_fixture(false);
-    eagle::html_report_input bad = f.input;
+    eagle::explanation_images bad = f.input;
     bad.token_overlays.pop_back();
     try {
-        eagle::render_html_report(bad);
+        eagle::render_html_report(f.record, bad);
         FAIL() << "3 overlays for 4 targets accepted";
     } catch (const eagle::error & e) {
         EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
         EXPECT_NE(std::string(e.what()).find("3 token overlays for 4 targets"), std::string::npos) << e.what();
     }
-    bad = f.input;
-    bad.explanation = json::array();
-    EXPECT_THROW(eagle::render_html_report(bad), eagle::error);
-    bad = f.input;
-    bad.explanation["region_area"].erase(bad.explanation["region_area"].size() - 1);
-    EXPECT_THROW(eagle::render_html_report(bad), eagle::error);
+    eagle::explanation_record bad_record = f.record;
+    bad_record.result.insertion_word_score.back().pop_back(); // a ranking step without a score for one target
+    EXPECT_THROW(eagle::render_html_report(bad_record, f.input), eagle::error);
+    bad_record = f.record;
+    bad_record.result.region_area.pop_back();
+    EXPECT_THROW(eagle::render_html_report(bad_record, f.input), eagle::error);
 }
 
 // The page as a browser draws it: headless Chromium (installed by scripts/setup.sh) takes a screenshot, which
@@ -284,7 +286,7 @@ TEST(report_html, renders_in_headless_chromium) {
     const fs::path dir = tmp_dir();
     const fs::path html_path = dir / "report.html", shot = dir / "report.png", log = dir / "chromium.log";
     const fs::path profile = dir / ("chromium-profile-" + std::to_string(getpid()));
-    eagle::write_file_atomic(html_path.string(), eagle::render_html_report(f.input));
+    eagle::write_file_atomic(html_path.string(), eagle::render_html_report(f.record, f.input));
     fs::remove(shot);
     fs::remove_all(profile);
 

@@ -3,6 +3,7 @@
 // All images are 8-bit RGB, row-major, interleaved (RGBRGB...), the layout libmtmd's bitmaps take.
 // A mask says per pixel keep (nonzero) or remove (0); masking replaces removed pixels with the fill
 // (black by default, as the EAGLE reference does before the model's own preprocessing).
+// Thread safety: every function is pure apart from the files it reads or writes.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,7 @@ const char * fill_mode_name(fill_mode fill);
 // Decodes PNG/JPEG/BMP... (OpenCV imgcodecs). Throws errc::io naming the path.
 image_rgb8 load_image(const std::string & path);
 void save_png(const image_rgb8 & image, const std::string & path);
+std::string png_bytes(const image_rgb8 & image); // the PNG file's bytes (throws errc::io if encoding fails)
 
 // A mask from a grayscale/color PNG: nonzero pixels keep. Throws errc::io / errc::invalid_argument.
 mask load_mask(const std::string & path);

@@ -1,9 +1,9 @@
-// eagle/metrics.h - the EAGLE reference's evaluation metrics over explanation.json files (see
+// eagle/metrics.h - the EAGLE reference's evaluation metrics over explanations (see
 // ../shared/method/eagle-reference.md §6.3, §7.3, §7.4): faithfulness (insertion/deletion AUC, average highest
 // score, and their sensitive-token variants), localisation (Point Game on a box and on a mask) and hallucination
 // correction (AMCR, CSR@10%).
 //
-//   eagle::eval_sample s = eagle::eval_sample_from_json(j, "run-1/explanation.json");
+//   eagle::eval_sample s = eagle::to_eval_sample(record);       // or eval_sample_from_json (eagle/report.h)
 //   eagle::sample_metrics m = eagle::evaluate_sample(s, nullptr, eagle::default_sensitivity);
 //   eagle::eval_summary all = eagle::summarize({m});
 //
@@ -164,10 +164,6 @@ struct eval_sample {
     bool needs_map() const { return location.has_value() || segmentation.has_value(); }
 };
 
-// Reads the reference's keys (and eagle's optional ones) from one explanation.json object.
-// Throws errc::io with "<source>: <key> ..." for a missing or ill-typed key, or curves of unequal lengths.
-eval_sample eval_sample_from_json(const nlohmann::json & j, const std::string & source);
-
 struct sample_metrics {
     std::string source;
     faithfulness all;
@@ -203,24 +199,5 @@ eval_summary summarize(const std::vector<sample_metrics> & samples);
 //   apply: sensitive_*, point_game_box, point_game_mask, n_localised_samples, amcr, csr_10 (null when no
 //   sample was corrected), csr_10_clean, n_hallucination_samples, n_corrected_samples }
 nlohmann::ordered_json summary_to_json(const eval_summary & summary);
-
-// ---------------------------------------------------------------------------------------------------------
-// .npy (regions.npy: uint8 [n, H, W, 1]; the reference's baselines: float [H, W])
-
-struct npy_array {
-    char kind = 'u';                 // numpy kind: 'u' unsigned, 'i' signed, 'b' bool, 'f' float
-    int32_t item_size = 1;           // bytes per element
-    std::vector<int64_t> shape;
-    std::string data;                // C order, little-endian
-    double at(size_t i) const;       // element i as double
-};
-
-// Parses an NPY v1/v2/v3 file held in memory. Throws errc::io naming `source` for a bad magic, header,
-// big-endian or Fortran-ordered data, or a size that does not match the shape.
-npy_array parse_npy(const std::string & bytes, const std::string & source);
-
-// Per pixel, the index of the last mask that covers it (-1: none), from a stack [n, H, W] or [n, H, W, 1];
-// sets nx, ny. Throws errc::io naming `source` for another shape.
-std::vector<int32_t> ranks_from_masks(const npy_array & masks, const std::string & source, int32_t & nx, int32_t & ny);
 
 } // namespace eagle

@@ -1,4 +1,5 @@
 // eagle/regions.h - the sub-regions EAGLE ranks: superpixels, a grid, or user-supplied labels.
+// Thread safety: every function is pure (reads its arguments, returns by value).
 //
 // A region_set labels every pixel with a region id in [0, n_regions). Regions partition the image: they are
 // disjoint and cover it, so a subset of regions is a keep mask (region_mask) and its complement is the
@@ -36,6 +37,31 @@ region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_r
 // Regions from a PNG of region ids (8- or 16-bit grayscale; e.g. SAM masks or boxes painted by id).
 // Ids need not be contiguous: they are renumbered in ascending order. Must have the image's size.
 region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny);
+
+// How to cut an image into regions: one struct, so a request can carry it and a record can repeat it.
+enum class region_kind {
+    slico,  // SLICO superpixels (the reference), n_divisions
+    grid,   // n_cols x n_rows cells
+    labels, // a PNG of region ids, labels_path
+};
+region_kind region_kind_from_string(const std::string & name); // "slico" | "grid" | "labels"; throws errc::invalid_argument
+const char * region_kind_name(region_kind kind);
+
+struct region_params {
+    region_kind kind = region_kind::slico;
+    int32_t n_divisions = 64;  // slico: the division number D
+    int32_t n_cols = 8;        // grid
+    int32_t n_rows = 8;
+    std::string labels_path;   // labels
+};
+
+// "COLSxROWS" (e.g. "8x8") into n_cols, n_rows; throws errc::invalid_argument naming the text
+void parse_grid(const std::string & text, region_params & params);
+std::string grid_text(const region_params & params); // "8x8"
+
+// The regions of `image` as params say. Throws errc::invalid_argument (bad values, labels kind without a
+// path) or errc::io (an unreadable labels PNG).
+region_set make_regions(const image_rgb8 & image, const region_params & params);
 
 // Keep mask of the union of the selected regions (selected.size() == n_regions).
 mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected);

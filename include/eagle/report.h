@@ -1,14 +1,24 @@
-// eagle/report.h - what an explanation leaves on disk (one folder per explanation):
-//   explanation.json  the reference's keys and meanings (its evaluation/visualization scripts read it
-//                     unchanged) plus eagle's: order, gains, reliance, counts, timings, every parameter
-//   regions.npy       the ordered region masks, uint8 [n, H, W, 1] (the reference's layout)
+// eagle/report.h - what an explanation leaves on disk, one folder per explanation, written from the typed record
+// (eagle/record.h):
+//   explanation.json  the reference's keys and meanings plus eagle's: order, gains, reliance, counts, timings,
+//                     every parameter (src/report/explanation-json.cpp is the only file that spells the keys)
+//   regions.npy       the ordered region masks, uint8 [n, H, W, 1] (the reference's per-image layout)
 //   labels.png        region ids (16-bit)
 //   attribution.png   the attribution map as a viridis overlay blended 0.5 on the image
-//   report.html       one self-contained page (see report-html)
+//   tokens/I-WORD.png each target token's share of the gains along the sentence's ranking
+//   hallucination.png with a hallucination diagnosis: the regions removed first
+//   report.html       one self-contained page
+// explanation.json is written last and atomically: its presence means the folder is complete.
+// Also here: finding explanation folders again (and the reference's json/ + npy/ layout) and the saliency map
+// `eagle eval` reads from them.
+// Thread safety: pure functions, apart from the files they write (one writer per folder).
 #pragma once
 
 #include "eagle/explain.h"
 #include "eagle/image.h"
+#include "eagle/metrics.h"
+#include "eagle/npy.h"
+#include "eagle/record.h"
 #include "eagle/regions.h"
 
 #include <nlohmann/json.hpp>
@@ -17,45 +27,60 @@
 
 namespace eagle {
 
-// Everything about the run that is not in the explanation: to reproduce it and to read it.
-struct explanation_context {
-    std::vector<std::string> words;        // piece of every answer token
-    std::vector<int32_t> answer;           // answer token ids
-    std::vector<int32_t> target_indices;   // positions in the answer
-    std::vector<int32_t> target_ids;       // scored token at each target
-    std::string answer_text;
-    nlohmann::ordered_json run;            // versions, model, image, prompt, parameters (free form)
-};
+// ---- explanation.json (explanation-json.cpp) ----
+nlohmann::ordered_json to_json(const explanation_record & record);
+std::string explanation_json_text(const explanation_record & record); // as written to explanation.json
+// The metrics' input, in memory (no JSON round trip for a result this process holds).
+eval_sample to_eval_sample(const explanation_record & record, const std::string & source);
+// Reads the reference's keys (and eagle's optional ones) from one explanation.json object.
+// Throws errc::io with "<source>: <key> ..." for a missing or ill-typed key, or curves of unequal lengths.
+eval_sample eval_sample_from_json(const nlohmann::json & j, const std::string & source);
 
-nlohmann::ordered_json explanation_to_json(const explanation & ex, const explanation_context & ctx,
-                                           const explain_params & params);
-
-// The ordered region masks as a .npy of uint8 [n, H, W, 1].
-void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path);
-
+// ---- images ----
 // Colour a [0,1] map (nx*ny floats) with viridis (or `cool` for hallucination maps) and blend it 0.5 on the
 // image, smoothed like the reference (down by 20 and back up).
 enum class colormap { viridis, cool };
 image_rgb8 render_overlay(const image_rgb8 & image, const std::vector<float> & map, colormap cmap = colormap::viridis);
 
-// writes text to path through a temporary file and a rename, so a killed run never leaves half a file
-void write_file_atomic(const std::string & path, const std::string & content);
-std::string png_bytes(const image_rgb8 & image);
-
-} // namespace eagle
-
-namespace eagle {
-
-// What report.html shows. The page is one self-contained file: images inlined as data URIs, curves as inline
-// SVG, a little JavaScript for the token selector; it loads nothing from the network.
-struct html_report_input {
-    nlohmann::ordered_json explanation;     // the explanation.json object (explanation_to_json + extras)
+struct explanation_images {
     image_rgb8 image;                       // the input image
-    image_rgb8 overlay;                     // sentence-level attribution overlay (render_overlay)
-    std::vector<image_rgb8> token_overlays; // one per target, in the order of explanation["reliance"]
-    image_rgb8 hallucination_overlay;       // empty unless a hallucination diagnosis ran
+    image_rgb8 overlay;                     // the sentence-level attribution overlay
+    std::vector<image_rgb8> token_overlays; // one per target (token_attribution_map), in target order
+    image_rgb8 hallucination_overlay;       // empty unless the record has a hallucination diagnosis
 };
+explanation_images render_explanation_images(const explanation_record & record);
 
-std::string render_html_report(const html_report_input & input);
+// report.html from the record. The page is one self-contained file: images inlined as data URIs, curves as inline
+// SVG, a little JavaScript for the token selector; it loads nothing from the network.
+std::string render_html_report(const explanation_record & record, const explanation_images & images);
+
+// ---- the folder ----
+// The ordered region masks as a .npy of uint8 [n, H, W, 1].
+void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path);
+// Writes every file of the folder (creating it), explanation.json last. Throws errc::io naming the path.
+void write_explanation_folder(const std::string & dir, const explanation_record & record);
+
+// Where one explanation's files are: an eagle folder, or one sample of the reference's DIR/json + DIR/npy.
+struct explanation_files {
+    std::string name;        // shown in per-sample rows and messages
+    std::string json_path;
+    std::string npy_path;    // regions.npy (eagle) or npy/<name>.npy (the reference's layout); may not exist
+    std::string labels_path; // labels.png (eagle only); may not exist
+};
+// The explanations under dir: dir itself (is_single = true), its subfolders with explanation.json, and the
+// reference's dir/json/*.json. Throws errc::io for a missing folder or one that holds none.
+std::vector<explanation_files> discover_explanations(const std::string & dir, bool & is_single);
+
+// Which map the point game reads: eagle's region_attribution (float32 add_value; the reference's float16
+// add_value where a file has none), or always the reference's float16 add_value.
+enum class map_source { attribution, add_value };
+saliency_map load_saliency_map(const eval_sample & sample, const explanation_files & files, map_source source);
+
+// One explanation's metrics from the record this process holds (the same numbers as from its folder).
+sample_metrics evaluate_record(const explanation_record & record, map_source source, double sensitivity);
+
+// One explanation's metrics from its files (the map loaded when the sample has localisation ground truth).
+// Throws errc::io naming the file.
+sample_metrics evaluate_explanation_files(const explanation_files & files, map_source source, double sensitivity);
 
 } // namespace eagle

@@ -83,6 +83,16 @@ void save_png(const image_rgb8 & image, const std::string & path) {
     }
 }
 
+std::string png_bytes(const image_rgb8 & image) {
+    cv::Mat bgr;
+    cv::cvtColor(to_mat(image), bgr, cv::COLOR_RGB2BGR);
+    std::vector<uint8_t> buf;
+    if (!cv::imencode(".png", bgr, buf)) {
+        throw error(errc::io, "png_bytes: cannot encode a " + std::to_string(image.nx) + "x" + std::to_string(image.ny) + " PNG");
+    }
+    return std::string(buf.begin(), buf.end());
+}
+
 mask load_mask(const std::string & path) {
     check_readable(path, "load_mask");
     cv::Mat gray = cv::imread(path, cv::IMREAD_GRAYSCALE);

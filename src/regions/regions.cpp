@@ -7,6 +7,7 @@
 #include <opencv2/ximgproc/slic.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -145,6 +146,51 @@ void save_region_labels(const region_set & regions, const std::string & path) {
     if (!ok) {
         throw error(errc::io, "cannot write region labels '" + path + "'");
     }
+}
+
+region_kind region_kind_from_string(const std::string & name) {
+    if (name == "slico") return region_kind::slico;
+    if (name == "grid") return region_kind::grid;
+    if (name == "labels") return region_kind::labels;
+    throw error(errc::invalid_argument, "unknown segmenter '" + name + "' (expected slico, grid or labels)");
+}
+
+const char * region_kind_name(region_kind kind) {
+    switch (kind) {
+        case region_kind::slico:  return "slico";
+        case region_kind::grid:   return "grid";
+        case region_kind::labels: return "labels";
+    }
+    return "slico";
+}
+
+void parse_grid(const std::string & text, region_params & params) {
+    int cols = 0, rows = 0;
+    char x = 0, rest = 0;
+    if (std::sscanf(text.c_str(), "%d%c%d%c", &cols, &x, &rows, &rest) != 3 || x != 'x') {
+        throw error(errc::invalid_argument, "--grid '" + text + "' is not COLSxROWS (e.g. 8x8)");
+    }
+    params.n_cols = cols;
+    params.n_rows = rows;
+}
+
+std::string grid_text(const region_params & params) {
+    return std::to_string(params.n_cols) + "x" + std::to_string(params.n_rows);
+}
+
+region_set make_regions(const image_rgb8 & image, const region_params & params) {
+    switch (params.kind) {
+        case region_kind::slico:
+            return make_slico_regions(image, params.n_divisions);
+        case region_kind::grid:
+            return make_grid_regions(image.nx, image.ny, params.n_cols, params.n_rows);
+        case region_kind::labels:
+            if (params.labels_path.empty()) {
+                throw error(errc::invalid_argument, "--segmenter labels needs --labels PNG");
+            }
+            return load_region_labels(params.labels_path, image.nx, image.ny);
+    }
+    throw error(errc::invalid_argument, "make_regions: unknown region kind");
 }
 
 } // namespace eagle

@@ -1,0 +1,36 @@
+// The options of `eagle explain`, shared with `eagle bench` (which explains with the same knobs): they parse
+// into the library's explanation_request, whose defaults they show.
+#pragma once
+
+#include "command.h"
+#include "options.h"
+
+#include "eagle/run.h"
+
+#include <string>
+
+namespace eagle::cli {
+
+struct explain_options {
+    model_options model;
+    explanation_request request;         // the library's defaults; the strings below fill its enums
+    std::string search    = search_mode_name(explain_params{}.mode);
+    std::string segmenter = region_kind_name(region_params{}.kind);
+    std::string grid      = grid_text(region_params{});
+    std::string fill      = fill_mode_name(fill_mode::black);
+    std::string out_dir   = "eagle-out";
+    std::string dataset_path;            // --dataset FILE.jsonl
+    std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
+};
+
+// the search, region and fill options (explain and bench)
+void add_explain_options(CLI::App & app, explain_options & o);
+
+// The option strings into o.request (method, search, segmenter, grid, fill); throws on unknown names.
+void resolve_explain_options(explain_options & o);
+
+// One explanation of `request` into out_dir (explanation.json last); progress bars when show_progress.
+explanation_record explain_into(const vlm_model & model, vlm_session & session, const explanation_request & request,
+                                const std::string & out_dir, bool show_progress);
+
+} // namespace eagle::cli

@@ -1,0 +1,78 @@
+// eagle/record.h - one explanation as one typed record: what was asked, how the model was run, what it
+// answered, what the search found, the hallucination diagnosis, counts and timings.
+//
+// run_explanation() (eagle/run.h) makes it; the report layer writes it (explanation.json, the folder, the HTML
+// page) and the metrics read it in memory (to_eval_sample). src/report/explanation-json.cpp is the only file
+// that spells its JSON keys.
+// Ownership: plain values, copied and moved freely. Thread safety: none needed (no shared state).
+#pragma once
+
+#include "eagle/correction.h"
+#include "eagle/explain.h"
+#include "eagle/image.h"
+#include "eagle/metrics.h"
+#include "eagle/regions.h"
+#include "eagle/scorer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace eagle {
+
+// What to explain and how: everything a run needs besides the model and its session.
+struct explanation_request {
+    std::string image_path;              // recorded in the output; also read when `image` is empty
+    image_rgb8 image;                    // the pixels (empty: loaded from image_path)
+    std::string prompt;
+    bool use_raw_prompt = false;         // see score_request::use_raw_prompt
+    std::string answer_text;             // empty: the model's own greedy answer
+    int32_t max_tokens = 64;             // most tokens of a generated (or revised) answer
+    bool append_eog = true;              // the end-of-generation token is a target (the reference's sentences)
+    // targets: default every answer token
+    std::vector<std::string> target_words; // every answer token whose trimmed text equals one (case-insensitive)
+    std::vector<int32_t> target_indices;   // answer positions
+    std::string target_text;               // score this token instead of the answer's own (default position 0)
+    bool revise = false;                 // hallucination diagnosis: walk to the minimal correction region
+    fill_mode fill = fill_mode::black;
+    region_params regions;
+    std::string method = "eagle";        // the method's name as given (eagle, insight-only, rise, ...)
+    explain_params params;               // the search parameters, the method's name already applied
+    nlohmann::ordered_json ground_truth = nlohmann::ordered_json::object(); // a dataset's keys (location,
+                                         // segmentation, label, ...), copied into explanation.json for eagle eval
+};
+
+// How the model was run, recorded so a run can be repeated.
+struct engine_record {
+    std::string eagle_version;
+    std::string llama_cpp_version;
+    std::string model_path;
+    std::string mmproj_path;
+    int32_t n_threads = 0;
+    int32_t n_seq = 0;
+    int32_t n_ctx = 0;
+    bool use_flash_attn = false;
+};
+
+struct explanation_record {
+    explanation_request request;
+    engine_record engine;
+    region_set regions;                  // the regions the ranking refers to
+    // the answer
+    std::string answer_text;             // detokenized, control tokens dropped
+    std::vector<int32_t> answer;         // token ids (the end token included when it is a target)
+    std::vector<std::string> words;      // piece of every answer token ("" for the end token)
+    std::vector<int32_t> target_indices; // ascending positions in the answer
+    std::vector<int32_t> target_ids;     // the token scored at each target
+    std::vector<std::string> target_pieces; // piece of each target id ("" for the end token): what is explained
+    // the search
+    explanation result;
+    std::optional<hallucination_record> hallucination;
+    scorer_stats scorer;                 // the session's counters after the search (cumulative over the session)
+};
+
+} // namespace eagle

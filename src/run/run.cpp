@@ -1,0 +1,158 @@
+// run_explanation: the whole pipeline of one explanation (image -> regions -> answer -> targets -> search ->
+// correction walk) as one library call. The front ends parse options and print; everything else is here.
+#include "eagle/run.h"
+
+#include "eagle/eagle.h"
+#include "eagle/error.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace eagle {
+
+namespace {
+
+// a token piece as a word: leading spaces (SentencePiece's marker is already a space here) and trailing
+// white space dropped
+std::string trim_word(const std::string & piece) {
+    size_t b = 0;
+    while (b < piece.size() && std::isspace(static_cast<unsigned char>(piece[b]))) {
+        ++b;
+    }
+    std::string w = piece.substr(b);
+    while (!w.empty() && std::isspace(static_cast<unsigned char>(w.back()))) {
+        w.pop_back();
+    }
+    return w;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+} // namespace
+
+resolved_targets resolve_targets(const vlm_model & model, const explanation_request & request,
+                                 const std::vector<int32_t> & answer, const std::vector<std::string> & words,
+                                 const std::string & answer_text) {
+    resolved_targets out;
+    std::vector<int32_t> & indices = out.indices;
+    indices = request.target_indices;
+    for (int32_t i : indices) {
+        if (i < 0 || i >= int32_t(answer.size())) {
+            throw error(errc::invalid_argument, "--target-index " + std::to_string(i) + " is outside the answer '" +
+                                                    answer_text + "' (" + std::to_string(answer.size()) + " tokens)");
+        }
+    }
+    for (const std::string & w : request.target_words) {
+        bool found = false;
+        for (size_t i = 0; i < words.size(); ++i) {
+            if (lower(trim_word(words[i])) == lower(trim_word(w))) {
+                indices.push_back(int32_t(i));
+                found = true;
+            }
+        }
+        if (!found) {
+            throw error(errc::invalid_argument, "target word '" + w + "' is not in the answer '" + answer_text + "'");
+        }
+    }
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    if (!request.target_text.empty()) {
+        const std::vector<int32_t> ids = model.tokenize(request.target_text, false);
+        if (ids.empty()) {
+            throw error(errc::invalid_argument, "--target-text '" + request.target_text + "' has no tokens");
+        }
+        if (indices.empty()) {
+            indices.push_back(0);
+        }
+        out.ids.assign(indices.size(), ids.front());
+    }
+    if (indices.empty()) {
+        for (int32_t i = 0; i < int32_t(answer.size()); ++i) {
+            indices.push_back(i);
+        }
+    }
+    return out;
+}
+
+explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
+                                   const run_progress_callback & progress) {
+    explanation_record rec;
+    rec.request = request;
+    rec.request.image = request.image.empty() ? load_image(request.image_path) : request.image;
+    const image_rgb8 & image = rec.request.image;
+    rec.regions = make_regions(image, request.regions);
+
+    const model_params & mp = model.params();
+    const session_params & sp = session.params();
+    rec.engine = {version(), llama_cpp_info().version, mp.model_path, mp.mmproj_path, mp.n_threads,
+                  sp.n_seq, sp.n_ctx, sp.use_flash_attn};
+
+    // the answer: given, or the model's own (with its end token, as the reference explains it)
+    if (request.answer_text.empty()) {
+        const generation gen = session.generate(image, request.prompt, request.use_raw_prompt, request.max_tokens);
+        for (const generated_token & t : gen.tokens) {
+            if (!t.is_eog || request.append_eog) {
+                rec.answer.push_back(t.id);
+            }
+        }
+    } else {
+        rec.answer = model.tokenize(request.answer_text, false);
+        if (request.append_eog) {
+            rec.answer.push_back(model.eog_token());
+        }
+    }
+    if (rec.answer.empty()) {
+        throw error(errc::invalid_argument, "the answer is empty: nothing to explain");
+    }
+    for (int32_t id : rec.answer) {
+        rec.words.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
+    }
+    rec.answer_text = model.detokenize(rec.answer);
+
+    const resolved_targets targets = resolve_targets(model, request, rec.answer, rec.words, rec.answer_text);
+    rec.target_indices = targets.indices;
+    rec.target_ids = targets.ids;
+    if (rec.target_ids.empty()) {
+        for (int32_t i : rec.target_indices) {
+            rec.target_ids.push_back(rec.answer[size_t(i)]);
+        }
+    }
+
+    for (int32_t id : rec.target_ids) {
+        rec.target_pieces.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
+    }
+
+    score_request scoring;
+    scoring.image = image;
+    scoring.prompt = request.prompt;
+    scoring.use_raw_prompt = request.use_raw_prompt;
+    scoring.fill = request.fill;
+    scoring.answer = rec.answer;
+    scoring.target_indices = targets.indices;
+    scoring.target_ids = targets.ids;
+    rec.result = explain(session, scoring, rec.regions, request.params, [&](int32_t n_done, int32_t n_total) {
+        return !progress || progress(run_phase::search, n_done, n_total);
+    });
+
+    rec.scorer = session.stats(); // the search's counts: the walk below only generates
+
+    if (request.revise && rec.result.is_complete) {
+        // the correct answer: the target text, else the (first) target's own word
+        const std::string correct = request.target_text.empty() ? rec.words[size_t(rec.target_indices.front())] : request.target_text;
+        correction_walk_params walk;
+        walk.prompt = request.prompt;
+        walk.use_raw_prompt = request.use_raw_prompt;
+        walk.max_tokens = request.max_tokens;
+        walk.fill = request.fill;
+        rec.hallucination = find_minimal_correction(session, image, rec.regions, rec.result, correct, walk,
+                                                    [&](int32_t n_done, int32_t n_total) {
+                                                        return !progress || progress(run_phase::revise, n_done, n_total);
+                                                    });
+    }
+    return rec;
+}
+
+} // namespace eagle
