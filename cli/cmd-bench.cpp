@@ -67,8 +67,8 @@ std::string fmt(double v) {
 
 int run_bench(bench_options & o) {
     const model_params mparams = resolve_model(o.explain.model);
-    vlm_model model(mparams);
-    vlm_session session(model, make_session_params(o.explain.model));
+    const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+    const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.explain.model));
     const fs::path root = o.explain.out_dir;
     fs::create_directories(root / "images");
 
@@ -130,7 +130,7 @@ int run_bench(bench_options & o) {
                 for (const shapes_qa & qa : scene.qa) {
                     if (qa.task != "probe") continue;
                     ++n_probe;
-                    const generation g = session.generate(scene.image, qa.question, false, 4);
+                    const generation g = session->generate({scene.image, qa.question, false, 4});
                     if (g.text == qa.answer) continue; // answered right: nothing to diagnose
                     ++n_hallucinated;
                     save_png(scene.image, image_path);
@@ -173,7 +173,7 @@ int run_bench(bench_options & o) {
                 s.out_dir = (root / task / m.name / s.name).string();
                 const fs::path json_path = fs::path(s.out_dir) / "explanation.json";
                 if (!fs::exists(json_path)) {
-                    explain_sample(eo, s, mparams, model, session, false, false);
+                    explain_sample(eo, s, mparams, *model, *session, false, false);
                 }
                 const json j = json::parse(std::ifstream(json_path));
                 c.seconds += j.value("t_search_us", int64_t(0)) * 1e-6;

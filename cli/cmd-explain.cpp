@@ -4,6 +4,7 @@
 #include "eagle/eagle.h"
 #include "eagle/explain.h"
 #include "eagle/report.h"
+#include "eagle/scorer-json.h"
 
 #include <algorithm>
 #include <cctype>
@@ -97,7 +98,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
     request.use_raw_prompt = o.model.use_raw_prompt;
     request.fill = fill;
     if (smp.answer_text.empty()) {
-        const generation gen = session.generate(image, smp.prompt, o.model.use_raw_prompt, o.max_tokens);
+        const generation gen = session.generate({image, smp.prompt, o.model.use_raw_prompt, o.max_tokens});
         for (const generated_token & t : gen.tokens) {
             if (!t.is_eog || o.append_eog) {
                 request.answer.push_back(t.id);
@@ -193,10 +194,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
     ctx.run["seed"] = o.params.seed;
     ctx.run["samples"] = o.params.n_samples;
     ctx.run["image_size"] = {image.nx, image.ny};
-    const scorer_stats stats = session.stats();
-    ctx.run["scorer"] = {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
-                         {"n_decode_calls", stats.n_decode_calls}, {"n_encode_calls", stats.n_encode_calls},
-                         {"t_encode_us", stats.t_encode_us}, {"t_decode_us", stats.t_decode_us}};
+    ctx.run["scorer"] = to_explanation_json(session.stats());
     json j = explanation_to_json(ex, ctx, o.params);
     for (const auto & [key, value] : smp.ground_truth.items()) {
         j[key] = value; // the dataset's ground truth (location, segmentation, label, ...) for eagle eval
@@ -238,7 +236,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
             }
             image_rgb8 masked;
             apply_mask(image, fill_image, region_mask(regions, keep), masked);
-            const generation g = session.generate(masked, smp.prompt, o.model.use_raw_prompt, o.max_tokens);
+            const generation g = session.generate({masked, smp.prompt, o.model.use_raw_prompt, o.max_tokens});
             revised[k - 1] = g.text;
             rbar.update(n - k + 1, n);
             if (g.text.rfind(correct_trimmed, 0) == 0) {
@@ -400,13 +398,13 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
 
     int n_done = 0;
     if (!jobs.empty()) {
-        vlm_model model(mparams);
-        vlm_session session(model, make_session_params(o.model));
+        const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+        const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
         progress_bar bar("dataset", !is_quiet());
         for (size_t k = 0; k < jobs.size(); ++k) {
             bar.update(int(k), int(jobs.size()), "records (" + jobs[k].smp.name + ")");
             try {
-                explain_sample(o, jobs[k].smp, mparams, model, session, false, false);
+                explain_sample(o, jobs[k].smp, mparams, *model, *session, false, false);
                 ++n_done;
             } catch (const error & e) {
                 bar.finish();
@@ -431,8 +429,8 @@ int run_explain(explain_options & o) {
     if (!o.dataset_path.empty()) {
         return run_dataset(o, mparams);
     }
-    vlm_model model(mparams);
-    vlm_session session(model, make_session_params(o.model));
+    const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+    const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
     sample smp;
     smp.image_path = resolve_image(o.model);
     smp.prompt = o.model.prompt;
@@ -442,7 +440,7 @@ int run_explain(explain_options & o) {
     smp.target_text = o.target_text;
     smp.revise = o.revise;
     smp.out_dir = o.out_dir;
-    explain_sample(o, smp, mparams, model, session, !is_quiet(), !is_quiet());
+    explain_sample(o, smp, mparams, *model, *session, !is_quiet(), !is_quiet());
     return 0;
 }
 
