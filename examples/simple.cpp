@@ -79,16 +79,20 @@ int main(int argc, char ** argv) {
         std::printf("\n\nsentence map (darker = more important):\n");
         print_map(eagle::attribution_map(ex, regions), image.nx, image.ny);
 
-        // 5. per word: where its evidence is, and whether it comes from the image or the language prior
-        for (size_t t = 0; t < ex.reliance.size(); ++t) {
+        // 5. one word: explain it alone (a word-level explanation has its own ranking), and ask whether it
+        //    comes from the image or from the language prior
+        for (size_t t = 0; t < request.answer.size(); ++t) {
             const std::string word = model->token_piece(request.answer[t]);
             if (word != "red" && word != "green" && word != "blue" && word != "yellow") {
                 continue;
             }
-            std::printf("\n\"%s\": %s (influence %.2f)\n", word.c_str(),
-                        ex.reliance[t].is_visual ? "seen in the image" : "language prior", ex.reliance[t].influence);
-            print_map(eagle::token_attribution_map(ex, regions, int32_t(t), params.lambda1, params.lambda2), image.nx,
-                      image.ny);
+            eagle::score_request one = request;
+            one.target_indices = {int32_t(t)};
+            const eagle::explanation wx = eagle::explain(*session, one, regions, params);
+            std::printf("\n\"%s\": %s (influence %.2f), most important region %d\n", word.c_str(),
+                        wx.reliance[0].is_visual ? "seen in the image" : "language prior", wx.reliance[0].influence,
+                        wx.order[0]);
+            print_map(eagle::attribution_map(wx, regions), image.nx, image.ny);
         }
         return 0;
     } catch (const eagle::error & e) {

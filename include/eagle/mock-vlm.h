@@ -8,7 +8,8 @@
 // quadrant t / 3 (2), then the end token. Logits are 6 for the expected word, 0 for the rest; at a colour
 // position a colour c gets 1 + 6 * kept(q) * [c is the quadrant's colour], kept(q) = fraction of quadrant
 // q's pixels the mask keeps. So p(colour) falls smoothly as its quadrant is removed, and no other region
-// matters: an explanation must rank the quadrant of a colour word first.
+// matters: an explanation must rank the quadrant of a colour word first. The fill mode makes no difference
+// (removed pixels count as removed whatever they become), and the prompt only has to be well formed.
 // The vocabulary is those words plus "<unk>", "<eos>" and "<image>"; text is split on spaces.
 // Thread safety and ownership as in eagle/vlm.h.
 #pragma once
