@@ -4,6 +4,7 @@
 //
 //   bench-scorer --model M --mmproj P [--image I] [--n-masks 64] [--answer-tokens 8] [--threads N]
 // Prints a markdown table on stdout.
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 
 #include <cstdio>
@@ -48,14 +49,16 @@ int main(int argc, char ** argv) {
     }
     try {
         const eagle::image_rgb8 image = eagle::load_image(image_path);
-        eagle::vlm_model model(params);
+        const std::unique_ptr<eagle::vlm_model> model_ptr = eagle::load_vlm(params);
+        const eagle::vlm_model & model = *model_ptr;
         // a fixed answer of n_answer tokens: what the model generates, padded with its first token
         eagle::score_request request;
         request.image  = image;
         request.prompt = "describe the image";
         {
-            eagle::vlm_session session(model, {});
-            const eagle::generation gen = session.generate(image, request.prompt, false, n_answer);
+            const auto session_ptr = model.new_session({});
+            eagle::vlm_session & session = *session_ptr;
+            const eagle::generation gen = session.generate({image, request.prompt, false, n_answer});
             for (const auto & t : gen.tokens) request.answer.push_back(t.id);
             while (int(request.answer.size()) < n_answer) request.answer.push_back(request.answer.front());
         }
@@ -94,7 +97,8 @@ int main(int argc, char ** argv) {
             sp.share_prefix = c.share_prefix;
             sp.use_memo = false;
             sp.use_batch_encode = c.use_batch_encode;
-            eagle::vlm_session session(model, sp);
+            const auto session_ptr = model.new_session(sp);
+            eagle::vlm_session & session = *session_ptr;
             session.prepare(request);
             std::vector<float> probs(masks.size() * session.n_targets());
             session.score({masks.data(), 1}, {probs.data(), size_t(session.n_targets())}); // warm-up: buffers, prefix
@@ -105,8 +109,9 @@ int main(int argc, char ** argv) {
             const double rate = n_masks / seconds;
             if (plain_rate == 0.0) plain_rate = rate;
             std::printf("| %s | %.1f | %.2fx | %lld | %.0f | %.0f |\n", c.name, rate, rate / plain_rate,
-                        (long long)(s.n_decode_calls - before.n_decode_calls), (s.t_encode_us - before.t_encode_us) * 1e-3,
-                        (s.t_decode_us - before.t_decode_us) * 1e-3);
+                        (long long)(s.engine_value("n_decode_calls") - before.engine_value("n_decode_calls")),
+                        (s.engine_value("t_encode_us") - before.engine_value("t_encode_us")) * 1e-3,
+                        (s.engine_value("t_decode_us") - before.engine_value("t_decode_us")) * 1e-3);
             std::fflush(stdout);
         }
     } catch (const std::exception & e) {

@@ -4,6 +4,7 @@
 #include "explain-options.h"
 #include "progress.h"
 
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/file.h"
 #include "eagle/metrics.h"
@@ -68,8 +69,8 @@ std::string fmt(double v) {
 
 int run_bench(bench_options & o) {
     const model_params mparams = resolve_model(o.explain.model);
-    vlm_model model(mparams);
-    vlm_session session(model, make_session_params(o.explain.model));
+    const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+    const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.explain.model));
     const fs::path root = o.explain.out_dir;
     fs::create_directories(root / "images");
 
@@ -133,7 +134,7 @@ int run_bench(bench_options & o) {
                 for (const shapes_qa & qa : scene.qa) {
                     if (qa.task != "probe") continue;
                     ++n_probe;
-                    const generation g = session.generate(scene.image, qa.question, false, 4);
+                    const generation g = session->generate({scene.image, qa.question, false, 4});
                     if (g.text == qa.answer) continue; // answered right: nothing to diagnose
                     ++n_hallucinated;
                     save_png(scene.image, image_path);
@@ -183,7 +184,7 @@ int run_bench(bench_options & o) {
                     c.samples.push_back(evaluate_explanation_files(discover_explanations(out_dir, is_single).front(),
                                                                    map_source::attribution, default_sensitivity));
                 } else {
-                    const explanation_record rec = explain_into(model, session, rq, out_dir, false);
+                    const explanation_record rec = explain_into(*model, *session, rq, out_dir, false);
                     c.seconds += rec.result.t_search_us * 1e-6;
                     c.n_evaluations += rec.result.n_evaluations;
                     c.samples.push_back(evaluate_record(rec, map_source::attribution, default_sensitivity));

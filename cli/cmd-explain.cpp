@@ -4,6 +4,7 @@
 #include "explain-options.h"
 #include "progress.h"
 
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/report.h"
 
@@ -226,13 +227,13 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
 
     int n_done = 0;
     if (!jobs.empty()) {
-        vlm_model model(mparams);
-        vlm_session session(model, make_session_params(o.model));
+        const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+        const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
         progress_bar bar("dataset", !is_quiet());
         for (size_t k = 0; k < jobs.size(); ++k) {
             bar.update(int(k), int(jobs.size()), "records (" + std::filesystem::path(jobs[k].out_dir).filename().string() + ")");
             try {
-                explain_into(model, session, jobs[k].request, jobs[k].out_dir, false);
+                explain_into(*model, *session, jobs[k].request, jobs[k].out_dir, false);
                 ++n_done;
             } catch (const error & e) {
                 bar.finish();
@@ -255,11 +256,11 @@ int run_explain(explain_options & o) {
     if (!o.dataset_path.empty()) {
         return run_dataset(o, mparams);
     }
-    vlm_model model(mparams);
-    vlm_session session(model, make_session_params(o.model));
+    const std::unique_ptr<vlm_model> model = load_vlm(mparams);
+    const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
     explanation_request request = o.request;
     request.image_path = resolve_image(o.model);
-    const explanation_record rec = explain_into(model, session, request, o.out_dir, !is_quiet());
+    const explanation_record rec = explain_into(*model, *session, request, o.out_dir, !is_quiet());
     if (!is_quiet()) {
         print_summary(rec, o.out_dir);
     }

@@ -24,9 +24,9 @@ command add_generate_command(CLI::App & parent) {
         const model_params params = resolve_model(opts);
         const std::string image_path = resolve_image(opts);
         const image_rgb8 image = load_image(image_path);
-        vlm_model model(params);
-        vlm_session session(model, make_session_params(opts));
-        const generation gen = session.generate(image, opts.prompt, opts.use_raw_prompt, st->max_tokens);
+        const std::unique_ptr<vlm_model> model = load_vlm(params);
+        const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(opts));
+        const generation gen = session->generate({image, opts.prompt, opts.use_raw_prompt, st->max_tokens});
         if (!opts.is_json) {
             std::cout << gen.text << "\n";
             return 0;

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include "eagle/eagle.h"
+#include "eagle/scorer-json.h"
 
 #include <cstdio>
 #include <memory>
@@ -44,24 +45,24 @@ command add_score_command(CLI::App & parent) {
                                                         "x" + std::to_string(request.image.ny));
             }
         }
-        vlm_model model(params);
-        vlm_session session(model, make_session_params(opts));
-        request.answer = model.tokenize(st->answer_text, /*add_bos =*/ false);
+        const std::unique_ptr<vlm_model> model = load_vlm(params);
+        const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(opts));
+        request.answer = model->tokenize(st->answer_text, /*add_bos =*/ false);
         if (st->append_eog) {
-            request.answer.push_back(model.eog_token());
+            request.answer.push_back(model->eog_token());
         }
         if (request.answer.empty()) {
             throw error(errc::invalid_argument, "--answer '" + st->answer_text + "' is empty: nothing to score");
         }
-        session.prepare(request);
-        std::vector<float> probs(masks.size() * session.n_targets());
-        session.score(masks, probs);
+        session->prepare(request);
+        std::vector<float> probs(masks.size() * session->n_targets());
+        session->score(masks, probs);
 
-        const size_t n_targets = size_t(session.n_targets());
+        const size_t n_targets = size_t(session->n_targets());
         if (!opts.is_json) {
             std::printf("%-12s", "mask");
             for (int32_t id : request.answer) {
-                std::printf(" %10.10s", model.token_piece(id).c_str());
+                std::printf(" %10.10s", model->token_piece(id).c_str());
             }
             std::printf("\n");
             for (size_t i = 0; i < masks.size(); ++i) {
@@ -75,22 +76,19 @@ command add_score_command(CLI::App & parent) {
         }
         json tokens = json::array();
         for (int32_t id : request.answer) {
-            tokens.push_back({{"id", id}, {"piece", model.token_piece(id)}});
+            tokens.push_back({{"id", id}, {"piece", model->token_piece(id)}});
         }
         json scores = json::array();
         for (size_t i = 0; i < masks.size(); ++i) {
             scores.push_back(std::vector<float>(probs.begin() + i * n_targets, probs.begin() + (i + 1) * n_targets));
         }
-        const scorer_stats stats = session.stats();
         json out = {{"tokens", tokens}, {"scores", scores}, {"llama_cpp", llama_cpp_info().version}};
         out["run"] = run_identity(opts, params, image_path);
         out["run"]["answer"] = st->answer_text;
         out["run"]["masks"] = st->mask_paths;
         out["run"]["fill"] = st->fill;
         out["run"]["eog"] = st->append_eog;
-        out["stats"] = {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
-                        {"n_decode_calls", stats.n_decode_calls}, {"t_encode_us", stats.t_encode_us},
-                        {"t_decode_us", stats.t_decode_us}, {"t_score_us", stats.t_score_us}};
+        out["stats"] = to_json(session->stats());
         print_json(out);
         return 0;
     }};

@@ -4,6 +4,7 @@
 // Exit codes: 0 ok, 1 bad usage or value, 2 unreadable/corrupt file or model, 3 backend failure.
 #include "command.h"
 
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 
 #include <cstdio>

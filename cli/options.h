@@ -1,7 +1,7 @@
 // The options every model command shares, and where the embedded default model lives.
 #pragma once
 
-#include "eagle/vlm.h"
+#include "eagle/backends.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -1,30 +1,30 @@
 // Analytic scorers for testing searches without a model: the probability of each target is a function of
-// how much of each region a mask keeps.
+// how much of each region a mask keeps. (The weight-free engine behind the factory, for tests that need a
+// whole vlm_model, is the mock engine: eagle/mock-vlm.h.)
 #pragma once
 
 #include "eagle/error.h"
+#include "eagle/memo-scorer.h"
 #include "eagle/regions.h"
 #include "eagle/scorer.h"
 
 #include <functional>
-#include <map>
 #include <vector>
 
 namespace eagle::testing {
 
-// p_t(mask) = fn(t, kept), kept[i] = fraction of region i the mask keeps
-class analytic_scorer : public scorer {
+// p_t(mask) = fn(t, kept), kept[i] = fraction of region i the mask keeps. Scores every mask it is given.
+class analytic_function_scorer final : public scorer {
 public:
     using fn_t = std::function<float(int32_t target, const std::vector<double> & kept)>;
 
-    analytic_scorer(region_set regions, int32_t n_targets, fn_t fn)
+    analytic_function_scorer(region_set regions, int32_t n_targets, fn_t fn)
         : regions_(std::move(regions)), n_targets_(n_targets), fn_(std::move(fn)) {}
 
     void prepare(const score_request & request) override {
         if (request.answer.empty()) {
             throw error(errc::invalid_argument, "prepare: the answer is empty");
         }
-        memo_.clear();
     }
     int32_t n_targets() const override { return n_targets_; }
 
@@ -39,32 +39,46 @@ public:
             for (int32_t r = 0; r < regions_.n_regions; ++r) {
                 kept[r] /= double(regions_.area_px[r]);
             }
-            const auto key = kept;
-            auto it = memo_.find(key);
-            if (it != memo_.end()) {
-                ++stats_.n_memo_hits;
-            } else {
-                std::vector<float> p(n_targets_);
-                for (int32_t t = 0; t < n_targets_; ++t) {
-                    p[t] = fn_(t, kept);
-                }
-                it = memo_.emplace(key, p).first;
-                ++stats_.n_evaluations;
+            for (int32_t t = 0; t < n_targets_; ++t) {
+                probs[m * n_targets_ + t] = fn_(t, kept);
             }
-            std::copy(it->second.begin(), it->second.end(), probs.begin() + m * n_targets_);
+            ++stats_.n_evaluations;
         }
-        ++n_calls;
+        ++stats_.n_backend_calls;
     }
     scorer_stats stats() const override { return stats_; }
-
-    int64_t n_calls = 0;
 
 private:
     region_set regions_;
     int32_t n_targets_;
     fn_t fn_;
     scorer_stats stats_;
-    std::map<std::vector<double>, std::vector<float>> memo_;
+};
+
+// The analytic scorer behind a memo_scorer, as a vlm session is by default: repeated masks scored once.
+// Not copyable or movable (the memo borrows the inner scorer); return it by value only as a prvalue.
+class analytic_scorer final : public scorer {
+public:
+    using fn_t = analytic_function_scorer::fn_t;
+
+    analytic_scorer(region_set regions, int32_t n_targets, fn_t fn)
+        : inner_(std::move(regions), n_targets, std::move(fn)), memo_(inner_) {}
+    analytic_scorer(const analytic_scorer &) = delete;
+    analytic_scorer & operator=(const analytic_scorer &) = delete;
+
+    void prepare(const score_request & request) override { memo_.prepare(request); }
+    int32_t n_targets() const override { return memo_.n_targets(); }
+    void score(std::span<const mask> masks, std::span<float> probs) override {
+        memo_.score(masks, probs);
+        ++n_calls;
+    }
+    scorer_stats stats() const override { return memo_.stats(); }
+
+    int64_t n_calls = 0;
+
+private:
+    analytic_function_scorer inner_;
+    memo_scorer memo_;
 };
 
 inline score_request dummy_request(int32_t nx, int32_t ny, int32_t n_answer) {

@@ -123,7 +123,7 @@ report_fixture make_fixture(bool with_hallucination) {
         // the CLI's walk: keep the top k regions for k = n, n-1, ... until the answer starts right
         const int32_t n = f.ex.n_regions, k_hit = n - 3;
         eagle::hallucination_record h;
-        h.correct_answer = "red";
+        h.correct_answer = "A red"; // what a corrected answer starts with (metrics::minimal_correction)
         for (int32_t k = 1; k <= n; ++k) {
             h.revised_answering.push_back(k == n ? std::optional<std::string>("A blue <square> & more")
                                           : k > k_hit ? std::optional<std::string>("A <i>blue</i> square")
@@ -131,7 +131,7 @@ report_fixture make_fixture(bool with_hallucination) {
         }
         for (const auto & row : f.ex.insertion_word_score) h.target_probability_curve.push_back(row.front());
         h.result = eagle::minimal_correction(h.revised_answering,
-                                             std::vector<double>(f.ex.region_area.begin(), f.ex.region_area.end()), "red");
+                                             std::vector<double>(f.ex.region_area.begin(), f.ex.region_area.end()), h.correct_answer);
         EXPECT_TRUE(h.result.is_corrected);
         EXPECT_EQ(h.result.n_kept, k_hit);
         rec.hallucination = h;

@@ -1,5 +1,6 @@
 // The llama.cpp scoring engine on the fixture model (random-weight LLaVA-style GGUF pair), through the real
 // libllama + libmtmd path: batching, the shared prefix and the memo must not change a single probability.
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 
 #include <gtest/gtest.h>
@@ -18,10 +19,11 @@ protected:
         eagle::model_params params;
         params.model_path  = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-model.gguf";
         params.mmproj_path = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-mmproj.gguf";
-        model_ = std::make_unique<eagle::vlm_model>(params);
+        model_ = eagle::load_vlm(params);
         image_ = eagle::load_image(std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapes-1.png");
-        eagle::vlm_session session(*model_, {});
-        answer_ = session.generate(image_, k_prompt, false, 8);
+        const auto session_ptr = model_->new_session({});
+        eagle::vlm_session & session = *session_ptr;
+        answer_ = session.generate({image_, k_prompt, false, 8});
         ASSERT_FALSE(answer_.tokens.empty());
     }
     static void TearDownTestSuite() { model_.reset(); }
@@ -77,8 +79,9 @@ void expect_near_all(const std::vector<float> & a, const std::vector<float> & b,
 }
 
 TEST_F(scorer_test, generation_is_deterministic_and_probabilities_are_probabilities) {
-    eagle::vlm_session session(*model_, {});
-    const eagle::generation again = session.generate(image_, k_prompt, false, 8);
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
+    const eagle::generation again = session.generate({image_, k_prompt, false, 8});
     ASSERT_EQ(again.tokens.size(), answer_.tokens.size());
     for (size_t i = 0; i < again.tokens.size(); ++i) {
         EXPECT_EQ(again.tokens[i].id, answer_.tokens[i].id);
@@ -91,13 +94,15 @@ TEST_F(scorer_test, batched_scores_equal_one_at_a_time) {
     const std::vector<eagle::mask> masks = some_masks(11);
     eagle::session_params batched;
     batched.n_seq = 4; // 11 masks: groups of 4, 4, 3
-    eagle::vlm_session session_batched(*model_, batched);
+    const auto session_batched_ptr = model_->new_session(batched);
+    eagle::vlm_session & session_batched = *session_batched_ptr;
     session_batched.prepare(request());
     const std::vector<float> probs_batched = score(session_batched, masks);
 
     eagle::session_params single;
     single.n_seq = 1;
-    eagle::vlm_session session_single(*model_, single);
+    const auto session_single_ptr = model_->new_session(single);
+    eagle::vlm_session & session_single = *session_single_ptr;
     session_single.prepare(request());
     std::vector<float> probs_single;
     for (const auto & m : masks) {
@@ -114,7 +119,10 @@ TEST_F(scorer_test, shared_prefix_equals_prefix_from_scratch) {
     eagle::session_params shared, scratch;
     shared.n_seq = scratch.n_seq = 3;
     scratch.share_prefix = false;
-    eagle::vlm_session a(*model_, shared), b(*model_, scratch);
+    const auto a_ptr = model_->new_session(shared);
+    eagle::vlm_session & a = *a_ptr;
+    const auto b_ptr = model_->new_session(scratch);
+    eagle::vlm_session & b = *b_ptr;
     a.prepare(request());
     b.prepare(request());
     expect_near_all(score(a, masks), score(b, masks), 1e-4f);
@@ -125,14 +133,18 @@ TEST_F(scorer_test, unified_kv_cache_equals_per_sequence_streams) {
     eagle::session_params unified, streams;
     unified.n_seq = streams.n_seq = 4;
     unified.use_unified_kv = true;
-    eagle::vlm_session a(*model_, unified), b(*model_, streams);
+    const auto a_ptr = model_->new_session(unified);
+    eagle::vlm_session & a = *a_ptr;
+    const auto b_ptr = model_->new_session(streams);
+    eagle::vlm_session & b = *b_ptr;
     a.prepare(request());
     b.prepare(request());
     expect_near_all(score(a, masks), score(b, masks), 1e-4f);
 }
 
 TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     session.prepare(request());
     for (float p : score(session, some_masks(5))) {
         EXPECT_GE(p, 0.0f);
@@ -141,7 +153,8 @@ TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
 }
 
 TEST_F(scorer_test, score_agrees_with_generate_on_the_unmasked_image) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     session.prepare(request());
     const std::vector<float> p = score(session, {eagle::mask::full(image_.nx, image_.ny)});
     ASSERT_EQ(p.size(), answer_.tokens.size());
@@ -152,7 +165,8 @@ TEST_F(scorer_test, score_agrees_with_generate_on_the_unmasked_image) {
 
 TEST_F(scorer_test, each_greedy_token_is_the_argmax_at_its_position) {
     // score every vocabulary entry at every position: the greedy token must be the most likely one
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     const std::vector<int32_t> ids = answer_ids();
     const eagle::mask full = eagle::mask::full(image_.nx, image_.ny);
     std::vector<float> best(ids.size(), -1.0f);
@@ -175,7 +189,8 @@ TEST_F(scorer_test, each_greedy_token_is_the_argmax_at_its_position) {
 }
 
 TEST_F(scorer_test, masking_changes_scores) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     session.prepare(request());
     const std::vector<eagle::mask> masks = {eagle::mask::full(image_.nx, image_.ny), eagle::mask::empty(image_.nx, image_.ny)};
     const std::vector<float> p = score(session, masks);
@@ -188,7 +203,8 @@ TEST_F(scorer_test, masking_changes_scores) {
 }
 
 TEST_F(scorer_test, repeated_masks_are_scored_once) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     session.prepare(request());
     std::vector<eagle::mask> masks = some_masks(3);
     masks.push_back(masks[0]); // a repeat inside one call
@@ -205,7 +221,10 @@ TEST_F(scorer_test, repeated_masks_are_scored_once) {
 
 TEST_F(scorer_test, targets_select_and_cut_the_answer) {
     const std::vector<eagle::mask> masks = some_masks(2);
-    eagle::vlm_session all(*model_, {}), some(*model_, {});
+    const auto all_ptr = model_->new_session({});
+    eagle::vlm_session & all = *all_ptr;
+    const auto some_ptr = model_->new_session({});
+    eagle::vlm_session & some = *some_ptr;
     all.prepare(request());
     eagle::score_request req = request();
     req.target_indices = {0};
@@ -223,7 +242,8 @@ TEST_F(scorer_test, targets_select_and_cut_the_answer) {
 }
 
 TEST_F(scorer_test, bad_requests_are_rejected_with_the_value) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     eagle::score_request req = request();
     req.answer.clear();
     EXPECT_THROW(session.prepare(req), eagle::error);
@@ -242,7 +262,8 @@ TEST_F(scorer_test, bad_requests_are_rejected_with_the_value) {
     EXPECT_THROW(session.score(wrong, probs), eagle::error);
     eagle::session_params tiny;
     tiny.n_ctx = 8;
-    eagle::vlm_session small(*model_, tiny);
+    const auto small_ptr = model_->new_session(tiny);
+    eagle::vlm_session & small = *small_ptr;
     EXPECT_THROW(small.prepare(request()), eagle::error);
 }
 

@@ -3,6 +3,7 @@
 // The object words here are colour words (p drops from ~1 to ~0 when the object is removed). The first
 // model guessed shape words partly from context, so they were left out; the current one grounds them too
 // (BENCHMARKS.md: every word map of a shape word hits its object), which `eagle bench shapes` measures.
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/explain.h"
 #include "eagle/shapes.h"
@@ -20,14 +21,15 @@ protected:
         eagle::model_params params;
         params.model_path  = std::string(EAGLE_TEST_MODELS_DIR) + "/shapesworld-model.gguf";
         params.mmproj_path = std::string(EAGLE_TEST_MODELS_DIR) + "/shapesworld-mmproj.gguf";
-        model_ = std::make_unique<eagle::vlm_model>(params);
+        model_ = eagle::load_vlm(params);
     }
     static void TearDownTestSuite() { model_.reset(); }
     static inline std::unique_ptr<eagle::vlm_model> model_;
 };
 
 TEST_F(shapesworld_explain, word_map_of_an_object_word_peaks_inside_the_object) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     int n_scenes = 0, n_hits = 0;
     for (int64_t index = 0; n_scenes < 6 && index < 40; ++index) {
         const eagle::shapes_scene scene = eagle::make_shapes_scene({}, 424242, index);
@@ -70,7 +72,8 @@ TEST_F(shapesworld_explain, word_map_of_an_object_word_peaks_inside_the_object) 
 }
 
 TEST_F(shapesworld_explain, caption_reliance_separates_object_words_from_the_language_prior) {
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     const eagle::shapes_scene scene = eagle::make_shapes_scene({}, 424242, 0);
     eagle::score_request req;
     req.image = scene.image;

@@ -4,6 +4,7 @@
 //     sequences the trainer used are exactly those llama.cpp builds from the chat template;
 //   * quality smoke test: on held-out scenes (a seed the trainer never saw) the greedy answers are right;
 //   * the CLI's embedded default run (model, sample image, caption prompt) prints the sample's caption.
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/shapes.h"
 
@@ -26,7 +27,7 @@ protected:
         eagle::model_params params;
         params.model_path = k_models + "/shapesworld-model.gguf";
         params.mmproj_path = k_models + "/shapesworld-mmproj.gguf";
-        model_ = std::make_unique<eagle::vlm_model>(params);
+        model_ = eagle::load_vlm(params);
     }
     static void TearDownTestSuite() { model_.reset(); }
     static inline std::unique_ptr<eagle::vlm_model> model_;
@@ -62,7 +63,8 @@ TEST_F(shapesworld_model, llama_cpp_reproduces_the_libtorch_probabilities) {
     constexpr double k_tolerance = 1e-3;
     double max_diff = 0.0;
     size_t n_compared = 0;
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     for (const auto & c : doc.at("cases")) {
         eagle::score_request req;
         req.image = eagle::load_image(k_parity_dir + "/" + c.at("image").get<std::string>());
@@ -111,16 +113,17 @@ TEST_F(shapesworld_model, llama_cpp_reproduces_the_libtorch_probabilities) {
 TEST_F(shapesworld_model, answers_held_out_scenes) {
     // seed 99: neither the training stream (seed 1) nor the benchmark set (seed 2)
     constexpr int64_t k_n = 40;
-    eagle::vlm_session session(*model_, {});
+    const auto session_ptr = model_->new_session({});
+    eagle::vlm_session & session = *session_ptr;
     eagle::shapes_config cfg;
     int64_t n_caption = 0, n_yesno = 0, n_yesno_total = 0;
     for (int64_t i = 0; i < k_n; ++i) {
         const eagle::shapes_scene scene = eagle::make_shapes_scene(cfg, 99, i);
-        const std::string caption = session.generate(scene.image, eagle::k_shapes_caption_prompt, false, 32).text;
+        const std::string caption = session.generate({scene.image, eagle::k_shapes_caption_prompt, false, 32}).text;
         n_caption += caption == scene.caption ? 1 : 0;
         for (const auto & q : scene.qa) {
             if (q.task == "yesno") {
-                n_yesno += session.generate(scene.image, q.question, false, 4).text == q.answer ? 1 : 0;
+                n_yesno += session.generate({scene.image, q.question, false, 4}).text == q.answer ? 1 : 0;
                 ++n_yesno_total;
             }
         }

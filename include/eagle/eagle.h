@@ -1,26 +1,21 @@
 // eagle/eagle.h - eagle.cpp: black-box explanations of what vision-language models generate (EAGLE,
-// arXiv 2509.22496), for the GGUF models llama.cpp runs.
+// arXiv 2509.22496). The library umbrella: everything that needs no inference engine.
 //
-// Usage (scoring masked images; see eagle/vlm.h):
-//   eagle::vlm_model   model({"model.gguf", "mmproj.gguf"});
-//   eagle::vlm_session session(model, {});
-//   eagle::image_rgb8  image = eagle::load_image("cat.png");
-//   auto answer = session.generate(image, "describe the image", false, 64);
-//   std::vector<int32_t> ids; for (auto & t : answer.tokens) ids.push_back(t.id);
-//   session.prepare({image, "describe the image", false, ids});
-//   std::vector<eagle::mask> masks = {eagle::mask::full(image.nx, image.ny)};
-//   std::vector<float> probs(masks.size() * session.n_targets());
-//   session.score(masks, probs);
+// Usage (explaining with any scorer; eagle/backends.h loads a model whose sessions are scorers):
+//   eagle::image_rgb8  image   = eagle::load_image("cat.png");
+//   eagle::region_set  regions = eagle::make_slico_regions(image, 64);
+//   eagle::score_request request{image, "describe the image", false, answer_ids};
+//   eagle::explanation ex = eagle::explain(scorer, request, regions, {});
+//   std::vector<float> map = eagle::attribution_map(ex, regions);
+// examples/simple.cpp is the whole program, on the weight-free mock engine.
 #pragma once
 
 #include "eagle/error.h"
+#include "eagle/explain.h"
 #include "eagle/image.h"
 #include "eagle/log.h"
+#include "eagle/memo-scorer.h"
+#include "eagle/metrics.h"
+#include "eagle/regions.h"
 #include "eagle/scorer.h"
-#include "eagle/vlm.h"
-
-namespace eagle {
-
-const char * version(); // eagle.cpp's own version, e.g. "0.1.0"
-
-} // namespace eagle
+#include "eagle/version.h"

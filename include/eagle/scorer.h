@@ -6,7 +6,8 @@
 // the quantity EAGLE's objective is built from (../shared/method/eagle-reference.md §1.2).
 //
 // Protocol: prepare(request) once per (image, prompt, answer, targets), then score(masks) any number of times.
-// One image is a batch of one; identical masks are answered from a memo and not scored twice.
+// One image is a batch of one. A scorer scores what it is given: answering repeated masks from a memo is the
+// job of the memo_scorer decorator (eagle/memo-scorer.h), which vlm sessions wrap themselves in by default.
 // Thread safety: a scorer is a per-run object; do not call it from two threads at once.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace eagle {
@@ -31,24 +33,46 @@ struct score_request {
     fill_mode fill = fill_mode::black;   // what removed pixels become
 };
 
-// Counts and timings a scorer reports about itself (cumulative since construction).
+// A request's targets with the defaults filled in and every value checked: what a backend scores.
+struct resolved_request {
+    std::vector<int32_t> target_indices; // strictly ascending, each inside the answer
+    std::vector<int32_t> target_ids;     // one per target, each inside the vocabulary
+};
+
+// Checks a request against a vocabulary of n_vocab tokens and fills in the target defaults (every answer
+// token; the answer's own ids). Every backend calls it first in prepare(). Throws eagle::error
+// (errc::invalid_argument) naming the value: an empty image or answer, a token id outside the vocabulary,
+// a target index outside the answer or out of order, target ids that do not match the targets.
+resolved_request resolve_request(const score_request & request, int32_t n_vocab);
+
+// One engine-specific counter (llama.cpp: "n_decode_calls", "t_encode_us", ...): its name says its unit.
+struct engine_counter {
+    std::string name;
+    int64_t value = 0;
+};
+
+// Counts and timings a scorer reports about itself (cumulative since construction). The first six are
+// engine-neutral; `engine` holds what only one engine can say, in the order the engine declares them.
 struct scorer_stats {
-    int64_t n_evaluations  = 0; // masked images scored by the model (memo hits excluded)
-    int64_t n_memo_hits    = 0; // masks answered from the memo
-    int64_t n_decode_calls = 0; // llama_decode calls
-    int64_t n_encode_calls = 0; // image-encoder calls (one may encode several images)
-    int64_t t_prepare_us   = 0; // request set-up: tokenization, context, shared prefix
-    int64_t t_encode_us    = 0; // image preprocessing and vision encoder
-    int64_t t_decode_us    = 0; // language model
-    int64_t t_score_us     = 0; // wall time inside score(), all of the above included
+    int64_t n_evaluations   = 0; // masked images scored by the model (memo hits excluded)
+    int64_t n_memo_hits     = 0; // masks answered from the memo
+    int64_t n_backend_calls = 0; // calls into the engine's compute (llama.cpp: llama_decode + image encoder)
+    int64_t t_prepare_us    = 0; // request set-up: tokenization, context, shared prefix
+    int64_t t_score_us      = 0; // wall time inside score(), everything below included
+    int64_t t_backend_us    = 0; // time inside those engine calls
+    std::vector<engine_counter> engine;
+
+    // The engine counter called name; 0 if this engine has none (so sums over engines stay simple).
+    int64_t engine_value(std::string_view name) const;
 };
 
 class scorer {
 public:
     virtual ~scorer() = default;
 
-    // Sets the request following score() calls refer to and clears the memo. Throws eagle::error
-    // (errc::invalid_argument) on an empty answer, a target out of range, a prompt longer than the context.
+    // Sets the request following score() calls refer to (and clears a memo, if there is one). Throws
+    // eagle::error (errc::invalid_argument) on an empty answer, a target out of range, a prompt longer
+    // than the context (see resolve_request).
     virtual void prepare(const score_request & request) = 0;
 
     // Number of targets of the prepared request.

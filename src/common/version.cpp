@@ -1,4 +1,4 @@
-#include "eagle/eagle.h"
+#include "eagle/version.h"
 #include "eagle-build-info.h"
 
 namespace eagle {

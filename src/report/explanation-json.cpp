@@ -7,6 +7,7 @@
 #include "eagle/report.h"
 
 #include "eagle/error.h"
+#include "eagle/scorer-json.h"
 
 #include <algorithm>
 #include <string>
@@ -17,11 +18,6 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-ordered_json scorer_json(const scorer_stats & stats) {
-    return {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
-            {"n_decode_calls", stats.n_decode_calls}, {"n_encode_calls", stats.n_encode_calls},
-            {"t_encode_us", stats.t_encode_us}, {"t_decode_us", stats.t_decode_us}};
-}
 
 // everything needed to repeat the run: versions, model, engine, image, prompt, answer and target choices,
 // regions, fill, method
@@ -54,7 +50,7 @@ ordered_json run_json(const explanation_record & rec) {
             {"seed", rq.params.seed},
             {"samples", rq.params.n_samples},
             {"image_size", {rec.regions.nx, rec.regions.ny}},
-            {"scorer", scorer_json(rec.scorer)}};
+            {"scorer", to_explanation_json(rec.scorer)}};
 }
 
 [[noreturn]] void bad_key(const std::string & source, const std::string & key, const std::string & what) {

@@ -2,7 +2,7 @@
 // correction walk) as one library call. The front ends parse options and print; everything else is here.
 #include "eagle/run.h"
 
-#include "eagle/eagle.h"
+#include "eagle/version.h"
 #include "eagle/error.h"
 
 #include <algorithm>
@@ -87,12 +87,12 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
 
     const model_params & mp = model.params();
     const session_params & sp = session.params();
-    rec.engine = {version(), llama_cpp_info().version, mp.model_path, mp.mmproj_path, mp.n_threads,
+    rec.engine = {version(), model.engine_version(), mp.model_path, mp.mmproj_path, mp.n_threads,
                   sp.n_seq, sp.n_ctx, sp.use_flash_attn};
 
     // the answer: given, or the model's own (with its end token, as the reference explains it)
     if (request.answer_text.empty()) {
-        const generation gen = session.generate(image, request.prompt, request.use_raw_prompt, request.max_tokens);
+        const generation gen = session.generate({image, request.prompt, request.use_raw_prompt, request.max_tokens});
         for (const generated_token & t : gen.tokens) {
             if (!t.is_eog || request.append_eog) {
                 rec.answer.push_back(t.id);

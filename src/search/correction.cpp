@@ -42,7 +42,7 @@ hallucination_record find_minimal_correction(vlm_session & session, const image_
             keep[size_t(ex.order[size_t(k)])] = 0;
         }
         apply_mask(image, fill_image, region_mask(regions, keep), masked);
-        const generation g = session.generate(masked, params.prompt, params.use_raw_prompt, params.max_tokens);
+        const generation g = session.generate({masked, params.prompt, params.use_raw_prompt, params.max_tokens});
         out.revised_answering[size_t(k - 1)] = g.text;
         const bool is_corrected = g.text.rfind(out.correct_answer, 0) == 0;
         if ((progress && !progress(n - k + 1, n)) || is_corrected) {

@@ -6,6 +6,7 @@
 // Metrics: caption exact match; yes/no accuracy on the standard scenes (outside the bias probe); color and
 // shape accuracy; on the probe scenes (a yellow triangle, no green square) the hallucination rate = how often
 // the model answers "yes" to "is there a green square ?", and how often its caption mentions a green square.
+#include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/shapes.h"
 
@@ -64,10 +65,12 @@ int run(int argc, char ** argv) {
         throw eagle::error(eagle::errc::invalid_argument, "usage: eagle-eval-shapes --model M --mmproj P [--seed N] [--n N] [--n-probe N]");
     }
     const auto t0 = std::chrono::steady_clock::now();
-    eagle::vlm_model model(params);
-    eagle::vlm_session session(model, {});
+    const std::unique_ptr<eagle::vlm_model> model_ptr = eagle::load_vlm(params);
+    const eagle::vlm_model & model = *model_ptr;
+    const auto session_ptr = model.new_session({});
+    eagle::vlm_session & session = *session_ptr;
     auto ask = [&](const eagle::image_rgb8 & image, const std::string & prompt) {
-        return session.generate(image, prompt, false, 32).text;
+        return session.generate({image, prompt, false, 32}).text;
     };
 
     std::map<std::string, tally> by_task;

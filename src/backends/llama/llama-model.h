@@ -1,0 +1,56 @@
+// !!! Internal header, to be used by the llama.cpp engine (src/backends/llama) only !!!
+// The llama.cpp model: a libllama text model plus a libmtmd projector, shared by its sessions.
+#pragma once
+
+#include "eagle/vlm.h"
+
+#include <llama.h>
+#include <mtmd.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace eagle::llama_backend {
+
+class llama_vlm_model final : public vlm_model {
+public:
+    explicit llama_vlm_model(const model_params & params); // throws errc::io (missing file) / errc::model
+    ~llama_vlm_model() override;
+    llama_vlm_model(const llama_vlm_model &) = delete;
+    llama_vlm_model & operator=(const llama_vlm_model &) = delete;
+
+    const model_params & params() const override { return params_; } // as asked (n_threads 0 = all)
+    int32_t n_threads() const { return n_threads_; }                  // as run
+    std::string description() const override;
+    std::string engine_version() const override;
+    int32_t n_vocab() const override;
+    int32_t n_ctx_train() const override;
+    bool has_chat_template() const override { return !chat_template_.empty(); }
+
+    std::vector<int32_t> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const override;
+    std::string token_piece(int32_t id) const override;
+    std::string detokenize(std::span<const int32_t> ids) const override;
+    bool is_eog(int32_t id) const override;
+    int32_t eog_token() const override;
+    std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const override;
+
+    // for the engine's sessions (llama-session.cpp)
+    llama_model * model() const { return model_; }
+    mtmd_context * mtmd() const { return mctx_; }
+    std::mutex & encode_mutex() const { return encode_mutex_; }
+
+protected:
+    std::unique_ptr<vlm_session> make_session(const session_params & params) const override; // llama-session.cpp
+
+private:
+    model_params params_;
+    int32_t n_threads_ = 1;
+    llama_model * model_ = nullptr;
+    const llama_vocab * vocab_ = nullptr;
+    mtmd_context * mctx_ = nullptr;
+    mutable std::mutex encode_mutex_; // libmtmd's context holds the encoder's buffers: one encode at a time
+    std::string chat_template_;       // empty: the GGUF has none
+};
+
+} // namespace eagle::llama_backend

@@ -1,0 +1,120 @@
+// llama.cpp engine, process-wide part: ggml initialization, log routing, the GGUF probe, shared helpers.
+#include "llama-runtime.h"
+
+#include "eagle/error.h"
+#include "eagle/log.h"
+#include "eagle-build-info.h"
+
+#include <ggml-backend.h>
+#include <gguf.h>
+#include <mtmd-helper.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace eagle::llama_backend {
+
+namespace {
+
+// llama.cpp and libmtmd log a lot at every level, errors included; eagle reports failures itself with one
+// clear message, so their log is detail for --verbose.
+void route_ggml_log(ggml_log_level /*level*/, const char * text, void * /*user_data*/) {
+    log(log_level::debug, text);
+}
+
+} // namespace
+
+// before anything of ggml runs: even reading a GGUF header logs on failure
+void init_logging_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        ggml_log_set(route_ggml_log, nullptr);
+        llama_log_set(route_ggml_log, nullptr);
+        mtmd_helper_log_set(route_ggml_log, nullptr);
+    });
+}
+
+void init_backends_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char * env_dir = std::getenv("EAGLE_GGML_BACKEND_DIR");
+        const std::string dir = env_dir ? env_dir : EAGLE_GGML_BACKEND_DIR;
+        std::error_code ec;
+        if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
+            ggml_backend_load_all_from_path(dir.c_str());
+        } else {
+            ggml_backend_load_all();
+        }
+        llama_backend_init();
+    });
+    if (ggml_backend_dev_count() == 0) {
+        throw error(errc::backend, "no ggml backend could be loaded (backend folder '" +
+                                       std::string(EAGLE_GGML_BACKEND_DIR) + "'; set EAGLE_GGML_BACKEND_DIR)");
+    }
+}
+
+// All hardware threads, unless EAGLE_THREADS says otherwise: ggml's worker threads spin while they wait, so
+// several eagle processes on one machine (a test suite run in parallel, dataset shards) must split the cores
+// rather than each take all of them, or they slow each other down many times over.
+int32_t default_n_threads() {
+    if (const char * env = std::getenv("EAGLE_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) {
+            return n;
+        }
+    }
+    return int32_t(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,
+// so eagle checks the container itself first and names the file in a clean error.
+std::string gguf_architecture(const std::string & path, const char * what) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw error(errc::io, std::string(what) + " '" + path + "' does not exist or is not a file");
+    }
+    gguf_init_params params{/*no_alloc =*/ true, /*ctx =*/ nullptr};
+    gguf_context * gguf = gguf_init_from_file(path.c_str(), params);
+    if (!gguf) {
+        throw error(errc::model, std::string(what) + " '" + path + "' is not a valid GGUF file (corrupt or truncated?)");
+    }
+    std::string arch;
+    const int64_t key = gguf_find_key(gguf, "general.architecture");
+    if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) {
+        arch = gguf_get_val_str(gguf, key);
+    }
+    gguf_free(gguf);
+    return arch;
+}
+
+// p(id) under softmax(logits), accumulated in double: the reference takes softmax over the full vocabulary.
+float softmax_prob(const float * logits, int32_t n_vocab, int32_t id) {
+    float max_logit = logits[0];
+    for (int32_t i = 1; i < n_vocab; ++i) {
+        max_logit = std::max(max_logit, logits[i]);
+    }
+    double sum = 0.0;
+    for (int32_t i = 0; i < n_vocab; ++i) {
+        sum += std::exp(double(logits[i]) - max_logit);
+    }
+    return float(std::exp(double(logits[id]) - max_logit) / sum);
+}
+
+std::string decode_error_text(int32_t ret) {
+    switch (ret) {
+        case 1:  return "no KV-cache slot for the batch (context too small)";
+        case 2:  return "aborted";
+        case -1: return "invalid input batch";
+        default: return "fatal error " + std::to_string(ret);
+    }
+}
+
+llama_info runtime_info() {
+    return {EAGLE_LLAMA_VERSION, EAGLE_LLAMA_SOURCE, EAGLE_LLAMA_PACKAGES};
+}
+
+} // namespace eagle::llama_backend

@@ -1,0 +1,60 @@
+// !!! Internal header, to be used by the llama.cpp engine (src/backends/llama) only !!!
+// Process-wide llama.cpp set-up and the small helpers every part of the engine shares.
+#pragma once
+
+#include "eagle/backends.h"
+
+#include <llama.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace eagle::llama_backend {
+
+// Routes ggml/llama/mtmd logs to eagle's log (debug level); once per process, before anything of ggml runs.
+void init_logging_once();
+
+// Loads the ggml backends (CPU, GPU) and initializes llama.cpp once per process. Throws errc::backend if
+// no backend could be loaded.
+void init_backends_once();
+
+// All hardware threads, unless $EAGLE_THREADS says otherwise.
+int32_t default_n_threads();
+
+// general.architecture of a GGUF file, read without loading tensors. Throws errc::io (no such file) or
+// errc::model (not a GGUF file); `what` ("model", "mmproj") names the file in the message.
+std::string gguf_architecture(const std::string & path, const char * what);
+
+// p(id) under softmax(logits) over the full vocabulary, accumulated in double.
+float softmax_prob(const float * logits, int32_t n_vocab, int32_t id);
+
+// Text for a llama_decode return code.
+std::string decode_error_text(int32_t ret);
+
+// The version and origin of the llama.cpp this engine was built against.
+llama_info runtime_info();
+
+// A llama_batch that frees itself.
+struct batch_guard {
+    llama_batch batch;
+    batch_guard(int32_t n_tokens, int32_t n_embd, int32_t n_seq_max) : batch(llama_batch_init(n_tokens, n_embd, n_seq_max)) {
+        batch.n_tokens = 0;
+    }
+    ~batch_guard() { llama_batch_free(batch); }
+    batch_guard(const batch_guard &) = delete;
+    batch_guard & operator=(const batch_guard &) = delete;
+
+    void add_token(int32_t token, llama_pos pos, std::span<const llama_seq_id> seq_ids, bool output) {
+        const int32_t i = batch.n_tokens++;
+        batch.token[i]    = token;
+        batch.pos[i]      = pos;
+        batch.n_seq_id[i] = int32_t(seq_ids.size());
+        for (size_t s = 0; s < seq_ids.size(); ++s) {
+            batch.seq_id[i][s] = seq_ids[s];
+        }
+        batch.logits[i] = output;
+    }
+};
+
+} // namespace eagle::llama_backend

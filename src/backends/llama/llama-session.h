@@ -1,0 +1,116 @@
+// !!! Internal header, to be used by the llama.cpp engine (src/backends/llama) only !!!
+// The llama.cpp session: one llama_context, and the batched scoring of masked images on it.
+//
+// How a batch of masked images is scored (see README-dev in docs/ for the picture):
+//   prompt = [prefix text] [image chunk(s) and text between them] [text after the image] [answer]
+//   * The prefix (BOS, system text, "USER:") does not depend on the image. It is decoded once, its tokens
+//     tagged with every sequence id, so all sequences share its KV cells (unified KV cache).
+//   * Each masked image gets a sequence. Its image chunks are encoded by libmtmd (batched when the projector
+//     allows it), and the embeddings of all sequences go into one llama_decode; then the text after the image
+//     plus the teacher-forced answer of all sequences go into one more llama_decode, with logits requested
+//     only at the positions that predict a target, and the answer cut after the last target.
+//   * Models whose image tokens need M-RoPE positions or non-causal attention decode their image chunks through
+//     libmtmd's own helper, one sequence at a time, so their model-specific positions stay libmtmd's business.
+// Repeated masks are not this class's business: vlm_model::new_session puts a memo_scorer in front of it.
+#pragma once
+
+#include "llama-model.h"
+
+#include "eagle/vlm.h"
+
+#include <llama.h>
+#include <mtmd-helper.h>
+#include <mtmd.h>
+
+#include <span>
+#include <string>
+#include <vector>
+
+namespace eagle::llama_backend {
+
+// The request, tokenized: everything that is the same for every masked image.
+struct prepared_request {
+    score_request request;
+    image_rgb8 fill;                       // what removed pixels become
+    std::string prompt_text;               // formatted prompt, with libmtmd's media marker
+    std::vector<int32_t> prefix_tokens;    // text before the first image chunk (BOS included)
+    size_t n_body_chunks = 0;              // chunks from the first image chunk on
+    int32_t n_body_tokens = 0;             // tokens of those chunks
+    std::vector<int32_t> answer_fed;       // answer tokens fed (cut after the last target)
+    std::vector<int32_t> target_indices;
+    std::vector<int32_t> target_ids;
+};
+
+// Read-only view of libmtmd's chunk list.
+struct chunk_list {
+    const mtmd_input_chunks * chunks;
+    size_t size() const { return mtmd_input_chunks_size(chunks); }
+    const mtmd_input_chunk * operator[](size_t i) const { return mtmd_input_chunks_get(chunks, i); }
+};
+
+// A masked image, tokenized: its body chunks (image and text) owned by chunks.
+struct masked_input {
+    mtmd::input_chunks_ptr chunks;
+    size_t i_body_begin = 0;
+    std::vector<std::vector<float>> image_embd; // per image chunk of the body, in order
+};
+
+// What this engine counts about itself; stats() reports it as scorer_stats plus engine counters.
+struct llama_counters {
+    int64_t n_evaluations  = 0;
+    int64_t n_decode_calls = 0; // llama_decode calls
+    int64_t n_encode_calls = 0; // image-encoder calls (one may encode several images)
+    int64_t t_prepare_us   = 0;
+    int64_t t_encode_us    = 0; // image preprocessing and vision encoder
+    int64_t t_decode_us    = 0; // language model
+    int64_t t_score_us     = 0;
+};
+
+class llama_vlm_session final : public vlm_session {
+public:
+    llama_vlm_session(const llama_vlm_model & model, const session_params & params);
+    ~llama_vlm_session() override;
+    llama_vlm_session(const llama_vlm_session &) = delete;
+    llama_vlm_session & operator=(const llama_vlm_session &) = delete;
+
+    generation generate(const generate_request & request) override;
+    const session_params & params() const override { return params_; }
+
+    void prepare(const score_request & request) override;
+    int32_t n_targets() const override { return int32_t(req_.target_ids.size()); }
+    void score(std::span<const mask> masks, std::span<float> probs) override;
+    scorer_stats stats() const override;
+
+private:
+    // llama-session.cpp
+    void ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t n_ubatch_min);
+    void decode(llama_batch batch, const char * what);
+    mtmd::input_chunks_ptr tokenize_image(const image_rgb8 & image, const std::string & prompt_text) const;
+    bool needs_helper_decode() const;
+
+    // llama-batch.cpp: one group of at most n_seq_ distinct masks through the model
+    void decode_shared_prefix();
+    void encode_images(std::vector<masked_input> & inputs);
+    void score_group(std::span<const mask * const> masks, std::vector<std::vector<float>> & probs_out);
+
+    const llama_vlm_model & model_;
+    session_params params_;
+    llama_counters counters_;
+
+    llama_context * ctx_ = nullptr;
+    int32_t ctx_n_ctx_ = 0;
+    int32_t ctx_n_seq_ = 0;
+
+    bool is_prepared_    = false;
+    bool prefix_ready_   = false; // the shared prefix is in the KV cache
+    bool use_non_causal_ = false; // some image chunk needs non-causal attention (set by prepare)
+    bool use_batch_encode_ = true;
+    prepared_request req_;
+    int32_t n_seq_ = 1;           // sequences per decode for the prepared request
+};
+
+inline bool is_media(const mtmd_input_chunk * chunk) {
+    return mtmd_input_chunk_get_type(chunk) != MTMD_INPUT_CHUNK_TYPE_TEXT;
+}
+
+} // namespace eagle::llama_backend

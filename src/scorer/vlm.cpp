@@ -1,0 +1,46 @@
+// The engine-neutral part of eagle/vlm.h: new_session checks its params and puts the memo around the
+// engine's session, so no engine implements a memo (or forgets to).
+#include "eagle/vlm.h"
+
+#include "eagle/error.h"
+#include "eagle/memo-scorer.h"
+
+namespace eagle {
+
+namespace {
+
+// A session with a memo in front of its scoring; generation goes straight through.
+class memo_session final : public vlm_session {
+public:
+    explicit memo_session(std::unique_ptr<vlm_session> inner) : inner_(std::move(inner)), memo_(*inner_) {}
+
+    generation generate(const generate_request & request) override { return inner_->generate(request); }
+    const session_params & params() const override { return inner_->params(); }
+
+    void prepare(const score_request & request) override { memo_.prepare(request); }
+    int32_t n_targets() const override { return memo_.n_targets(); }
+    void score(std::span<const mask> masks, std::span<float> probs) override { memo_.score(masks, probs); }
+    scorer_stats stats() const override { return memo_.stats(); }
+
+private:
+    std::unique_ptr<vlm_session> inner_; // declared before memo_, which borrows it
+    memo_scorer memo_;
+};
+
+} // namespace
+
+std::unique_ptr<vlm_session> vlm_model::new_session(const session_params & params) const {
+    if (params.n_seq < 1 || params.n_seq > 256) {
+        throw error(errc::invalid_argument, "batch of " + std::to_string(params.n_seq) + " sequences (expected 1..256)");
+    }
+    if (params.n_ctx < 0) {
+        throw error(errc::invalid_argument, "context size " + std::to_string(params.n_ctx) + " is negative");
+    }
+    std::unique_ptr<vlm_session> session = make_session(params);
+    if (!params.use_memo) {
+        return session;
+    }
+    return std::make_unique<memo_session>(std::move(session));
+}
+
+} // namespace eagle
