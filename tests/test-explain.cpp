@@ -349,6 +349,37 @@ TEST(explain, cancellation_returns_a_partial_ranking) {
     EXPECT_EQ(ex.order.size(), 3u);
 }
 
+TEST(explain, a_cancelled_run_keeps_every_region_value_in_zero_one) {
+    // unequal weights, so the ranked regions spread over [0, 1]; the run is cancelled after 3 of 16 regions
+    const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
+    std::vector<double> w(16);
+    for (int i = 0; i < 16; ++i) w[i] = (1 + (i * 7) % 16) / 136.0;
+    for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy, eagle::search_mode::efficient}) {
+        analytic_scorer sc = additive_scorer(regions, w);
+        const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, with_mode(mode),
+                                                     [](int32_t n_done, int32_t) { return n_done < 3; });
+        const char * name = eagle::search_mode_name(mode);
+        ASSERT_FALSE(ex.is_complete) << name;
+        ASSERT_LT(ex.order.size(), 16u) << name;
+        ASSERT_EQ(ex.region_value.size(), 16u) << name;
+        const std::set<int32_t> ranked(ex.order.begin(), ex.order.end());
+        float lowest_ranked = 1.0f;
+        for (int32_t r : ex.order) lowest_ranked = std::min(lowest_ranked, ex.region_value[r]);
+        for (int32_t r = 0; r < 16; ++r) {
+            EXPECT_GE(ex.region_value[r], 0.0f) << name << " region " << r;
+            EXPECT_LE(ex.region_value[r], 1.0f) << name << " region " << r;
+            if (!ranked.count(r)) {
+                EXPECT_LE(ex.region_value[r], lowest_ranked) << name << " unranked region " << r;
+            }
+        }
+        EXPECT_FLOAT_EQ(ex.region_value[ex.order.front()], 1.0f) << name;
+        for (float v : eagle::token_attribution_map(ex, regions, 0)) {
+            EXPECT_GE(v, 0.0f) << name;
+            EXPECT_LE(v, 1.0f) << name;
+        }
+    }
+}
+
 TEST(baselines, rank_a_planted_region_first) {
     // the targets depend on region 9 strongly, on the others weakly
     const eagle::region_set regions = eagle::make_grid_regions(60, 60, 4, 4);

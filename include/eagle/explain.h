@@ -78,7 +78,8 @@ using progress_callback = std::function<bool(int32_t n_done, int32_t n_total)>; 
 
 struct explanation {
     int32_t n_regions = 0;
-    std::vector<int32_t> order;                // region ids, most important first (all n_regions)
+    std::vector<int32_t> order;                // region ids, most important first (all n_regions; only
+                                               // the ranked ones when cancelled)
     int32_t n_ranked = 0;                      // order[0, n_ranked) came from the search; the rest from
                                                // a cheap criterion (a budget stopped the search)
     // the reference's log: entry k = the first k+1 regions of `order` visible
@@ -92,7 +93,8 @@ struct explanation {
     std::vector<float> baseline_score;         // per target, every region removed
     std::vector<float> marginal_gain;          // F_k - F_{k-1}, F_0 = F(empty set)
     std::vector<float> region_value;           // per region id, in [0, 1]: the attribution map's value
-                                               // (EAGLE: the reference's add_value; baselines: their saliency)
+                                               // (EAGLE: the reference's add_value; baselines: their saliency);
+                                               // a cancelled run's unranked regions get 0, the lowest
     std::vector<token_reliance> reliance;      // per target
     bool is_complete = true;                   // false: cancelled through the progress callback
     int64_t n_evaluations = 0;                 // masked images the model scored for this explanation

@@ -575,7 +575,9 @@ float trapezoid(const std::vector<float> & x, const std::vector<float> & y) {
     return float(area);
 }
 
-// v_k = -sum_{j<=k} |F_j - F_{j-1}| per ranked region, then min-max to [0, 1] (top region 1, last 0)
+// v_k = -sum_{j<=k} |F_j - F_{j-1}| per ranked region, then min-max over the ranked regions to [0, 1] (top
+// region 1, last 0). Regions the log does not reach (a cancelled run) get 0: they were never ranked, so they
+// must not outrank the last ranked region (their raw value 0 would be above every ranked one).
 std::vector<float> add_value_regions(const std::vector<float> & objective, float f_empty, const std::vector<int32_t> & order,
                                      int32_t n_regions) {
     std::vector<float> value(n_regions, 0.0f);
@@ -587,7 +589,7 @@ std::vector<float> add_value_regions(const std::vector<float> & objective, float
         value[order[k]] = float(cumulative);
     }
     float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (size_t k = 0; k < order.size(); ++k) {
+    for (size_t k = 0; k < order.size() && k < objective.size(); ++k) {
         lo = std::min(lo, value[order[k]]);
         hi = std::max(hi, value[order[k]]);
     }
@@ -595,8 +597,8 @@ std::vector<float> add_value_regions(const std::vector<float> & objective, float
     if (!(hi > lo)) {
         return out; // every gain after the first is zero: the ranking carries no magnitude
     }
-    for (int32_t r = 0; r < n_regions; ++r) {
-        out[r] = (value[r] - lo) / (hi - lo);
+    for (size_t k = 0; k < order.size() && k < objective.size(); ++k) {
+        out[order[k]] = (value[order[k]] - lo) / (hi - lo);
     }
     return out;
 }
