@@ -190,8 +190,8 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
     ctx.run["labels"] = o.labels_path;
     ctx.run["fill"] = o.fill;
     ctx.run["method"] = o.method;
-    ctx.run["seed"] = o.params.seed;
-    ctx.run["samples"] = o.params.n_samples;
+    ctx.run["seed"] = o.params.sampling.seed;
+    ctx.run["samples"] = o.params.sampling.n_samples;
     ctx.run["image_size"] = {image.nx, image.ny};
     const scorer_stats stats = session.stats();
     ctx.run["scorer"] = {{"n_evaluations", stats.n_evaluations}, {"n_memo_hits", stats.n_memo_hits},
@@ -465,8 +465,8 @@ command add_explain_command(CLI::App & parent) {
     app->add_option("--method", o.method,
                     "eagle | insight-only | necessity-only | random | occlusion | rise | lime")->capture_default_str();
     app->add_option("--search", o.search, "EAGLE's search: exact | efficient | lazy")->capture_default_str();
-    app->add_option("--seed", o.params.seed, "seed of the random, rise and lime baselines")->capture_default_str();
-    app->add_option("--samples", o.params.n_samples, "masked images sampled by rise and lime")->capture_default_str();
+    app->add_option("--seed", o.params.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
+    app->add_option("--samples", o.params.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
     app->add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
     app->add_option("--divisions,-D", o.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
     app->add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
@@ -474,13 +474,13 @@ command add_explain_command(CLI::App & parent) {
     app->add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
     app->add_option("--lambda1", o.params.lambda1, "weight of insight")->capture_default_str();
     app->add_option("--lambda2", o.params.lambda2, "weight of necessity")->capture_default_str();
-    app->add_option("--search-scope", o.params.search_scope, "efficient search: window size")->capture_default_str();
-    app->add_option("--pending-samples", o.params.pending_samples, "efficient search: removal candidates")->capture_default_str();
-    app->add_option("--update-step", o.params.update_step, "efficient search: full re-sort period")->capture_default_str();
-    app->add_option("--lazy-batch", o.params.lazy_batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
-    app->add_option("--lazy-epsilon", o.params.lazy_epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
-    app->add_option("--max-regions", o.params.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
-    app->add_option("--stop-fraction", o.params.stop_fraction,
+    app->add_option("--search-scope", o.params.efficient.search_scope, "efficient search: window size")->capture_default_str();
+    app->add_option("--pending-samples", o.params.efficient.pending_samples, "efficient search: removal candidates")->capture_default_str();
+    app->add_option("--update-step", o.params.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
+    app->add_option("--lazy-batch", o.params.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
+    app->add_option("--lazy-epsilon", o.params.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
+    app->add_option("--max-regions", o.params.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
+    app->add_option("--stop-fraction", o.params.budget.stop_fraction,
                     "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
     app->add_option("--dataset", o.dataset_path, "explain every record of a JSON-lines file into --out/<id>/ (resumable)");
     app->add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")

@@ -192,7 +192,7 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
     for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy}) {
         analytic_scorer sc = additive_scorer(regions, w);
         eagle::explain_params p = with_mode(mode);
-        p.max_regions = 5;
+        p.budget.max_regions = 5;
         const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
         EXPECT_EQ(ex.n_ranked, 5);
         EXPECT_EQ(ex.order.size(), 64u);
@@ -335,7 +335,7 @@ TEST(explain, bad_inputs) {
     EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 0), regions, {}), eagle::error); // no targets
     EXPECT_THROW(eagle::explain(sc, dummy_request(41, 10, 1), regions, {}), eagle::error); // size mismatch
     eagle::explain_params p;
-    p.max_regions = -1;
+    p.budget.max_regions = -1;
     EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 1), regions, p), eagle::error);
     EXPECT_THROW(eagle::search_mode_from_string("greedy"), eagle::error);
 }
@@ -393,7 +393,7 @@ TEST(baselines, rank_a_planted_region_first) {
         analytic_scorer sc(regions, 2, fn);
         eagle::explain_params p;
         p.method = method;
-        p.n_samples = 128;
+        p.sampling.n_samples = 128;
         const eagle::explanation ex = eagle::explain(sc, dummy_request(60, 60, 2), regions, p);
         EXPECT_EQ(ex.order.front(), 9) << eagle::attribution_method_name(method);
         ASSERT_EQ(ex.order.size(), 16u);
@@ -412,7 +412,7 @@ TEST(baselines, random_order_is_seeded_and_measured_along_its_ranking) {
     p.method = eagle::attribution_method::random;
     const eagle::explanation x = eagle::explain(a, dummy_request(60, 60, 1), regions, p);
     const eagle::explanation y = eagle::explain(b, dummy_request(60, 60, 1), regions, p);
-    p.seed = 2;
+    p.sampling.seed = 2;
     const eagle::explanation z = eagle::explain(c, dummy_request(60, 60, 1), regions, p);
     EXPECT_EQ(x.order, y.order);
     EXPECT_NE(x.order, z.order);

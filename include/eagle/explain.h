@@ -23,7 +23,7 @@ namespace eagle {
 
 enum class search_mode {
     exact,     // the reference greedy: all remaining regions evaluated at every step, n(n+1) evaluations
-    efficient, // the reference's bidirectional windowed greedy (search_scope, pending_samples, update_step)
+    efficient, // the reference's bidirectional windowed greedy (explain_params::efficient)
     lazy,      // lazy greedy: stale gains as upper bounds, the top candidates re-evaluated until one is fresh
 };
 search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
@@ -41,25 +41,39 @@ enum class attribution_method {
 attribution_method attribution_method_from_string(const std::string & name); // throws errc::invalid_argument
 const char * attribution_method_name(attribution_method method);
 
+// Nested per strategy (whisper_full_params.greedy / beam_search style): each search reads its own struct.
 struct explain_params {
     float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
     search_mode mode = search_mode::lazy;
-    // baselines
-    uint64_t seed      = 1;            // random, rise, lime
-    int32_t  n_samples = 256;          // rise, lime: masked images sampled
-    // efficient search (the reference's defaults)
-    int32_t search_scope    = 10;
-    int32_t pending_samples = 8;
-    int32_t update_step     = 5;
-    // lazy search
-    int32_t lazy_batch   = 8;          // stale candidates re-evaluated per round (one scorer batch)
-    float   lazy_epsilon = 0.0f;       // accept a fresh gain within epsilon of the best stale bound
-    // budgets: the regions after the budget are ordered by their last known gain, flagged unranked
-    int32_t max_regions   = 0;         // stop the search after this many regions (0 = rank all)
-    float   stop_fraction = 0.0f;      // stop when the insertion score reaches this fraction of the
+
+    // exact and lazy search: the regions after the budget are ordered by their last known gain, flagged
+    // unranked (explanation::n_ranked)
+    struct budget_params {
+        int32_t max_regions   = 0;     // stop the search after this many regions (0 = rank all)
+        float   stop_fraction = 0.0f;  // stop when the insertion score reaches this fraction of the
                                        // full-image score (0 = never)
+    } budget;
+
+    // lazy search
+    struct lazy_params {
+        int32_t batch   = 8;           // stale candidates re-evaluated per round (one scorer batch)
+        float   epsilon = 0.0f;        // accept a fresh gain within epsilon of the best stale bound
+    } lazy;
+
+    // efficient search (the reference's defaults)
+    struct efficient_params {
+        int32_t search_scope    = 10;  // candidates evaluated between full re-sorts (the window's size)
+        int32_t pending_samples = 8;   // removal candidates at the back per step
+        int32_t update_step     = 5;   // a full re-sort every update_step steps
+    } efficient;
+
+    // the sampling baselines (random, rise, lime)
+    struct sampling_params {
+        uint64_t seed      = 1;        // random, rise, lime
+        int32_t  n_samples = 256;      // rise, lime: masked images sampled
+    } sampling;
 };
 
 // Per-target: does the token come from the image or from the language prior? (§4.2, §5)
