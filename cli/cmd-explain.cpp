@@ -68,16 +68,7 @@ std::string slug(const std::string & word) {
 
 void resolve_method(explain_options & o) {
     o.params.mode = search_mode_from_string(o.search);
-    // EAGLE's one-sided ablations are EAGLE with one term switched off
-    if (o.method == "insight-only") {
-        o.params.method = attribution_method::eagle;
-        o.params.lambda2 = 0.0f;
-    } else if (o.method == "necessity-only") {
-        o.params.method = attribution_method::eagle;
-        o.params.lambda1 = 0.0f;
-    } else {
-        o.params.method = attribution_method_from_string(o.method);
-    }
+    set_method(o.params, o.method); // the library's table, EAGLE's one-sided ablations included
 }
 
 void explain_sample(const explain_options & o, const sample & smp, const model_params & mparams, const vlm_model & model,

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <numeric>
 #include <set>
+#include <string>
 
 using eagle::testing::analytic_scorer;
 using eagle::testing::dummy_request;
@@ -418,4 +419,38 @@ TEST(baselines, random_order_is_seeded_and_measured_along_its_ranking) {
     EXPECT_NE(x.order, z.order);
     for (size_t k = 0; k < 16; ++k) EXPECT_NEAR(x.insertion_score[k], (k + 1) / 16.0, 1e-5);
     EXPECT_EQ(x.n_evaluations, 2 * 16 + 2 - 2); // prefixes along the order; the last equals the full image
+}
+
+TEST(methods, one_table_with_the_ablations) {
+    const std::vector<std::string> names = eagle::method_names();
+    EXPECT_EQ(names, (std::vector<std::string>{"eagle", "insight-only", "necessity-only", "random", "occlusion", "rise", "lime"}));
+    for (const std::string & name : names) {
+        eagle::explain_params p;
+        p.lambda1 = 0.7f;
+        p.lambda2 = 0.3f;
+        eagle::set_method(p, name);
+        if (name == "insight-only" || name == "necessity-only") {
+            EXPECT_EQ(p.method, eagle::attribution_method::eagle);
+            // the switched-off term is zeroed, the other is left as the caller set it
+            EXPECT_EQ(p.lambda1, name == "insight-only" ? 0.7f : 0.0f) << name;
+            EXPECT_EQ(p.lambda2, name == "insight-only" ? 0.0f : 0.3f) << name;
+        } else {
+            EXPECT_EQ(p.method, eagle::attribution_method_from_string(name));
+            EXPECT_EQ(eagle::attribution_method_name(p.method), name);
+            EXPECT_EQ(p.lambda1, 0.7f);
+            EXPECT_EQ(p.lambda2, 0.3f);
+        }
+    }
+    eagle::explain_params p;
+    try {
+        eagle::set_method(p, "gradcam");
+        ADD_FAILURE() << "gradcam was accepted";
+    } catch (const eagle::error & e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("'gradcam'"), std::string::npos) << what;
+        for (const std::string & name : names) EXPECT_NE(what.find(name), std::string::npos) << what;
+    }
+    for (const std::string & name : eagle::search_mode_names()) {
+        EXPECT_EQ(eagle::search_mode_name(eagle::search_mode_from_string(name)), name);
+    }
 }

@@ -28,6 +28,7 @@ enum class search_mode {
 };
 search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
 const char * search_mode_name(search_mode mode);
+std::vector<std::string> search_mode_names();                  // in the enum's order
 
 // How regions are ranked. eagle is the method; the others are black-box baselines on the same scorer and
 // output format (their curves are measured along their ranking, so every method is evaluated alike).
@@ -75,6 +76,15 @@ struct explain_params {
         int32_t  n_samples = 256;      // rise, lime: masked images sampled
     } sampling;
 };
+
+// A method by the name the CLI and the benchmarks use: every attribution_method, plus EAGLE's one-sided
+// ablations, which are EAGLE with one term switched off: "insight-only" (lambda2 = 0) and "necessity-only"
+// (lambda1 = 0). The one table of method names.
+std::vector<std::string> method_names();
+
+// Sets params.method from a method_names() name; an ablation also zeroes its switched-off lambda (the other
+// lambda is left as it is). Throws errc::invalid_argument naming the value and the valid names.
+void set_method(explain_params & params, const std::string & name);
 
 // Per-target: does the token come from the image or from the language prior? (§4.2, §5)
 struct token_reliance {

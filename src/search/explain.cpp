@@ -1,6 +1,6 @@
 // explain(): checks the parameters, scores the two ends (empty and full image), runs the chosen search
 // (greedy.cpp) or baseline (baselines.cpp), and derives the gains, the map and the reliance (attribution.cpp).
-// Also the search and method names. See ../shared/method/eagle-reference.md §2-§5.
+// Also the one table of search and method names. See ../shared/method/eagle-reference.md §2-§5.
 #include "search-internal.h"
 
 #include "eagle/error.h"
@@ -10,40 +10,100 @@
 
 namespace eagle {
 
+namespace {
+
+constexpr std::pair<const char *, search_mode> k_search_modes[] = {
+    {"exact", search_mode::exact},
+    {"efficient", search_mode::efficient},
+    {"lazy", search_mode::lazy},
+};
+
+// the names set_method accepts; an ablation is EAGLE with one lambda zeroed
+struct method_entry {
+    const char * name;
+    attribution_method method;
+    bool is_ablation;    // not an attribution_method of its own
+    bool keeps_insight;   // false: lambda1 = 0
+    bool keeps_necessity; // false: lambda2 = 0
+};
+constexpr method_entry k_methods[] = {
+    {"eagle", attribution_method::eagle, false, true, true},
+    {"insight-only", attribution_method::eagle, true, true, false},
+    {"necessity-only", attribution_method::eagle, true, false, true},
+    {"random", attribution_method::random, false, true, true},
+    {"occlusion", attribution_method::occlusion, false, true, true},
+    {"rise", attribution_method::rise, false, true, true},
+    {"lime", attribution_method::lime, false, true, true},
+};
+
+// "a, b or c", for the error messages
+std::string one_of(const std::vector<std::string> & names) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) {
+        out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    }
+    return out;
+}
+
+std::vector<std::string> attribution_method_names() {
+    std::vector<std::string> out;
+    for (const method_entry & m : k_methods) {
+        if (!m.is_ablation) out.push_back(m.name);
+    }
+    return out;
+}
+
+} // namespace
+
 search_mode search_mode_from_string(const std::string & name) {
-    if (name == "exact") return search_mode::exact;
-    if (name == "efficient") return search_mode::efficient;
-    if (name == "lazy") return search_mode::lazy;
-    throw error(errc::invalid_argument, "unknown search '" + name + "' (expected exact, efficient or lazy)");
+    for (const auto & [n, mode] : k_search_modes) {
+        if (name == n) return mode;
+    }
+    throw error(errc::invalid_argument, "unknown search '" + name + "' (expected " + one_of(search_mode_names()) + ")");
 }
 
 const char * search_mode_name(search_mode mode) {
-    switch (mode) {
-        case search_mode::exact:     return "exact";
-        case search_mode::efficient: return "efficient";
-        case search_mode::lazy:      return "lazy";
+    for (const auto & [n, m] : k_search_modes) {
+        if (m == mode) return n;
     }
     return "lazy";
 }
 
+std::vector<std::string> search_mode_names() {
+    std::vector<std::string> out;
+    for (const auto & entry : k_search_modes) out.push_back(entry.first);
+    return out;
+}
+
 attribution_method attribution_method_from_string(const std::string & name) {
-    if (name == "eagle") return attribution_method::eagle;
-    if (name == "random") return attribution_method::random;
-    if (name == "occlusion") return attribution_method::occlusion;
-    if (name == "rise") return attribution_method::rise;
-    if (name == "lime") return attribution_method::lime;
-    throw error(errc::invalid_argument, "unknown method '" + name + "' (expected eagle, random, occlusion, rise or lime)");
+    for (const method_entry & m : k_methods) {
+        if (!m.is_ablation && name == m.name) return m.method;
+    }
+    throw error(errc::invalid_argument, "unknown method '" + name + "' (expected " + one_of(attribution_method_names()) + ")");
 }
 
 const char * attribution_method_name(attribution_method method) {
-    switch (method) {
-        case attribution_method::eagle:     return "eagle";
-        case attribution_method::random:    return "random";
-        case attribution_method::occlusion: return "occlusion";
-        case attribution_method::rise:      return "rise";
-        case attribution_method::lime:      return "lime";
+    for (const method_entry & m : k_methods) {
+        if (!m.is_ablation && m.method == method) return m.name;
     }
     return "eagle";
+}
+
+std::vector<std::string> method_names() {
+    std::vector<std::string> out;
+    for (const method_entry & m : k_methods) out.push_back(m.name);
+    return out;
+}
+
+void set_method(explain_params & params, const std::string & name) {
+    for (const method_entry & m : k_methods) {
+        if (name != m.name) continue;
+        params.method = m.method;
+        if (!m.keeps_insight) params.lambda1 = 0.0f;
+        if (!m.keeps_necessity) params.lambda2 = 0.0f;
+        return;
+    }
+    throw error(errc::invalid_argument, "unknown method '" + name + "' (expected " + one_of(method_names()) + ")");
 }
 
 namespace {
