@@ -200,7 +200,7 @@ void explain_sample(const explain_options & o, const sample & smp, const model_p
     std::filesystem::create_directories(smp.out_dir + "/tokens");
     for (size_t t = 0; t < indices.size(); ++t) {
         report.token_overlays.push_back(
-            render_overlay(image, token_attribution_map(ex, regions, int32_t(t), o.params.lambda1, o.params.lambda2)));
+            render_overlay(image, token_gain_map(ex, regions, int32_t(t), o.params.lambda1, o.params.lambda2)));
         const std::string name = smp.out_dir + "/tokens/" + std::to_string(indices[t]) + "-" + slug(trim_word(words[indices[t]])) + ".png";
         write_file_atomic(name, png_bytes(report.token_overlays.back()));
     }

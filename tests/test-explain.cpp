@@ -255,7 +255,7 @@ TEST(maps, attribution_is_monotone_along_the_ranking_and_spans_zero_to_one) {
     EXPECT_FLOAT_EQ(region_value[ex.order.front()], 1.0f);
     EXPECT_FLOAT_EQ(region_value[ex.order.back()], 0.0f);
     // the gap between consecutive regions is the later one's |gain|, normalised
-    const std::vector<float> token_map = eagle::token_attribution_map(ex, regions, 0);
+    const std::vector<float> token_map = eagle::token_gain_map(ex, regions, 0);
     ASSERT_EQ(token_map.size(), map.size()); // one target, lambdas 1: the same objective
     for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(token_map[i], map[i], 1e-5) << i;
 }
@@ -374,7 +374,7 @@ TEST(explain, a_cancelled_run_keeps_every_region_value_in_zero_one) {
             }
         }
         EXPECT_FLOAT_EQ(ex.region_value[ex.order.front()], 1.0f) << name;
-        for (float v : eagle::token_attribution_map(ex, regions, 0)) {
+        for (float v : eagle::token_gain_map(ex, regions, 0)) {
             EXPECT_GE(v, 0.0f) << name;
             EXPECT_LE(v, 1.0f) << name;
         }
@@ -453,4 +453,35 @@ TEST(methods, one_table_with_the_ablations) {
     for (const std::string & name : eagle::search_mode_names()) {
         EXPECT_EQ(eagle::search_mode_name(eagle::search_mode_from_string(name)), name);
     }
+}
+
+TEST(maps, token_gain_map_follows_the_sentence_ranking) {
+    // target 0 depends on region 0 strongly, target 1 on region 3 only: the sentence ranks region 0 first,
+    // and target 1's gain map still puts region 0 on top. It is the target's share of the gains along the
+    // sentence order, not the target's own ranking.
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc(regions, 2, [](int32_t t, const std::vector<double> & kept) {
+        return t == 0 ? float(0.05 + 0.9 * kept[0] + 0.02 * kept[3]) : float(0.1 + 0.3 * kept[3] + 0.01 * kept[0]);
+    });
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 10, 2), regions, with_mode(eagle::search_mode::exact));
+    ASSERT_EQ(ex.order.front(), 0);
+    for (int32_t t = 0; t < 2; ++t) {
+        const std::vector<float> map = eagle::token_gain_map(ex, regions, t);
+        ASSERT_EQ(map.size(), regions.labels.size());
+        std::vector<float> value(4);
+        for (size_t i = 0; i < map.size(); ++i) value[regions.labels[i]] = map[i];
+        for (float v : value) {
+            EXPECT_GE(v, 0.0f);
+            EXPECT_LE(v, 1.0f);
+        }
+        for (size_t k = 1; k < ex.order.size(); ++k) {
+            EXPECT_GE(value[ex.order[k - 1]], value[ex.order[k]]) << "target " << t << " step " << k; // the sentence order
+        }
+        EXPECT_FLOAT_EQ(value[ex.order.front()], 1.0f) << "target " << t; // the sentence's top region, always
+        if (t == 1) {
+            EXPECT_FLOAT_EQ(value[3], 0.0f); // the region target 1 depends on shows as its lowest
+        }
+    }
+    const std::vector<float> old_name = eagle::token_attribution_map(ex, regions, 1);
+    EXPECT_EQ(old_name, eagle::token_gain_map(ex, regions, 1)); // the alias is the same function
 }

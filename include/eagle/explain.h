@@ -133,10 +133,21 @@ explanation explain(scorer & scorer, const score_request & request, const region
 
 // The attribution map per pixel: region_value of the pixel's region. For EAGLE that is the reference's
 // add_value: region ranked k gets sum_{j>k} |dF_j| / sum_{j>=2} |dF_j| (top region 1, last 0).
-// Word level: add_value along the same ranking, with F restricted to one target.
 std::vector<float> attribution_map(const explanation & ex, const region_set & regions);
-std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
-                                         float lambda1 = 1.0f, float lambda2 = 1.0f);
+
+// One target's share of the gains along the SENTENCE ranking: add_value of F restricted to target i_target
+// (with these lambdas), measured along ex.order. It is not a per-token attribution: the region order is the
+// sentence's (the value never increases along ex.order, so the sentence's top region is always this map's top
+// region, whatever the token); the token only changes the spacing of the values. Values in [0, 1]; a cancelled
+// run's unranked regions get 0. The reference has no per-token map; a word's own map is a separate
+// explanation with that one target.
+std::vector<float> token_gain_map(const explanation & ex, const region_set & regions, int32_t i_target,
+                                  float lambda1 = 1.0f, float lambda2 = 1.0f);
+// The old name of token_gain_map, kept so callers can move over; it is the same function.
+inline std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
+                                                float lambda1 = 1.0f, float lambda2 = 1.0f) {
+    return token_gain_map(ex, regions, i_target, lambda1, lambda2);
+}
 
 // I_t = trapezoid AUC of [p_black] + insertion_word_score[:, t] over [0] + region_area, minus its minimum
 float influence_score(const explanation & ex, int32_t i_target);

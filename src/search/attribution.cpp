@@ -1,5 +1,5 @@
 // What is derived from a search's log (../shared/method/eagle-reference.md §4): the reference's add_value map,
-// the per-token map, the influence score and the per-token reliance on the image.
+// the per-token gain map, the influence score and the per-token reliance on the image.
 #include "search-internal.h"
 
 #include "eagle/error.h"
@@ -115,8 +115,8 @@ std::vector<float> attribution_map(const explanation & ex, const region_set & re
     return detail::per_pixel(ex.region_value, regions);
 }
 
-std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
-                                         float lambda1, float lambda2) {
+std::vector<float> token_gain_map(const explanation & ex, const region_set & regions, int32_t i_target, float lambda1,
+                                  float lambda2) {
     std::vector<float> objective;
     for (size_t k = 0; k < ex.insertion_word_score.size(); ++k) {
         objective.push_back(lambda1 * ex.insertion_word_score[k][i_target] + lambda2 * (1.0f - ex.deletion_word_score[k][i_target]));
