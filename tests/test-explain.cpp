@@ -11,9 +11,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
+#include <functional>
 #include <set>
 #include <string>
+#include <utility>
 
 using eagle::testing::analytic_scorer;
 using eagle::testing::dummy_request;
@@ -201,43 +202,6 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
         EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
         EXPECT_NEAR(ex.insertion_score.back(), ex.org_score[0], 1e-6);
     }
-}
-
-TEST(regions, slico_partitions_the_image_like_the_reference) {
-    // 640x480 -> region size 69 -> SLICO seeds 7 rows x 9 columns = 63 regions (eagle-reference.md §2.1)
-    eagle::image_rgb8 image{640, 480, std::vector<uint8_t>(640 * 480 * 3)};
-    for (size_t i = 0; i < image.rgb.size(); ++i) image.rgb[i] = uint8_t((i * 2654435761u) >> 24);
-    const eagle::region_set r = eagle::make_slico_regions(image, 64);
-    EXPECT_EQ(r.n_regions, 63);
-    EXPECT_EQ(r.labels.size(), size_t(640 * 480));
-    int64_t total = 0;
-    for (int32_t i = 0; i < r.n_regions; ++i) {
-        EXPECT_GT(r.area_px[i], 0) << "region " << i;
-        total += r.area_px[i];
-    }
-    EXPECT_EQ(total, 640 * 480);
-    for (int32_t id : r.labels) ASSERT_TRUE(id >= 0 && id < r.n_regions);
-}
-
-TEST(regions, grid_and_user_labels) {
-    const eagle::region_set g = eagle::make_grid_regions(10, 7, 3, 2);
-    EXPECT_EQ(g.n_regions, 6);
-    EXPECT_EQ(std::accumulate(g.area_px.begin(), g.area_px.end(), int64_t(0)), 70);
-    std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
-    const std::string path = std::string(EAGLE_TEST_TMP_DIR) + "/labels.png";
-    eagle::save_region_labels(g, path);
-    const eagle::region_set back = eagle::load_region_labels(path, 10, 7);
-    EXPECT_EQ(back.labels, g.labels);
-    EXPECT_THROW(eagle::load_region_labels(path, 11, 7), eagle::error);
-    EXPECT_THROW(eagle::load_region_labels(std::string(EAGLE_TEST_TMP_DIR) + "/none.png", 10, 7), eagle::error);
-    EXPECT_THROW(eagle::make_grid_regions(10, 7, 11, 1), eagle::error);
-}
-
-TEST(regions, division_number_must_fit_the_image) {
-    const eagle::image_rgb8 image{8, 8, std::vector<uint8_t>(8 * 8 * 3, 7)};
-    EXPECT_THROW(eagle::make_slico_regions(image, 65), eagle::error);
-    EXPECT_THROW(eagle::make_slico_regions(image, 0), eagle::error);
-    EXPECT_NO_THROW(eagle::make_slico_regions(image, 4));
 }
 
 TEST(maps, attribution_is_monotone_along_the_ranking_and_spans_zero_to_one) {
@@ -484,4 +448,49 @@ TEST(maps, token_gain_map_follows_the_sentence_ranking) {
     }
     const std::vector<float> old_name = eagle::token_attribution_map(ex, regions, 1);
     EXPECT_EQ(old_name, eagle::token_gain_map(ex, regions, 1)); // the alias is the same function
+}
+
+TEST(explain_params, defaults_are_the_documented_ones) {
+    // the documented defaults (explain.h): EAGLE with the lazy search, both terms, no budget, and the
+    // reference's efficient-search window; the CLI and explanation.json show these values
+    const eagle::explain_params p;
+    EXPECT_EQ(p.lambda1, 1.0f);
+    EXPECT_EQ(p.lambda2, 1.0f);
+    EXPECT_EQ(p.method, eagle::attribution_method::eagle);
+    EXPECT_EQ(p.mode, eagle::search_mode::lazy);
+    EXPECT_EQ(p.budget.max_regions, 0);
+    EXPECT_EQ(p.budget.stop_fraction, 0.0f);
+    EXPECT_EQ(p.lazy.batch, 8);
+    EXPECT_EQ(p.lazy.epsilon, 0.0f);
+    EXPECT_EQ(p.efficient.search_scope, 10);
+    EXPECT_EQ(p.efficient.pending_samples, 8);
+    EXPECT_EQ(p.efficient.update_step, 5);
+    EXPECT_EQ(p.sampling.seed, 1u);
+    EXPECT_EQ(p.sampling.n_samples, 256);
+}
+
+TEST(explain_params, every_nested_knob_is_checked) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
+    const std::vector<std::pair<std::string, std::function<void(eagle::explain_params &)>>> bad = {
+        {"budget.max_regions", [](eagle::explain_params & p) { p.budget.max_regions = -1; }},
+        {"budget.stop_fraction", [](eagle::explain_params & p) { p.budget.stop_fraction = -0.5f; }},
+        {"lazy.batch", [](eagle::explain_params & p) { p.lazy.batch = 0; }},
+        {"lazy.epsilon", [](eagle::explain_params & p) { p.lazy.epsilon = -1.0f; }},
+        {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
+        {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
+        {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},
+        {"sampling.n_samples", [](eagle::explain_params & p) { p.sampling.n_samples = 1; }},
+    };
+    for (const auto & [name, spoil] : bad) {
+        eagle::explain_params p;
+        spoil(p);
+        try {
+            eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
+            ADD_FAILURE() << name << " was accepted";
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what(); // names the parameter
+        }
+    }
 }
