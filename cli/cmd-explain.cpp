@@ -18,19 +18,6 @@ namespace eagle::cli {
 
 namespace {
 
-// EAGLE's one-sided ablations are EAGLE with one term switched off
-void apply_method(const std::string & method, explain_params & params) {
-    if (method == "insight-only") {
-        params.method = attribution_method::eagle;
-        params.lambda2 = 0.0f;
-    } else if (method == "necessity-only") {
-        params.method = attribution_method::eagle;
-        params.lambda1 = 0.0f;
-    } else {
-        params.method = attribution_method_from_string(method);
-    }
-}
-
 std::string trimmed(const std::string & piece) {
     size_t b = 0, e = piece.size();
     while (b < e && std::isspace(static_cast<unsigned char>(piece[b]))) ++b;
@@ -65,8 +52,8 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     explain_params & p = rq.params;
     app.add_option("--method", rq.method, "eagle | insight-only | necessity-only | random | occlusion | rise | lime")->capture_default_str();
     app.add_option("--search", o.search, "EAGLE's search: exact | efficient | lazy")->capture_default_str();
-    app.add_option("--seed", p.seed, "seed of the random, rise and lime baselines")->capture_default_str();
-    app.add_option("--samples", p.n_samples, "masked images sampled by rise and lime")->capture_default_str();
+    app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
+    app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
     app.add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
     app.add_option("--divisions,-D", rq.regions.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
     app.add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
@@ -74,20 +61,20 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     app.add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
     app.add_option("--lambda1", p.lambda1, "weight of insight")->capture_default_str();
     app.add_option("--lambda2", p.lambda2, "weight of necessity")->capture_default_str();
-    app.add_option("--search-scope", p.search_scope, "efficient search: window size")->capture_default_str();
-    app.add_option("--pending-samples", p.pending_samples, "efficient search: removal candidates")->capture_default_str();
-    app.add_option("--update-step", p.update_step, "efficient search: full re-sort period")->capture_default_str();
-    app.add_option("--lazy-batch", p.lazy_batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
-    app.add_option("--lazy-epsilon", p.lazy_epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
-    app.add_option("--max-regions", p.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
-    app.add_option("--stop-fraction", p.stop_fraction,
+    app.add_option("--search-scope", p.efficient.search_scope, "efficient search: window size")->capture_default_str();
+    app.add_option("--pending-samples", p.efficient.pending_samples, "efficient search: removal candidates")->capture_default_str();
+    app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
+    app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
+    app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
+    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
+    app.add_option("--stop-fraction", p.budget.stop_fraction,
                    "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
 }
 
 void resolve_explain_options(explain_options & o) {
     explanation_request & rq = o.request;
     rq.params.mode = search_mode_from_string(o.search);
-    apply_method(rq.method, rq.params);
+    set_method(rq.params, rq.method);
     rq.regions.kind = region_kind_from_string(o.segmenter);
     parse_grid(o.grid, rq.regions);
     rq.fill = fill_mode_from_string(o.fill);

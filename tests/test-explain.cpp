@@ -11,8 +11,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
+#include <functional>
 #include <set>
+#include <string>
+#include <utility>
 
 using eagle::testing::analytic_scorer;
 using eagle::testing::dummy_request;
@@ -192,7 +194,7 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
     for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy}) {
         analytic_scorer sc = additive_scorer(regions, w);
         eagle::explain_params p = with_mode(mode);
-        p.max_regions = 5;
+        p.budget.max_regions = 5;
         const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
         EXPECT_EQ(ex.n_ranked, 5);
         EXPECT_EQ(ex.order.size(), 64u);
@@ -200,43 +202,6 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
         EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
         EXPECT_NEAR(ex.insertion_score.back(), ex.org_score[0], 1e-6);
     }
-}
-
-TEST(regions, slico_partitions_the_image_like_the_reference) {
-    // 640x480 -> region size 69 -> SLICO seeds 7 rows x 9 columns = 63 regions (eagle-reference.md §2.1)
-    eagle::image_rgb8 image{640, 480, std::vector<uint8_t>(640 * 480 * 3)};
-    for (size_t i = 0; i < image.rgb.size(); ++i) image.rgb[i] = uint8_t((i * 2654435761u) >> 24);
-    const eagle::region_set r = eagle::make_slico_regions(image, 64);
-    EXPECT_EQ(r.n_regions, 63);
-    EXPECT_EQ(r.labels.size(), size_t(640 * 480));
-    int64_t total = 0;
-    for (int32_t i = 0; i < r.n_regions; ++i) {
-        EXPECT_GT(r.area_px[i], 0) << "region " << i;
-        total += r.area_px[i];
-    }
-    EXPECT_EQ(total, 640 * 480);
-    for (int32_t id : r.labels) ASSERT_TRUE(id >= 0 && id < r.n_regions);
-}
-
-TEST(regions, grid_and_user_labels) {
-    const eagle::region_set g = eagle::make_grid_regions(10, 7, 3, 2);
-    EXPECT_EQ(g.n_regions, 6);
-    EXPECT_EQ(std::accumulate(g.area_px.begin(), g.area_px.end(), int64_t(0)), 70);
-    std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
-    const std::string path = std::string(EAGLE_TEST_TMP_DIR) + "/labels.png";
-    eagle::save_region_labels(g, path);
-    const eagle::region_set back = eagle::load_region_labels(path, 10, 7);
-    EXPECT_EQ(back.labels, g.labels);
-    EXPECT_THROW(eagle::load_region_labels(path, 11, 7), eagle::error);
-    EXPECT_THROW(eagle::load_region_labels(std::string(EAGLE_TEST_TMP_DIR) + "/none.png", 10, 7), eagle::error);
-    EXPECT_THROW(eagle::make_grid_regions(10, 7, 11, 1), eagle::error);
-}
-
-TEST(regions, division_number_must_fit_the_image) {
-    const eagle::image_rgb8 image{8, 8, std::vector<uint8_t>(8 * 8 * 3, 7)};
-    EXPECT_THROW(eagle::make_slico_regions(image, 65), eagle::error);
-    EXPECT_THROW(eagle::make_slico_regions(image, 0), eagle::error);
-    EXPECT_NO_THROW(eagle::make_slico_regions(image, 4));
 }
 
 TEST(maps, attribution_is_monotone_along_the_ranking_and_spans_zero_to_one) {
@@ -254,7 +219,7 @@ TEST(maps, attribution_is_monotone_along_the_ranking_and_spans_zero_to_one) {
     EXPECT_FLOAT_EQ(region_value[ex.order.front()], 1.0f);
     EXPECT_FLOAT_EQ(region_value[ex.order.back()], 0.0f);
     // the gap between consecutive regions is the later one's |gain|, normalised
-    const std::vector<float> token_map = eagle::token_attribution_map(ex, regions, 0);
+    const std::vector<float> token_map = eagle::token_gain_map(ex, regions, 0);
     ASSERT_EQ(token_map.size(), map.size()); // one target, lambdas 1: the same objective
     for (size_t i = 0; i < map.size(); ++i) ASSERT_NEAR(token_map[i], map[i], 1e-5) << i;
 }
@@ -337,7 +302,7 @@ TEST(explain, bad_inputs) {
     EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 0), regions, {}), eagle::error); // no targets
     EXPECT_THROW(eagle::explain(sc, dummy_request(41, 10, 1), regions, {}), eagle::error); // size mismatch
     eagle::explain_params p;
-    p.max_regions = -1;
+    p.budget.max_regions = -1;
     EXPECT_THROW(eagle::explain(sc, dummy_request(40, 10, 1), regions, p), eagle::error);
     EXPECT_THROW(eagle::search_mode_from_string("greedy"), eagle::error);
 }
@@ -349,6 +314,37 @@ TEST(explain, cancellation_returns_a_partial_ranking) {
                                                  [](int32_t n_done, int32_t) { return n_done < 3; });
     EXPECT_FALSE(ex.is_complete);
     EXPECT_EQ(ex.order.size(), 3u);
+}
+
+TEST(explain, a_cancelled_run_keeps_every_region_value_in_zero_one) {
+    // unequal weights, so the ranked regions spread over [0, 1]; the run is cancelled after 3 of 16 regions
+    const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
+    std::vector<double> w(16);
+    for (int i = 0; i < 16; ++i) w[i] = (1 + (i * 7) % 16) / 136.0;
+    for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy, eagle::search_mode::efficient}) {
+        analytic_scorer sc = additive_scorer(regions, w);
+        const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, with_mode(mode),
+                                                     [](int32_t n_done, int32_t) { return n_done < 3; });
+        const char * name = eagle::search_mode_name(mode);
+        ASSERT_FALSE(ex.is_complete) << name;
+        ASSERT_LT(ex.order.size(), 16u) << name;
+        ASSERT_EQ(ex.region_value.size(), 16u) << name;
+        const std::set<int32_t> ranked(ex.order.begin(), ex.order.end());
+        float lowest_ranked = 1.0f;
+        for (int32_t r : ex.order) lowest_ranked = std::min(lowest_ranked, ex.region_value[r]);
+        for (int32_t r = 0; r < 16; ++r) {
+            EXPECT_GE(ex.region_value[r], 0.0f) << name << " region " << r;
+            EXPECT_LE(ex.region_value[r], 1.0f) << name << " region " << r;
+            if (!ranked.count(r)) {
+                EXPECT_LE(ex.region_value[r], lowest_ranked) << name << " unranked region " << r;
+            }
+        }
+        EXPECT_FLOAT_EQ(ex.region_value[ex.order.front()], 1.0f) << name;
+        for (float v : eagle::token_gain_map(ex, regions, 0)) {
+            EXPECT_GE(v, 0.0f) << name;
+            EXPECT_LE(v, 1.0f) << name;
+        }
+    }
 }
 
 TEST(baselines, rank_a_planted_region_first) {
@@ -364,7 +360,7 @@ TEST(baselines, rank_a_planted_region_first) {
         analytic_scorer sc(regions, 2, fn);
         eagle::explain_params p;
         p.method = method;
-        p.n_samples = 128;
+        p.sampling.n_samples = 128;
         const eagle::explanation ex = eagle::explain(sc, dummy_request(60, 60, 2), regions, p);
         EXPECT_EQ(ex.order.front(), 9) << eagle::attribution_method_name(method);
         ASSERT_EQ(ex.order.size(), 16u);
@@ -383,10 +379,120 @@ TEST(baselines, random_order_is_seeded_and_measured_along_its_ranking) {
     p.method = eagle::attribution_method::random;
     const eagle::explanation x = eagle::explain(a, dummy_request(60, 60, 1), regions, p);
     const eagle::explanation y = eagle::explain(b, dummy_request(60, 60, 1), regions, p);
-    p.seed = 2;
+    p.sampling.seed = 2;
     const eagle::explanation z = eagle::explain(c, dummy_request(60, 60, 1), regions, p);
     EXPECT_EQ(x.order, y.order);
     EXPECT_NE(x.order, z.order);
     for (size_t k = 0; k < 16; ++k) EXPECT_NEAR(x.insertion_score[k], (k + 1) / 16.0, 1e-5);
     EXPECT_EQ(x.n_evaluations, 2 * 16 + 2 - 2); // prefixes along the order; the last equals the full image
+}
+
+TEST(methods, one_table_with_the_ablations) {
+    const std::vector<std::string> names = eagle::method_names();
+    EXPECT_EQ(names, (std::vector<std::string>{"eagle", "insight-only", "necessity-only", "random", "occlusion", "rise", "lime"}));
+    for (const std::string & name : names) {
+        eagle::explain_params p;
+        p.lambda1 = 0.7f;
+        p.lambda2 = 0.3f;
+        eagle::set_method(p, name);
+        if (name == "insight-only" || name == "necessity-only") {
+            EXPECT_EQ(p.method, eagle::attribution_method::eagle);
+            // the switched-off term is zeroed, the other is left as the caller set it
+            EXPECT_EQ(p.lambda1, name == "insight-only" ? 0.7f : 0.0f) << name;
+            EXPECT_EQ(p.lambda2, name == "insight-only" ? 0.0f : 0.3f) << name;
+        } else {
+            EXPECT_EQ(p.method, eagle::attribution_method_from_string(name));
+            EXPECT_EQ(eagle::attribution_method_name(p.method), name);
+            EXPECT_EQ(p.lambda1, 0.7f);
+            EXPECT_EQ(p.lambda2, 0.3f);
+        }
+    }
+    eagle::explain_params p;
+    try {
+        eagle::set_method(p, "gradcam");
+        ADD_FAILURE() << "gradcam was accepted";
+    } catch (const eagle::error & e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("'gradcam'"), std::string::npos) << what;
+        for (const std::string & name : names) EXPECT_NE(what.find(name), std::string::npos) << what;
+    }
+    for (const std::string & name : eagle::search_mode_names()) {
+        EXPECT_EQ(eagle::search_mode_name(eagle::search_mode_from_string(name)), name);
+    }
+}
+
+TEST(maps, token_gain_map_follows_the_sentence_ranking) {
+    // target 0 depends on region 0 strongly, target 1 on region 3 only: the sentence ranks region 0 first,
+    // and target 1's gain map still puts region 0 on top. It is the target's share of the gains along the
+    // sentence order, not the target's own ranking.
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc(regions, 2, [](int32_t t, const std::vector<double> & kept) {
+        return t == 0 ? float(0.05 + 0.9 * kept[0] + 0.02 * kept[3]) : float(0.1 + 0.3 * kept[3] + 0.01 * kept[0]);
+    });
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 10, 2), regions, with_mode(eagle::search_mode::exact));
+    ASSERT_EQ(ex.order.front(), 0);
+    for (int32_t t = 0; t < 2; ++t) {
+        const std::vector<float> map = eagle::token_gain_map(ex, regions, t);
+        ASSERT_EQ(map.size(), regions.labels.size());
+        std::vector<float> value(4);
+        for (size_t i = 0; i < map.size(); ++i) value[regions.labels[i]] = map[i];
+        for (float v : value) {
+            EXPECT_GE(v, 0.0f);
+            EXPECT_LE(v, 1.0f);
+        }
+        for (size_t k = 1; k < ex.order.size(); ++k) {
+            EXPECT_GE(value[ex.order[k - 1]], value[ex.order[k]]) << "target " << t << " step " << k; // the sentence order
+        }
+        EXPECT_FLOAT_EQ(value[ex.order.front()], 1.0f) << "target " << t; // the sentence's top region, always
+        if (t == 1) {
+            EXPECT_FLOAT_EQ(value[3], 0.0f); // the region target 1 depends on shows as its lowest
+        }
+    }
+    const std::vector<float> old_name = eagle::token_attribution_map(ex, regions, 1);
+    EXPECT_EQ(old_name, eagle::token_gain_map(ex, regions, 1)); // the alias is the same function
+}
+
+TEST(explain_params, defaults_are_the_documented_ones) {
+    // the documented defaults (explain.h): EAGLE with the lazy search, both terms, no budget, and the
+    // reference's efficient-search window; the CLI and explanation.json show these values
+    const eagle::explain_params p;
+    EXPECT_EQ(p.lambda1, 1.0f);
+    EXPECT_EQ(p.lambda2, 1.0f);
+    EXPECT_EQ(p.method, eagle::attribution_method::eagle);
+    EXPECT_EQ(p.mode, eagle::search_mode::lazy);
+    EXPECT_EQ(p.budget.max_regions, 0);
+    EXPECT_EQ(p.budget.stop_fraction, 0.0f);
+    EXPECT_EQ(p.lazy.batch, 8);
+    EXPECT_EQ(p.lazy.epsilon, 0.0f);
+    EXPECT_EQ(p.efficient.search_scope, 10);
+    EXPECT_EQ(p.efficient.pending_samples, 8);
+    EXPECT_EQ(p.efficient.update_step, 5);
+    EXPECT_EQ(p.sampling.seed, 1u);
+    EXPECT_EQ(p.sampling.n_samples, 256);
+}
+
+TEST(explain_params, every_nested_knob_is_checked) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
+    const std::vector<std::pair<std::string, std::function<void(eagle::explain_params &)>>> bad = {
+        {"budget.max_regions", [](eagle::explain_params & p) { p.budget.max_regions = -1; }},
+        {"budget.stop_fraction", [](eagle::explain_params & p) { p.budget.stop_fraction = -0.5f; }},
+        {"lazy.batch", [](eagle::explain_params & p) { p.lazy.batch = 0; }},
+        {"lazy.epsilon", [](eagle::explain_params & p) { p.lazy.epsilon = -1.0f; }},
+        {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
+        {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
+        {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},
+        {"sampling.n_samples", [](eagle::explain_params & p) { p.sampling.n_samples = 1; }},
+    };
+    for (const auto & [name, spoil] : bad) {
+        eagle::explain_params p;
+        spoil(p);
+        try {
+            eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
+            ADD_FAILURE() << name << " was accepted";
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what(); // names the parameter
+        }
+    }
 }

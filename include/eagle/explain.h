@@ -23,11 +23,12 @@ namespace eagle {
 
 enum class search_mode {
     exact,     // the reference greedy: all remaining regions evaluated at every step, n(n+1) evaluations
-    efficient, // the reference's bidirectional windowed greedy (search_scope, pending_samples, update_step)
+    efficient, // the reference's bidirectional windowed greedy (explain_params::efficient)
     lazy,      // lazy greedy: stale gains as upper bounds, the top candidates re-evaluated until one is fresh
 };
 search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
 const char * search_mode_name(search_mode mode);
+std::vector<std::string> search_mode_names();                  // in the enum's order
 
 // How regions are ranked. eagle is the method; the others are black-box baselines on the same scorer and
 // output format (their curves are measured along their ranking, so every method is evaluated alike).
@@ -41,26 +42,49 @@ enum class attribution_method {
 attribution_method attribution_method_from_string(const std::string & name); // throws errc::invalid_argument
 const char * attribution_method_name(attribution_method method);
 
+// Nested per strategy (whisper_full_params.greedy / beam_search style): each search reads its own struct.
 struct explain_params {
     float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
     search_mode mode = search_mode::lazy;
-    // baselines
-    uint64_t seed      = 1;            // random, rise, lime
-    int32_t  n_samples = 256;          // rise, lime: masked images sampled
-    // efficient search (the reference's defaults)
-    int32_t search_scope    = 10;
-    int32_t pending_samples = 8;
-    int32_t update_step     = 5;
-    // lazy search
-    int32_t lazy_batch   = 8;          // stale candidates re-evaluated per round (one scorer batch)
-    float   lazy_epsilon = 0.0f;       // accept a fresh gain within epsilon of the best stale bound
-    // budgets: the regions after the budget are ordered by their last known gain, flagged unranked
-    int32_t max_regions   = 0;         // stop the search after this many regions (0 = rank all)
-    float   stop_fraction = 0.0f;      // stop when the insertion score reaches this fraction of the
+
+    // exact and lazy search: the regions after the budget are ordered by their last known gain, flagged
+    // unranked (explanation::n_ranked)
+    struct budget_params {
+        int32_t max_regions   = 0;     // stop the search after this many regions (0 = rank all)
+        float   stop_fraction = 0.0f;  // stop when the insertion score reaches this fraction of the
                                        // full-image score (0 = never)
+    } budget;
+
+    // lazy search
+    struct lazy_params {
+        int32_t batch   = 8;           // stale candidates re-evaluated per round (one scorer batch)
+        float   epsilon = 0.0f;        // accept a fresh gain within epsilon of the best stale bound
+    } lazy;
+
+    // efficient search (the reference's defaults)
+    struct efficient_params {
+        int32_t search_scope    = 10;  // candidates evaluated between full re-sorts (the window's size)
+        int32_t pending_samples = 8;   // removal candidates at the back per step
+        int32_t update_step     = 5;   // a full re-sort every update_step steps
+    } efficient;
+
+    // the sampling baselines (random, rise, lime)
+    struct sampling_params {
+        uint64_t seed      = 1;        // random, rise, lime
+        int32_t  n_samples = 256;      // rise, lime: masked images sampled
+    } sampling;
 };
+
+// A method by the name the CLI and the benchmarks use: every attribution_method, plus EAGLE's one-sided
+// ablations, which are EAGLE with one term switched off: "insight-only" (lambda2 = 0) and "necessity-only"
+// (lambda1 = 0). The one table of method names.
+std::vector<std::string> method_names();
+
+// Sets params.method from a method_names() name; an ablation also zeroes its switched-off lambda (the other
+// lambda is left as it is). Throws errc::invalid_argument naming the value and the valid names.
+void set_method(explain_params & params, const std::string & name);
 
 // Per-target: does the token come from the image or from the language prior? (§4.2, §5)
 struct token_reliance {
@@ -78,7 +102,8 @@ using progress_callback = std::function<bool(int32_t n_done, int32_t n_total)>; 
 
 struct explanation {
     int32_t n_regions = 0;
-    std::vector<int32_t> order;                // region ids, most important first (all n_regions)
+    std::vector<int32_t> order;                // region ids, most important first (all n_regions; only
+                                               // the ranked ones when cancelled)
     int32_t n_ranked = 0;                      // order[0, n_ranked) came from the search; the rest from
                                                // a cheap criterion (a budget stopped the search)
     // the reference's log: entry k = the first k+1 regions of `order` visible
@@ -92,7 +117,8 @@ struct explanation {
     std::vector<float> baseline_score;         // per target, every region removed
     std::vector<float> marginal_gain;          // F_k - F_{k-1}, F_0 = F(empty set)
     std::vector<float> region_value;           // per region id, in [0, 1]: the attribution map's value
-                                               // (EAGLE: the reference's add_value; baselines: their saliency)
+                                               // (EAGLE: the reference's add_value; baselines: their saliency);
+                                               // a cancelled run's unranked regions get 0, the lowest
     std::vector<token_reliance> reliance;      // per target
     bool is_complete = true;                   // false: cancelled through the progress callback
     int64_t n_evaluations = 0;                 // masked images the model scored for this explanation
@@ -107,10 +133,21 @@ explanation explain(scorer & scorer, const score_request & request, const region
 
 // The attribution map per pixel: region_value of the pixel's region. For EAGLE that is the reference's
 // add_value: region ranked k gets sum_{j>k} |dF_j| / sum_{j>=2} |dF_j| (top region 1, last 0).
-// Word level: add_value along the same ranking, with F restricted to one target.
 std::vector<float> attribution_map(const explanation & ex, const region_set & regions);
-std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
-                                         float lambda1 = 1.0f, float lambda2 = 1.0f);
+
+// One target's share of the gains along the SENTENCE ranking: add_value of F restricted to target i_target
+// (with these lambdas), measured along ex.order. It is not a per-token attribution: the region order is the
+// sentence's (the value never increases along ex.order, so the sentence's top region is always this map's top
+// region, whatever the token); the token only changes the spacing of the values. Values in [0, 1]; a cancelled
+// run's unranked regions get 0. The reference has no per-token map; a word's own map is a separate
+// explanation with that one target.
+std::vector<float> token_gain_map(const explanation & ex, const region_set & regions, int32_t i_target,
+                                  float lambda1 = 1.0f, float lambda2 = 1.0f);
+// The old name of token_gain_map, kept so callers can move over; it is the same function.
+inline std::vector<float> token_attribution_map(const explanation & ex, const region_set & regions, int32_t i_target,
+                                                float lambda1 = 1.0f, float lambda2 = 1.0f) {
+    return token_gain_map(ex, regions, i_target, lambda1, lambda2);
+}
 
 // I_t = trapezoid AUC of [p_black] + insertion_word_score[:, t] over [0] + region_area, minus its minimum
 float influence_score(const explanation & ex, int32_t i_target);

@@ -47,8 +47,8 @@ ordered_json run_json(const explanation_record & rec) {
             {"labels", rq.regions.labels_path},
             {"fill", fill_mode_name(rq.fill)},
             {"method", rq.method},
-            {"seed", rq.params.seed},
-            {"samples", rq.params.n_samples},
+            {"seed", rq.params.sampling.seed},
+            {"samples", rq.params.sampling.n_samples},
             {"image_size", {rec.regions.nx, rec.regions.ny}},
             {"scorer", to_explanation_json(rec.scorer)}};
 }
@@ -256,13 +256,13 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                          "sensitive = p_full - p_black > 0.2";
     j["search"] = {{"method", attribution_method_name(params.method)},
                    {"mode", search_mode_name(params.mode)},
-                   {"search_scope", params.search_scope},
-                   {"pending_samples", params.pending_samples},
-                   {"update_step", params.update_step},
-                   {"lazy_batch", params.lazy_batch},
-                   {"lazy_epsilon", params.lazy_epsilon},
-                   {"max_regions", params.max_regions},
-                   {"stop_fraction", params.stop_fraction}};
+                   {"search_scope", params.efficient.search_scope},
+                   {"pending_samples", params.efficient.pending_samples},
+                   {"update_step", params.efficient.update_step},
+                   {"lazy_batch", params.lazy.batch},
+                   {"lazy_epsilon", params.lazy.epsilon},
+                   {"max_regions", params.budget.max_regions},
+                   {"stop_fraction", params.budget.stop_fraction}};
     const int64_t n = ex.n_regions;
     j["n_evaluations"] = ex.n_evaluations;
     j["n_evaluations_exact"] = n * (n + 1); // what the reference greedy costs, for comparison
