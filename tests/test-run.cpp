@@ -1,0 +1,198 @@
+// One explanation end to end through the library (run_explanation -> write_explanation_folder), on the mock
+// engine behind the factory: the record is complete and consistent, the folder holds what report.h promises,
+// and the metrics of the record held in memory equal those read back from its files.
+#include "eagle/backends.h"
+#include "eagle/eagle.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// quadrants red (top left), green, blue, white
+eagle::image_rgb8 quadrant_image(int32_t nx = 48, int32_t ny = 40) {
+    eagle::image_rgb8 image{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
+    const uint8_t colours[4][3] = {{200, 40, 40}, {40, 160, 40}, {40, 60, 200}, {255, 255, 255}};
+    for (int32_t y = 0; y < ny; ++y) {
+        for (int32_t x = 0; x < nx; ++x) {
+            const int q = (y * 2 / ny) * 2 + x * 2 / nx;
+            std::copy(colours[q], colours[q] + 3, &image.rgb[(size_t(y) * nx + x) * 3]);
+        }
+    }
+    return image;
+}
+
+struct mock_run {
+    std::unique_ptr<eagle::vlm_model> model;
+    std::unique_ptr<eagle::vlm_session> session;
+    eagle::explanation_request request;
+};
+
+mock_run make_run() {
+    mock_run r;
+    eagle::model_params mp;
+    mp.engine = "mock";
+    r.model = eagle::load_vlm(mp);
+    r.session = r.model->new_session({});
+    r.request.image = quadrant_image();
+    r.request.image_path = "quadrants.png";
+    r.request.prompt = "describe the image";
+    r.request.regions.kind = eagle::region_kind::grid;
+    r.request.regions.n_cols = 4;
+    r.request.regions.n_rows = 4;
+    return r;
+}
+
+fs::path tmp_dir(const std::string & name) {
+    const fs::path dir = fs::path(EAGLE_TEST_TMP_DIR) / "run" / name;
+    fs::remove_all(dir);
+    return dir;
+}
+
+} // namespace
+
+TEST(run_explanation, sentence_record_is_complete_and_consistent) {
+    mock_run r = make_run();
+    const eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    EXPECT_EQ(rec.answer_text, "top left red top right green bottom left blue bottom right white");
+    ASSERT_EQ(rec.answer.size(), 13u); // 12 words and the end token (append_eog)
+    ASSERT_EQ(rec.words.size(), rec.answer.size());
+    EXPECT_EQ(rec.words.back(), "");
+    // every token a target, in order, scored as itself
+    ASSERT_EQ(rec.target_indices.size(), rec.answer.size());
+    for (size_t t = 0; t < rec.target_indices.size(); ++t) {
+        EXPECT_EQ(rec.target_indices[t], int32_t(t));
+        EXPECT_EQ(rec.target_ids[t], rec.answer[t]);
+    }
+    const eagle::explanation & ex = rec.result;
+    EXPECT_EQ(ex.n_regions, 16);
+    EXPECT_EQ(rec.regions.n_regions, 16);
+    EXPECT_TRUE(ex.is_complete);
+    EXPECT_EQ(ex.reliance.size(), rec.target_indices.size());
+    EXPECT_EQ(rec.engine.model_path, "");
+    EXPECT_EQ(rec.engine.n_seq, eagle::session_params{}.n_seq);
+    EXPECT_FALSE(rec.hallucination.has_value());
+    EXPECT_EQ(rec.scorer.n_evaluations, ex.n_evaluations); // a fresh session: the search's own count
+}
+
+TEST(run_explanation, targets_by_word_index_and_text) {
+    mock_run r = make_run();
+    r.request.target_words = {"BLUE"}; // case-insensitive, trimmed
+    r.request.target_indices = {2};
+    eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    EXPECT_EQ(rec.target_indices, (std::vector<int32_t>{2, 8})); // "red" by index, "blue" by word; sorted
+    EXPECT_EQ(rec.result.reliance.size(), 2u);
+
+    r.request.target_words = {};
+    r.request.target_indices = {};
+    r.request.target_text = "green";
+    rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    EXPECT_EQ(rec.target_indices, (std::vector<int32_t>{0})); // the default position of a target text
+    EXPECT_EQ(rec.target_pieces, (std::vector<std::string>{"green"}));
+
+    r.request.target_text = "";
+    r.request.target_words = {"purple"};
+    EXPECT_THROW(eagle::run_explanation(*r.model, *r.session, r.request), eagle::error);
+    r.request.target_words = {};
+    r.request.target_indices = {13};
+    EXPECT_THROW(eagle::run_explanation(*r.model, *r.session, r.request), eagle::error);
+}
+
+TEST(run_explanation, the_word_map_of_a_colour_peaks_in_its_quadrant) {
+    mock_run r = make_run();
+    r.request.target_words = {"blue"};
+    r.request.params.mode = eagle::search_mode::exact;
+    const eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    const std::vector<int32_t> bottom_left = {8, 9, 12, 13};
+    for (size_t k = 0; k < 4; ++k) {
+        EXPECT_NE(std::find(bottom_left.begin(), bottom_left.end(), rec.result.order[k]), bottom_left.end()) << k;
+    }
+    EXPECT_TRUE(rec.result.reliance[0].is_visual);
+}
+
+TEST(run_explanation, revise_finds_the_minimal_correction_with_the_metrics_rule) {
+    mock_run r = make_run();
+    // the mock's answer always starts with "top": a correct answer the full image already gives
+    r.request.target_indices = {2};
+    r.request.target_text = "top";
+    r.request.revise = true;
+    eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    ASSERT_TRUE(rec.hallucination.has_value());
+    EXPECT_EQ(rec.hallucination->correct_answer, "top");
+    // the answer with every region kept already starts with "top": corrected at once, nothing removed
+    EXPECT_TRUE(rec.hallucination->result.is_corrected);
+    EXPECT_EQ(rec.hallucination->result.n_kept, rec.result.n_regions);
+    ASSERT_TRUE(rec.hallucination->revised_answering.back().has_value());
+    for (size_t k = 0; k + 1 < rec.hallucination->revised_answering.size(); ++k) {
+        EXPECT_FALSE(rec.hallucination->revised_answering[k].has_value()) << k; // the walk stopped
+    }
+    const eagle::correction c = eagle::minimal_correction(
+        rec.hallucination->revised_answering,
+        std::vector<double>(rec.result.region_area.begin(), rec.result.region_area.end()), "top");
+    EXPECT_EQ(c.n_kept, rec.hallucination->result.n_kept);
+    EXPECT_DOUBLE_EQ(c.removed_fraction, rec.hallucination->result.removed_fraction);
+
+    // a correct answer no masking produces: the walk visits every k and the record says never corrected
+    r.request.target_text = "purple";
+    rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    ASSERT_TRUE(rec.hallucination.has_value());
+    EXPECT_FALSE(rec.hallucination->result.is_corrected);
+    for (const auto & answer : rec.hallucination->revised_answering) {
+        EXPECT_TRUE(answer.has_value());
+    }
+}
+
+TEST(run_explanation, folder_and_in_memory_metrics_agree) {
+    mock_run r = make_run();
+    r.request.ground_truth = {{"location", {0, 20, 24, 40}}}; // the bottom-left quadrant, xyxy
+    r.request.target_words = {"blue"};
+    const eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    const fs::path dir = tmp_dir("folder");
+    eagle::write_explanation_folder(dir.string(), rec);
+    for (const char * f : {"explanation.json", "regions.npy", "labels.png", "attribution.png", "report.html",
+                           "tokens/8-blue.png"}) {
+        EXPECT_TRUE(fs::exists(dir / f)) << f;
+    }
+    EXPECT_FALSE(fs::exists(dir / "hallucination.png"));
+    // the file is the record's JSON, and reads back to the same metrics the record gives in memory
+    const nlohmann::json j = nlohmann::json::parse(eagle::read_file((dir / "explanation.json").string()));
+    EXPECT_EQ(j.dump(), nlohmann::json(eagle::to_json(rec)).dump());
+    bool is_single = false;
+    const std::vector<eagle::explanation_files> files = eagle::discover_explanations(dir.string(), is_single);
+    ASSERT_TRUE(is_single);
+    ASSERT_EQ(files.size(), 1u);
+    for (eagle::map_source source : {eagle::map_source::attribution, eagle::map_source::add_value}) {
+        const eagle::sample_metrics from_files = eagle::evaluate_explanation_files(files[0], source, eagle::default_sensitivity);
+        const eagle::sample_metrics in_memory = eagle::evaluate_record(rec, source, eagle::default_sensitivity);
+        EXPECT_DOUBLE_EQ(from_files.all.insertion_auc, in_memory.all.insertion_auc);
+        EXPECT_DOUBLE_EQ(from_files.all.deletion_auc, in_memory.all.deletion_auc);
+        EXPECT_DOUBLE_EQ(from_files.all.highest_score, in_memory.all.highest_score);
+        ASSERT_TRUE(from_files.point_game_box.has_value());
+        ASSERT_TRUE(in_memory.point_game_box.has_value());
+        EXPECT_EQ(*from_files.point_game_box, *in_memory.point_game_box);
+        EXPECT_TRUE(*in_memory.point_game_box); // "blue" is explained by its quadrant
+    }
+}
+
+TEST(run_explanation, a_cancelled_search_skips_the_walk_and_says_so) {
+    mock_run r = make_run();
+    r.request.revise = true;
+    r.request.target_text = "top";
+    r.request.target_indices = {2};
+    int32_t n_calls = 0;
+    const eagle::explanation_record rec = eagle::run_explanation(
+        *r.model, *r.session, r.request, [&](eagle::run_phase phase, int32_t, int32_t) {
+            EXPECT_EQ(phase, eagle::run_phase::search);
+            return ++n_calls < 3;
+        });
+    EXPECT_FALSE(rec.result.is_complete);
+    EXPECT_FALSE(rec.hallucination.has_value());
+    for (float v : rec.result.region_value) {
+        EXPECT_GE(v, 0.0f);
+        EXPECT_LE(v, 1.0f);
+    }
+}
