@@ -8,6 +8,7 @@
 #include "eagle/regions.h"
 #include "eagle/scorer.h"
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -87,6 +88,20 @@ inline score_request dummy_request(int32_t nx, int32_t ny, int32_t n_answer) {
     req.prompt = "describe the image";
     req.answer.assign(n_answer, 1);
     return req;
+}
+
+// An image whose 2x2 quadrants are red (top left), green, blue and white (bottom right): what the mock engine
+// (eagle/mock-vlm.h) names, quadrant by quadrant.
+inline image_rgb8 quadrant_image(int32_t nx = 32, int32_t ny = 32) {
+    image_rgb8 image{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
+    const uint8_t colours[4][3] = {{200, 40, 40}, {40, 160, 40}, {40, 60, 200}, {255, 255, 255}};
+    for (int32_t y = 0; y < ny; ++y) {
+        for (int32_t x = 0; x < nx; ++x) {
+            const int q = (y * 2 / ny) * 2 + x * 2 / nx;
+            std::copy(colours[q], colours[q] + 3, &image.rgb[(size_t(y) * nx + x) * 3]);
+        }
+    }
+    return image;
 }
 
 } // namespace eagle::testing

@@ -13,18 +13,8 @@
 
 namespace {
 
-// an image whose quadrants are red (top left), green, blue and white (bottom right)
-eagle::image_rgb8 quadrant_image(int32_t nx = 32, int32_t ny = 32) {
-    eagle::image_rgb8 image{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
-    const uint8_t colours[4][3] = {{200, 40, 40}, {40, 160, 40}, {40, 60, 200}, {255, 255, 255}};
-    for (int32_t y = 0; y < ny; ++y) {
-        for (int32_t x = 0; x < nx; ++x) {
-            const int q = (y * 2 / ny) * 2 + x * 2 / nx;
-            std::copy(colours[q], colours[q] + 3, &image.rgb[(size_t(y) * nx + x) * 3]);
-        }
-    }
-    return image;
-}
+using eagle::testing::quadrant_image;
+
 
 std::unique_ptr<eagle::vlm_model> mock_model() {
     eagle::model_params params;

@@ -4,6 +4,8 @@
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
 
+#include "mock-scorer.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -11,20 +13,10 @@
 
 namespace {
 
+using eagle::testing::quadrant_image;
+
 namespace fs = std::filesystem;
 
-// quadrants red (top left), green, blue, white
-eagle::image_rgb8 quadrant_image(int32_t nx = 48, int32_t ny = 40) {
-    eagle::image_rgb8 image{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
-    const uint8_t colours[4][3] = {{200, 40, 40}, {40, 160, 40}, {40, 60, 200}, {255, 255, 255}};
-    for (int32_t y = 0; y < ny; ++y) {
-        for (int32_t x = 0; x < nx; ++x) {
-            const int q = (y * 2 / ny) * 2 + x * 2 / nx;
-            std::copy(colours[q], colours[q] + 3, &image.rgb[(size_t(y) * nx + x) * 3]);
-        }
-    }
-    return image;
-}
 
 struct mock_run {
     std::unique_ptr<eagle::vlm_model> model;
@@ -38,7 +30,7 @@ mock_run make_run() {
     mp.engine = "mock";
     r.model = eagle::load_vlm(mp);
     r.session = r.model->new_session({});
-    r.request.image = quadrant_image();
+    r.request.image = quadrant_image(48, 40);
     r.request.image_path = "quadrants.png";
     r.request.prompt = "describe the image";
     r.request.regions.kind = eagle::region_kind::grid;
