@@ -170,34 +170,6 @@ std::string csv(const table & t) {
     return out;
 }
 
-json sample_to_json(const sample_metrics & m) {
-    json j;
-    j["source"] = m.source;
-    j["insertion_auc"] = m.all.insertion_auc;
-    j["deletion_auc"] = m.all.deletion_auc;
-    j["highest_confidence"] = m.all.highest_score;
-    j["n_sensitive_tokens"] = m.n_sensitive_tokens;
-    if (m.sensitive) {
-        j["sensitive_insertion_auc"] = m.sensitive->insertion_auc;
-        j["sensitive_deletion_auc"] = m.sensitive->deletion_auc;
-        j["sensitive_highest_confidence"] = m.sensitive->highest_score;
-    }
-    if (m.point_game_box) {
-        j["point_game_box"] = *m.point_game_box ? 1 : 0;
-    }
-    if (m.point_game_mask) {
-        j["point_game_mask"] = *m.point_game_mask ? 1 : 0;
-    }
-    if (m.correction_result) {
-        const correction & c = *m.correction_result;
-        j["corrected"] = c.is_corrected;
-        j["regions_kept"] = c.n_kept;
-        j["minimal_correction_region"] = c.removed_fraction;
-        j["within_10_percent"] = c.is_corrected && c.is_within_budget;
-    }
-    return j;
-}
-
 int run_eval(const eval_options & o) {
     if (o.is_json && o.is_csv) {
         throw error(errc::invalid_argument, "give one of --json and --csv");
@@ -242,7 +214,7 @@ int run_eval(const eval_options & o) {
         if (o.per_sample) {
             json rows = json::array();
             for (const sample_metrics & m : samples) {
-                rows.push_back(sample_to_json(m));
+                rows.push_back(sample_metrics_to_json(m));
             }
             j["samples"] = rows;
         }

@@ -200,4 +200,9 @@ eval_summary summarize(const std::vector<sample_metrics> & samples);
 //   sample was corrected), csr_10_clean, n_hallucination_samples, n_corrected_samples }
 nlohmann::ordered_json summary_to_json(const eval_summary & summary);
 
+// One sample's row of `eagle eval --per-sample --json`: source, insertion_auc, deletion_auc, highest_confidence,
+// n_sensitive_tokens, and where they apply sensitive_*, point_game_box/mask (0/1), corrected, regions_kept,
+// minimal_correction_region, within_10_percent.
+nlohmann::ordered_json sample_metrics_to_json(const sample_metrics & metrics);
+
 } // namespace eagle

@@ -143,25 +143,6 @@ private:
     std::unique_ptr<eagle::vlm_session> session_;
 };
 
-py::dict metrics_dict(const eagle::sample_metrics & m) {
-    py::dict d;
-    d["insertion_auc"] = m.all.insertion_auc;
-    d["deletion_auc"] = m.all.deletion_auc;
-    d["highest_confidence"] = m.all.highest_score;
-    d["n_sensitive_tokens"] = m.n_sensitive_tokens;
-    if (m.sensitive) {
-        d["sensitive_insertion_auc"] = m.sensitive->insertion_auc;
-        d["sensitive_deletion_auc"] = m.sensitive->deletion_auc;
-    }
-    if (m.point_game_box) d["point_game_box"] = *m.point_game_box;
-    if (m.point_game_mask) d["point_game_mask"] = *m.point_game_mask;
-    if (m.correction_result) {
-        d["corrected"] = m.correction_result->is_corrected;
-        d["minimal_correction_region"] = m.correction_result->removed_fraction;
-    }
-    return d;
-}
-
 eagle::map_source map_source_from(const std::string & name) {
     if (name == "attribution") return eagle::map_source::attribution;
     if (name == "add-value" || name == "add_value") return eagle::map_source::add_value;
@@ -313,7 +294,7 @@ PYBIND11_MODULE(_eagle, m) {
             return eagle::render_html_report(r, eagle::render_explanation_images(r));
         })
         .def("metrics", [](const eagle::explanation_record & r, double sensitivity, const std::string & map) {
-            return metrics_dict(eagle::evaluate_record(r, map_source_from(map), sensitivity));
+            return json_to_python(eagle::sample_metrics_to_json(eagle::evaluate_record(r, map_source_from(map), sensitivity)));
         });
 
     py::class_<py_model>(m, "Model")

@@ -4,6 +4,7 @@
 
 #include "eagle/error.h"
 #include "eagle/file.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -28,12 +29,8 @@ bool is_dir(const fs::path & p) {
 
 // a token piece as a file name: its trimmed text, anything but letters and digits as '_'
 std::string slug(const std::string & piece) {
-    size_t b = 0, e = piece.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(piece[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(piece[e - 1]))) --e;
     std::string s;
-    for (size_t i = b; i < e; ++i) {
-        const auto c = static_cast<unsigned char>(piece[i]);
+    for (unsigned char c : trim_space(piece)) {
         s.push_back(std::isalnum(c) ? char(c) : '_');
     }
     return s.empty() ? "token" : s;

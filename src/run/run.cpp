@@ -4,6 +4,7 @@
 
 #include "eagle/version.h"
 #include "eagle/error.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,20 +12,6 @@
 namespace eagle {
 
 namespace {
-
-// a token piece as a word: leading spaces (SentencePiece's marker is already a space here) and trailing
-// white space dropped
-std::string trim_word(const std::string & piece) {
-    size_t b = 0;
-    while (b < piece.size() && std::isspace(static_cast<unsigned char>(piece[b]))) {
-        ++b;
-    }
-    std::string w = piece.substr(b);
-    while (!w.empty() && std::isspace(static_cast<unsigned char>(w.back()))) {
-        w.pop_back();
-    }
-    return w;
-}
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -48,7 +35,7 @@ resolved_targets resolve_targets(const vlm_model & model, const explanation_requ
     for (const std::string & w : request.target_words) {
         bool found = false;
         for (size_t i = 0; i < words.size(); ++i) {
-            if (lower(trim_word(words[i])) == lower(trim_word(w))) {
+            if (lower(trim_space(words[i])) == lower(trim_space(w))) {
                 indices.push_back(int32_t(i));
                 found = true;
             }

@@ -1,21 +1,11 @@
 #include "eagle/correction.h"
 
 #include "eagle/error.h"
+#include "common/text.h"
 
-#include <cctype>
 
 namespace eagle {
 
-namespace {
-
-std::string trim(const std::string & text) {
-    size_t b = 0, e = text.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-    return text.substr(b, e - b);
-}
-
-} // namespace
 
 hallucination_record find_minimal_correction(vlm_session & session, const image_rgb8 & image, const region_set & regions,
                                              const explanation & ex, const std::string & correct_answer,
@@ -28,7 +18,7 @@ hallucination_record find_minimal_correction(vlm_session & session, const image_
                                                 std::to_string(regions.nx) + "x" + std::to_string(regions.ny) + " image");
     }
     hallucination_record out;
-    out.correct_answer = trim(correct_answer);
+    out.correct_answer = trim_space(correct_answer);
     out.revised_answering.assign(size_t(n), std::nullopt);
     for (const auto & row : ex.insertion_word_score) {
         out.target_probability_curve.push_back(row.front());
