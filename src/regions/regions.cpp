@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/slic.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -52,9 +53,14 @@ double region_set::area_fraction(const std::vector<uint8_t> & selected) const {
 
 region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int32_t n_iterations) {
     const int64_t n_px = int64_t(image.nx) * image.ny;
+    if (image.empty() || image.rgb.size() != size_t(n_px) * 3) {
+        throw error(errc::invalid_argument, "make_slico_regions: a " + std::to_string(image.nx) + "x" + std::to_string(image.ny) +
+                                                " image with " + std::to_string(image.rgb.size()) + " bytes (expected nx*ny*3 > 0)");
+    }
     if (n_divisions < 1 || n_divisions > n_px) {
         throw error(errc::invalid_argument, "division number " + std::to_string(n_divisions) + " must lie in 1.." +
-                                                std::to_string(n_px) + " (the image's pixel count)");
+                                                std::to_string(n_px) + " (the pixel count of the " + std::to_string(image.nx) +
+                                                "x" + std::to_string(image.ny) + " image)");
     }
     if (n_iterations < 1) {
         throw error(errc::invalid_argument, "SLICO iterations must be positive, got " + std::to_string(n_iterations));
@@ -63,7 +69,10 @@ region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int
     cv::Mat rgb(image.ny, image.nx, CV_8UC3, const_cast<uint8_t *>(image.rgb.data()));
     cv::Mat bgr;
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    const int region_size = int(std::sqrt(double(n_px) / n_divisions));
+    // the reference's size, clamped to the short side: OpenCV's SLICO lays out round(side / size) seed strips
+    // per axis and crashes when one axis gets none (a 4000x3 image at D = 64 asks for 13-pixel regions). On
+    // images whose short side is at least the reference's size (every normal image) nothing changes.
+    const int region_size = std::min(int(std::sqrt(double(n_px) / n_divisions)), std::min(image.nx, image.ny));
     cv::Ptr<cv::ximgproc::SuperpixelSLIC> slic =
         cv::ximgproc::createSuperpixelSLIC(bgr, cv::ximgproc::SLICO, region_size, 20.0f);
     slic->iterate(n_iterations);
