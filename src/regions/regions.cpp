@@ -1,6 +1,7 @@
 #include "eagle/regions.h"
 
 #include "eagle/error.h"
+#include "image/decode.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -101,14 +102,7 @@ region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_r
 }
 
 region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        throw error(errc::io, "region labels '" + path + "' do not exist or are not a file");
-    }
-    cv::Mat img = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
-    if (img.empty()) {
-        throw error(errc::io, "cannot read region labels '" + path + "' (a PNG of region ids)");
-    }
+    const cv::Mat img = detail::decode_image_file(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE, "load_region_labels");
     if (img.cols != nx || img.rows != ny) {
         throw error(errc::invalid_argument, "region labels '" + path + "' are " + std::to_string(img.cols) + "x" +
                                                 std::to_string(img.rows) + " but the image is " + std::to_string(nx) + "x" +

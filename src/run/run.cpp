@@ -98,6 +98,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     rec.request = request;
     rec.request.image = request.image.empty() ? load_image(request.image_path) : request.image;
     const image_rgb8 & image = rec.request.image;
+    check_image_size(image.nx, image.ny, "run_explanation: the image"); // an in-memory image skips load_image's check
     rec.regions = make_regions(image, request.regions);
 
     const model_params & mp = model.params();
