@@ -80,6 +80,7 @@ void resolve_explain_options(explain_options & o) {
     rq.fill = fill_mode_from_string(o.fill);
     rq.prompt = o.model.prompt;
     rq.use_raw_prompt = o.model.use_raw_prompt;
+    check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
 }
 
 explanation_record explain_into(const vlm_model & model, vlm_session & session, const explanation_request & request,
@@ -264,7 +265,7 @@ command add_explain_command(CLI::App & parent) {
     add_model_options(*app, o.model);
     CLI::Option * answer_opt =
         app->add_option("--answer,-a", rq.answer_text, "answer to explain (default: the model's own greedy answer)");
-    app->add_option("--max-tokens,-n", rq.max_tokens, "most tokens of the generated answer")->check(CLI::PositiveNumber);
+    app->add_option("--max-tokens,-n", rq.max_tokens, "most tokens of the generated answer (>= 1)");
     app->add_flag("!--no-eog", rq.append_eog, "do not count the end-of-generation token as a target");
     app->add_option("--target-word", rq.target_words, "explain this answer word (repeatable; default: every token)");
     app->add_option("--target-index", rq.target_indices, "explain the answer token at this index (repeatable)");

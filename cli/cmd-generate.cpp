@@ -16,7 +16,7 @@ command add_generate_command(CLI::App & parent) {
     auto st = std::make_shared<state>();
     CLI::App * app = parent.add_subcommand("generate", "greedy answer of the model for an image and a prompt");
     add_model_options(*app, st->opts);
-    app->add_option("--max-tokens,-n", st->max_tokens, "most tokens to generate")->check(CLI::PositiveNumber);
+    app->add_option("--max-tokens,-n", st->max_tokens, "most tokens to generate (>= 1)");
     add_log_flags(*app);
 
     return {app, [st] {

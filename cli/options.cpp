@@ -8,15 +8,17 @@
 
 namespace eagle::cli {
 
+// Numbers are not range-checked here: the library checks them (load_vlm, new_session, run_explanation) and
+// main() turns its errc::invalid_argument into one "eagle: error: ..." line and exit 1.
 void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--model,-m", opts.model_path, "text model GGUF (default: the embedded ShapesWorld model)");
     app.add_option("--mmproj", opts.mmproj_path, "multimodal projector GGUF (required with --model)");
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
-    app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
-    app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences)")->check(CLI::Range(1, 256));
-    app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)")->check(CLI::NonNegativeNumber);
+    app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)");
+    app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256)");
+    app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
     app.add_flag("--flash-attn", opts.use_flash_attn, "use llama.cpp's flash attention (faster on GPU; on CPU scores then vary ~1e-3 with the batch)");
     app.add_flag("--json", opts.is_json, "print JSON");

@@ -80,6 +80,30 @@ TEST(factory, new_session_checks_its_params) {
     EXPECT_NE(error_of([&] { model->new_session(p); }).find("context size -1"), std::string::npos);
 }
 
+// issue 13: every numeric param is checked where it enters the library, with the parameter and the value
+TEST(factory, load_vlm_and_new_session_name_the_bad_value) {
+    eagle::model_params mp;
+    mp.engine = "mock";
+    mp.n_threads = -2;
+    EXPECT_NE(error_of([&] { eagle::load_vlm(mp); }).find("invalid_argument: load_vlm: n_threads must be >= 0"), std::string::npos);
+    EXPECT_NE(error_of([&] { eagle::load_vlm(mp); }).find("got -2"), std::string::npos);
+    mp.n_threads = 0;
+    mp.n_gpu_layers = -5;
+    EXPECT_NE(error_of([&] { eagle::load_vlm(mp); }).find("n_gpu_layers must be >= -1 (-1 = all), got -5"), std::string::npos)
+        << error_of([&] { eagle::load_vlm(mp); });
+    mp.n_gpu_layers = -1; // all layers: valid
+    EXPECT_EQ(error_of([&] { eagle::load_vlm(mp); }), "no error");
+    const auto model = mock_model();
+    eagle::session_params p;
+    p.n_seq = 257;
+    EXPECT_NE(error_of([&] { model->new_session(p); }).find("invalid_argument: new_session: n_seq must be in 1..256, got 257"),
+              std::string::npos);
+    p.n_seq = 1;
+    p.n_ctx = -7;
+    EXPECT_NE(error_of([&] { model->new_session(p); }).find("n_ctx must be >= 0 (0 = sized from the request), got -7"),
+              std::string::npos);
+}
+
 TEST(resolve_request, fills_defaults) {
     eagle::score_request req = eagle::testing::dummy_request(4, 4, 3);
     req.answer = {5, 6, 7};

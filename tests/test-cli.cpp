@@ -1,6 +1,8 @@
 // The `eagle` CLI contract: JSON shapes other tools rely on, and bad input -> one clear line, nonzero exit.
 #include "cli-runner.h"
 
+#include "eagle/image.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -214,4 +216,36 @@ TEST(cli, explain_bad_inputs) {
     std::vector<std::string> args = base;
     args.insert(args.end(), {"--out", out, "--answer", "", "--no-eog"});
     expect_clean_error(run_eagle(args), 1, "empty");
+}
+
+// issue 13 (docs/bad-inputs.md): what a user feeds `eagle explain` never crashes it and never prints more than
+// eagle's one error line
+TEST(cli, explain_survives_thin_and_corrupt_images_and_bad_numbers) {
+    std::vector<std::string> base = model_args();
+    base.insert(base.begin(), "explain");
+    const std::string out = tmp_dir() + "/explain-robust";
+    auto explain = [&](const std::string & image, std::vector<std::string> extra) {
+        std::vector<std::string> args = base;
+        args[args.size() - 1] = image; // --image
+        args.insert(args.end(), {"--out", out, "--answer", "a red circle", "-q", "--max-regions", "2"});
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_eagle(args);
+    };
+    // a 40x3 image at D = 4: SLICO's region size 5 exceeds the height (4000x3 at D = 64 crashed with SIGSEGV)
+    eagle::image_rgb8 thin{40, 3, std::vector<uint8_t>(40 * 3 * 3)};
+    for (size_t i = 0; i < thin.rgb.size(); ++i) thin.rgb[i] = uint8_t(i * 7);
+    const std::string thin_png = write_file("thin.png", eagle::png_bytes(thin));
+    const run_result ok = explain(thin_png, {"-D", "4"});
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(ok.err, "");
+    // a truncated PNG: exactly one line on stderr (libpng's "Read Error" used to come first)
+    const std::string corrupt = write_file("corrupt.png", read_file(k_image).substr(0, 200));
+    expect_clean_error(explain(corrupt, {}), 2, corrupt);
+    // bad numbers: exit 1, one line naming the parameter and the value (nan used to exit 0 with null scores)
+    expect_clean_error(explain(k_image, {"--lambda1", "nan"}), 1, "lambda1 must be finite and >= 0, got nan");
+    expect_clean_error(explain(k_image, {"--lambda2", "-1"}), 1, "lambda2 must be finite and >= 0, got -1");
+    expect_clean_error(explain(k_image, {"--stop-fraction", "inf"}), 1, "budget.stop_fraction");
+    expect_clean_error(explain(k_image, {"--max-tokens", "0"}), 1, "max_tokens must be >= 1, got 0");
+    expect_clean_error(explain(k_image, {"--threads", "-2"}), 1, "n_threads must be >= 0");
+    expect_clean_error(explain(k_image, {"--batch", "0"}), 1, "n_seq must be in 1..256, got 0");
 }

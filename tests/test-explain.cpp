@@ -14,6 +14,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 using eagle::testing::analytic_scorer;
@@ -495,4 +496,40 @@ TEST(explain_params, every_nested_knob_is_checked) {
             EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what(); // names the parameter
         }
     }
+}
+
+// issue 13: `eagle explain --lambda1 nan` ran to the end and wrote all-null scores; negative and infinite
+// weights were accepted. Every float is now checked for finiteness and range, naming the parameter and the value.
+TEST(explain_params, non_finite_and_out_of_range_floats_are_rejected_with_their_value) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
+    const float nan = std::nanf(""), inf = INFINITY;
+    const std::vector<std::tuple<std::string, std::function<void(eagle::explain_params &)>, std::string>> bad = {
+        {"lambda1", [=](eagle::explain_params & p) { p.lambda1 = nan; }, "explain: lambda1 must be finite and >= 0, got nan"},
+        {"lambda1", [=](eagle::explain_params & p) { p.lambda1 = -1.0f; }, "explain: lambda1 must be finite and >= 0, got -1"},
+        {"lambda2", [=](eagle::explain_params & p) { p.lambda2 = inf; }, "explain: lambda2 must be finite and >= 0, got inf"},
+        {"lambda2", [=](eagle::explain_params & p) { p.lambda2 = -inf; }, "got -inf"},
+        {"both", [=](eagle::explain_params & p) { p.lambda1 = p.lambda2 = 0.0f; }, "lambda1 or lambda2 must be > 0"},
+        {"stop_fraction", [=](eagle::explain_params & p) { p.budget.stop_fraction = nan; }, "budget.stop_fraction must be finite and in [0, 1], got nan"},
+        {"stop_fraction", [=](eagle::explain_params & p) { p.budget.stop_fraction = 1.5f; }, "budget.stop_fraction must be finite and in [0, 1], got 1.5"},
+        {"epsilon", [=](eagle::explain_params & p) { p.lazy.epsilon = inf; }, "lazy.epsilon must be finite and >= 0, got inf"},
+    };
+    for (const auto & [name, spoil, message] : bad) {
+        eagle::explain_params p;
+        spoil(p);
+        try {
+            eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
+            ADD_FAILURE() << name << " was accepted";
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
+            EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+        }
+        EXPECT_THROW(eagle::check_explain_params(p), eagle::error) << name;
+    }
+    // the edges stay valid: one-sided objectives (the ablations), stop_fraction 1
+    eagle::explain_params p;
+    p.lambda1 = 0.0f;
+    p.budget.stop_fraction = 1.0f;
+    EXPECT_NO_THROW(eagle::check_explain_params(p));
+    EXPECT_NO_THROW(eagle::check_explain_params(eagle::explain_params{}));
 }

@@ -153,3 +153,79 @@ TEST(image, load_mask_reads_nonzero_as_keep) {
     EXPECT_NE(m.keep[1], 0);
     EXPECT_NE(m.keep[2], 0);
 }
+
+namespace {
+
+// a PNG chunk with its CRC (zlib's crc32 polynomial, written out so the test needs no zlib)
+std::string png_chunk(const std::string & type, const std::string & data) {
+    auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+    uint32_t crc = 0xffffffffu;
+    for (unsigned char c : type + data) {
+        crc ^= c;
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return be32(uint32_t(data.size())) + type + data + be32(~crc);
+}
+
+eagle::errc load_error(const std::string & path, std::string * message = nullptr) {
+    try {
+        eagle::load_image(path);
+    } catch (const eagle::error & e) {
+        if (message) *message = e.what();
+        return e.code();
+    }
+    ADD_FAILURE() << path << " loaded";
+    return eagle::errc::unsupported;
+}
+
+} // namespace
+
+// issue 13: a corrupt PNG made libpng print "libpng error: ..." before eagle's error; now the file is checked
+// first (every CRC, the IHDR, the image data's size and filter bytes) and only a clean PNG reaches libpng
+TEST(image, corrupt_pngs_are_io_errors_naming_the_file_and_the_defect) {
+    const std::string good = eagle::png_bytes(gradient(64, 48));
+    const auto write = [](const std::string & name, const std::string & bytes) {
+        const std::string path = tmp_path(name);
+        std::ofstream(path, std::ios::binary) << bytes;
+        return path;
+    };
+    std::string flipped = good;
+    flipped[good.size() / 2] ^= 0x5a; // inside IDAT: CRC error
+    std::string no_iend = good.substr(0, good.size() - 12);
+    const std::pair<std::string, std::string> bad[] = {
+        {write("truncated.png", good.substr(0, good.size() / 2)), "truncated"},
+        {write("flipped.png", flipped), "CRC"},
+        {write("no-iend.png", no_iend), "truncated"},
+        {write("signature-only.png", good.substr(0, 8)), "truncated"},
+    };
+    for (const auto & [path, defect] : bad) {
+        std::string message;
+        EXPECT_EQ(load_error(path, &message), eagle::errc::io);
+        EXPECT_NE(message.find(path), std::string::npos) << message;
+        EXPECT_NE(message.find(defect), std::string::npos) << message;
+    }
+    // ancillary chunks (gamma, text) are dropped before decoding: same pixels, nothing printed
+    const std::string with_ancillary = good.substr(0, 33) + png_chunk("gAMA", std::string(4, '\0')) +
+                                       png_chunk("tEXt", std::string("k\0v", 3)) + good.substr(33);
+    const eagle::image_rgb8 a = eagle::load_image(write("ancillary.png", with_ancillary));
+    EXPECT_EQ(a.rgb, gradient(64, 48).rgb);
+}
+
+// issue 13: limits (image.h), checked from a PNG's header before a pixel is inflated
+TEST(image, images_over_the_limits_are_rejected_before_decoding) {
+    auto header_only = [](uint32_t w, uint32_t h) {
+        auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+        return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", be32(w) + be32(h) + std::string("\x08\x02\0\0\0", 5)) +
+               png_chunk("IDAT", "x") + png_chunk("IEND", "");
+    };
+    for (const auto & [w, h] : {std::pair<uint32_t, uint32_t>{20000, 3}, {3, 16385}, {9000, 9000}}) {
+        const std::string path = tmp_path("huge-" + std::to_string(w) + "x" + std::to_string(h) + ".png");
+        std::ofstream(path, std::ios::binary) << header_only(w, h);
+        std::string message;
+        EXPECT_EQ(load_error(path, &message), eagle::errc::invalid_argument);
+        EXPECT_NE(message.find(std::to_string(w) + "x" + std::to_string(h)), std::string::npos) << message;
+        EXPECT_NE(message.find("16384"), std::string::npos) << message;
+    }
+    EXPECT_NO_THROW(eagle::check_image_size(eagle::max_image_side, 4096, "x"));
+    EXPECT_THROW(eagle::check_image_size(8193, 8192, "x"), eagle::error);
+}

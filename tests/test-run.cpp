@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <cmath>
 
 namespace {
 
@@ -186,5 +188,29 @@ TEST(run_explanation, a_cancelled_search_skips_the_walk_and_says_so) {
     for (float v : rec.result.region_value) {
         EXPECT_GE(v, 0.0f);
         EXPECT_LE(v, 1.0f);
+    }
+}
+
+// issue 13: run_explanation checks its numbers before the image is loaded or an answer generated
+TEST(run_explanation, bad_numbers_are_rejected_first_with_their_name_and_value) {
+    const std::vector<std::pair<std::function<void(eagle::explanation_request &)>, std::string>> bad = {
+        {[](eagle::explanation_request & rq) { rq.max_tokens = 0; }, "max_tokens must be >= 1, got 0"},
+        {[](eagle::explanation_request & rq) { rq.regions.kind = eagle::region_kind::slico; rq.regions.n_divisions = -4; },
+         "regions.n_divisions must be >= 1, got -4"},
+        {[](eagle::explanation_request & rq) { rq.regions.n_cols = 0; }, "grid cells must be >= 1 per side, got 0x4"},
+        {[](eagle::explanation_request & rq) { rq.params.lambda1 = std::nanf(""); }, "lambda1 must be finite and >= 0, got nan"},
+    };
+    for (const auto & [spoil, message] : bad) {
+        mock_run r = make_run();
+        r.request.image = {};                       // would be loaded from image_path...
+        r.request.image_path = "/nonexistent.png"; // ...and fail with errc::io if the numbers were not checked first
+        spoil(r.request);
+        try {
+            eagle::run_explanation(*r.model, *r.session, r.request);
+            ADD_FAILURE() << message << ": accepted";
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << e.what();
+            EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+        }
     }
 }

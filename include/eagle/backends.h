@@ -16,7 +16,8 @@
 
 namespace eagle {
 
-// Loads a model with the engine params.engine names. Throws errc::invalid_argument for an unknown engine,
+// Loads a model with the engine params.engine names. Throws errc::invalid_argument for an unknown engine or a
+// bad number (n_threads < 0, n_gpu_layers < -1; the message names the parameter and the value),
 // errc::unsupported for one this build lacks (llama with EAGLE_WITH_LLAMA=OFF), and the engine's own
 // errors (errc::io for a missing file, errc::model for a bad one).
 std::unique_ptr<vlm_model> load_vlm(const model_params & params);

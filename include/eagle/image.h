@@ -39,12 +39,25 @@ enum class fill_mode {
 fill_mode fill_mode_from_string(const std::string & name); // "black" | "mean" | "blur"; throws errc::invalid_argument
 const char * fill_mode_name(fill_mode fill);
 
-// Decodes PNG/JPEG/BMP... (OpenCV imgcodecs). Throws errc::io naming the path.
+// The largest image eagle takes: 16384 px on a side and 64 Mpx (8192x8192) in all. A bigger image costs
+// gigabytes in masks and fill copies per scored batch; vision encoders downscale far below this anyway.
+inline constexpr int32_t max_image_side   = 16384;
+inline constexpr int64_t max_image_pixels = int64_t(64) << 20; // 67,108,864 pixels
+// Throws errc::invalid_argument when nx x ny exceeds a limit; the message starts with `what` and names the size
+// and the limits.
+void check_image_size(int64_t nx, int64_t ny, const std::string & what);
+
+// Decodes PNG/JPEG/BMP... (OpenCV imgcodecs). Throws errc::io naming the path (missing, unreadable, corrupt),
+// errc::invalid_argument for an image over the limits above (a PNG's size is checked from its header, before
+// decoding). Prints nothing: a PNG's chunks, CRCs and image data are checked before libpng sees them (libpng
+// would print its own "libpng error:" lines), and OpenCV's log level is set to silent once per process (a host
+// program that wants OpenCV's log back can raise it after the first load). Not covered: libjpeg's warnings
+// on a damaged JPEG ("Corrupt JPEG data: ...") still reach stderr through OpenCV.
 image_rgb8 load_image(const std::string & path);
 void save_png(const image_rgb8 & image, const std::string & path);
 std::string png_bytes(const image_rgb8 & image); // the PNG file's bytes (throws errc::io if encoding fails)
 
-// A mask from a grayscale/color PNG: nonzero pixels keep. Throws errc::io / errc::invalid_argument.
+// A mask from a grayscale/color PNG: nonzero pixels keep. Throws errc::io / errc::invalid_argument (as load_image).
 mask load_mask(const std::string & path);
 
 // The fill image for `fill` (computed once per image, then reused for every mask).

@@ -28,7 +28,12 @@ struct region_set {
 // SLICO superpixels exactly as the EAGLE reference: OpenCV ximgproc SLICO on the 8-bit BGR image,
 // region_size = floor(sqrt(H*W / n_divisions)), ruler 20 (unused by SLICO), n_iterations iterations, no
 // connectivity enforcement; empty labels dropped (ids renumbered in order).
-// Throws errc::invalid_argument when n_divisions is < 1 or larger than the pixel count.
+// Any size or aspect ratio (1x1, 1xN, Nx1, one colour) gives a partition: the region size is clamped to the
+// image's short side, min(floor(sqrt(H*W / n_divisions)), min(H, W)), because OpenCV's SLICO needs at least
+// one seed strip per axis. The clamp only acts on images thinner than the reference's region size (e.g.
+// 4000x3 at D = 64: 13 -> 3, so fewer, square-ish regions than D asks for); other images are unchanged.
+// Throws errc::invalid_argument naming the image size when n_divisions is < 1 or larger than the pixel count,
+// or the image is empty or its buffer is not nx*ny*3 bytes.
 region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions = 64, int32_t n_iterations = 20);
 
 // A regular grid of n_cols x n_rows cells (row-major ids); cells differ by at most one pixel in size.

@@ -27,6 +27,8 @@ using run_progress_callback = std::function<bool(run_phase phase, int32_t n_done
 
 // Throws errc::invalid_argument for a request that names no valid target (unknown word, index outside the
 // answer, empty answer or target text), errc::io for an unreadable image, and what the session throws.
+// Numbers are checked first, before the image is loaded (errc::invalid_argument naming the parameter and the
+// value): max_tokens >= 1, regions.n_divisions >= 1, grid cells >= 1, and check_explain_params(params).
 explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                    const run_progress_callback & progress = {});
 

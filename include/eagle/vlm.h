@@ -28,8 +28,8 @@ struct model_params {
                                   // (weight-free and analytic, for tests and examples; no files)
     std::string model_path;       // text model GGUF
     std::string mmproj_path;      // multimodal projector GGUF (libmtmd)
-    int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS)
-    int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all
+    int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
+    int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
 };
 
 struct session_params {

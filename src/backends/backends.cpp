@@ -12,6 +12,15 @@
 namespace eagle {
 
 std::unique_ptr<vlm_model> load_vlm(const model_params & params) {
+    // the numeric params, checked here once for every engine (a negative thread count used to mean "all")
+    if (params.n_threads < 0) {
+        throw error(errc::invalid_argument, "load_vlm: n_threads must be >= 0 (0 = all hardware threads), got " +
+                                                std::to_string(params.n_threads));
+    }
+    if (params.n_gpu_layers < -1) {
+        throw error(errc::invalid_argument, "load_vlm: n_gpu_layers must be >= -1 (-1 = all), got " +
+                                                std::to_string(params.n_gpu_layers));
+    }
     const std::string & engine = params.engine;
     if (engine == "llama") {
 #if EAGLE_WITH_LLAMA

@@ -1,13 +1,20 @@
 #include "eagle/image.h"
 
+#include "decode.h"
+#include "png-check.h"
+
 #include "eagle/error.h"
 
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
 
 namespace eagle {
 
@@ -41,6 +48,46 @@ void check_readable(const std::string & path, const char * what) {
 
 } // namespace
 
+void check_image_size(int64_t nx, int64_t ny, const std::string & what) {
+    if (nx > max_image_side || ny > max_image_side || nx * ny > max_image_pixels) {
+        throw error(errc::invalid_argument, what + " is " + std::to_string(nx) + "x" + std::to_string(ny) +
+                                                ": larger than eagle's limit of " + std::to_string(max_image_side) +
+                                                " px per side and " + std::to_string(max_image_pixels / (1 << 20)) +
+                                                " Mpx (" + std::to_string(max_image_pixels) + " pixels)");
+    }
+}
+
+namespace detail {
+
+cv::Mat decode_image_file(const std::string & path, int flags, const char * what) {
+    static std::once_flag silenced;
+    std::call_once(silenced, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+    check_readable(path, what);
+    std::ifstream in(path, std::ios::binary);
+    std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(in), {});
+    if (!in && !in.eof()) {
+        throw error(errc::io, std::string(what) + ": cannot read '" + path + "'");
+    }
+    cv::Mat out;
+    try {
+        if (has_png_signature(bytes)) {
+            out = cv::imdecode(sanitize_png(bytes, path, what), flags);
+        } else {
+            bytes = {};
+            out = cv::imread(path, flags); // JPEG, BMP, ...: as before (imread applies EXIF orientation)
+        }
+    } catch (const cv::Exception &) {
+        out = cv::Mat();
+    }
+    if (out.empty()) {
+        throw error(errc::io, std::string(what) + ": cannot decode '" + path + "' as an image");
+    }
+    check_image_size(out.cols, out.rows, std::string(what) + ": '" + path + "'");
+    return out;
+}
+
+} // namespace detail
+
 mask mask::full(int32_t nx, int32_t ny) { return mask{nx, ny, std::vector<uint8_t>(size_t(nx) * ny, 1)}; }
 mask mask::empty(int32_t nx, int32_t ny) { return mask{nx, ny, std::vector<uint8_t>(size_t(nx) * ny, 0)}; }
 
@@ -61,12 +108,7 @@ const char * fill_mode_name(fill_mode fill) {
 }
 
 image_rgb8 load_image(const std::string & path) {
-    check_readable(path, "load_image");
-    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-    if (bgr.empty()) {
-        throw error(errc::io, "load_image: cannot decode '" + path + "' as an image");
-    }
-    return from_bgr(bgr);
+    return from_bgr(detail::decode_image_file(path, cv::IMREAD_COLOR, "load_image"));
 }
 
 void save_png(const image_rgb8 & image, const std::string & path) {
@@ -94,11 +136,7 @@ std::string png_bytes(const image_rgb8 & image) {
 }
 
 mask load_mask(const std::string & path) {
-    check_readable(path, "load_mask");
-    cv::Mat gray = cv::imread(path, cv::IMREAD_GRAYSCALE);
-    if (gray.empty()) {
-        throw error(errc::io, "load_mask: cannot decode '" + path + "' as an image");
-    }
+    const cv::Mat gray = detail::decode_image_file(path, cv::IMREAD_GRAYSCALE, "load_mask");
     mask out{gray.cols, gray.rows, {}};
     out.keep.resize(size_t(gray.cols) * gray.rows);
     for (int y = 0; y < gray.rows; ++y) {

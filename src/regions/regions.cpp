@@ -1,11 +1,13 @@
 #include "eagle/regions.h"
 
 #include "eagle/error.h"
+#include "image/decode.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/slic.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -52,9 +54,14 @@ double region_set::area_fraction(const std::vector<uint8_t> & selected) const {
 
 region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int32_t n_iterations) {
     const int64_t n_px = int64_t(image.nx) * image.ny;
+    if (image.empty() || image.rgb.size() != size_t(n_px) * 3) {
+        throw error(errc::invalid_argument, "make_slico_regions: a " + std::to_string(image.nx) + "x" + std::to_string(image.ny) +
+                                                " image with " + std::to_string(image.rgb.size()) + " bytes (expected nx*ny*3 > 0)");
+    }
     if (n_divisions < 1 || n_divisions > n_px) {
         throw error(errc::invalid_argument, "division number " + std::to_string(n_divisions) + " must lie in 1.." +
-                                                std::to_string(n_px) + " (the image's pixel count)");
+                                                std::to_string(n_px) + " (the pixel count of the " + std::to_string(image.nx) +
+                                                "x" + std::to_string(image.ny) + " image)");
     }
     if (n_iterations < 1) {
         throw error(errc::invalid_argument, "SLICO iterations must be positive, got " + std::to_string(n_iterations));
@@ -63,7 +70,10 @@ region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int
     cv::Mat rgb(image.ny, image.nx, CV_8UC3, const_cast<uint8_t *>(image.rgb.data()));
     cv::Mat bgr;
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    const int region_size = int(std::sqrt(double(n_px) / n_divisions));
+    // the reference's size, clamped to the short side: OpenCV's SLICO lays out round(side / size) seed strips
+    // per axis and crashes when one axis gets none (a 4000x3 image at D = 64 asks for 13-pixel regions). On
+    // images whose short side is at least the reference's size (every normal image) nothing changes.
+    const int region_size = std::min(int(std::sqrt(double(n_px) / n_divisions)), std::min(image.nx, image.ny));
     cv::Ptr<cv::ximgproc::SuperpixelSLIC> slic =
         cv::ximgproc::createSuperpixelSLIC(bgr, cv::ximgproc::SLICO, region_size, 20.0f);
     slic->iterate(n_iterations);
@@ -92,14 +102,7 @@ region_set make_grid_regions(int32_t nx, int32_t ny, int32_t n_cols, int32_t n_r
 }
 
 region_set load_region_labels(const std::string & path, int32_t nx, int32_t ny) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        throw error(errc::io, "region labels '" + path + "' do not exist or are not a file");
-    }
-    cv::Mat img = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
-    if (img.empty()) {
-        throw error(errc::io, "cannot read region labels '" + path + "' (a PNG of region ids)");
-    }
+    const cv::Mat img = detail::decode_image_file(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE, "load_region_labels");
     if (img.cols != nx || img.rows != ny) {
         throw error(errc::invalid_argument, "region labels '" + path + "' are " + std::to_string(img.cols) + "x" +
                                                 std::to_string(img.rows) + " but the image is " + std::to_string(nx) + "x" +

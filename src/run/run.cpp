@@ -64,12 +64,28 @@ resolved_targets resolve_targets(const vlm_model & model, const explanation_requ
     return out;
 }
 
+static void check_request(const explanation_request & request) {
+    if (request.max_tokens < 1) {
+        throw error(errc::invalid_argument, "run_explanation: max_tokens must be >= 1, got " + std::to_string(request.max_tokens));
+    }
+    const region_params & rp = request.regions;
+    if (rp.kind == region_kind::slico && rp.n_divisions < 1) {
+        throw error(errc::invalid_argument, "run_explanation: regions.n_divisions must be >= 1, got " + std::to_string(rp.n_divisions));
+    }
+    if (rp.kind == region_kind::grid && (rp.n_cols < 1 || rp.n_rows < 1)) {
+        throw error(errc::invalid_argument, "run_explanation: regions grid cells must be >= 1 per side, got " + grid_text(rp));
+    }
+    check_explain_params(request.params);
+}
+
 explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                    const run_progress_callback & progress) {
+    check_request(request); // before the image is decoded, the answer generated or a region cut
     explanation_record rec;
     rec.request = request;
     rec.request.image = request.image.empty() ? load_image(request.image_path) : request.image;
     const image_rgb8 & image = rec.request.image;
+    check_image_size(image.nx, image.ny, "run_explanation: the image"); // an in-memory image skips load_image's check
     rec.regions = make_regions(image, request.regions);
 
     const model_params & mp = model.params();

@@ -31,10 +31,13 @@ private:
 
 std::unique_ptr<vlm_session> vlm_model::new_session(const session_params & params) const {
     if (params.n_seq < 1 || params.n_seq > 256) {
-        throw error(errc::invalid_argument, "batch of " + std::to_string(params.n_seq) + " sequences (expected 1..256)");
+        throw error(errc::invalid_argument, "new_session: n_seq must be in 1..256, got " + std::to_string(params.n_seq) +
+                                                " (a batch of " + std::to_string(params.n_seq) + " sequences)");
     }
     if (params.n_ctx < 0) {
-        throw error(errc::invalid_argument, "context size " + std::to_string(params.n_ctx) + " is negative");
+        throw error(errc::invalid_argument, "new_session: n_ctx must be >= 0 (0 = sized from the request), got " +
+                                                std::to_string(params.n_ctx) + " (context size " + std::to_string(params.n_ctx) +
+                                                " is negative)");
     }
     std::unique_ptr<vlm_session> session = make_session(params);
     if (!params.use_memo) {

@@ -6,6 +6,8 @@
 #include "eagle/error.h"
 #include "common/timing.h"
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace eagle {
@@ -108,13 +110,35 @@ void set_method(explain_params & params, const std::string & name) {
 
 namespace {
 
-void check(const explain_params & params) {
+// a float as the user wrote it: nan, inf, -1, 0.25 (std::to_string would say -1.000000)
+std::string number_text(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return text;
+}
+
+// One error per bad value, naming the parameter and the value: the library's boundary, so every front end
+// (CLI, bindings, servers) gets the same checks. Non-finite floats are rejected everywhere: a NaN lambda
+// used to run to the end and write all-null scores.
+void check_params(const explain_params & params) {
     auto fail = [](const std::string & what, const std::string & value, const char * rule) {
         throw error(errc::invalid_argument, "explain: " + what + " must be " + rule + ", got " + value);
     };
+    auto check_weight = [&](const char * name, float value) {
+        if (!std::isfinite(value) || value < 0.0f) fail(name, number_text(value), "finite and >= 0");
+    };
+    check_weight("lambda1", params.lambda1);
+    check_weight("lambda2", params.lambda2);
+    if (params.lambda1 == 0.0f && params.lambda2 == 0.0f) {
+        fail("lambda1 or lambda2", "both 0", "> 0 (the objective would be constant)");
+    }
     if (params.budget.max_regions < 0) fail("budget.max_regions", std::to_string(params.budget.max_regions), ">= 0");
-    if (params.budget.stop_fraction < 0.0f) fail("budget.stop_fraction", std::to_string(params.budget.stop_fraction), ">= 0");
-    if (params.lazy.epsilon < 0.0f) fail("lazy.epsilon", std::to_string(params.lazy.epsilon), ">= 0");
+    if (!std::isfinite(params.budget.stop_fraction) || params.budget.stop_fraction < 0.0f || params.budget.stop_fraction > 1.0f) {
+        fail("budget.stop_fraction", number_text(params.budget.stop_fraction), "finite and in [0, 1]");
+    }
+    if (!std::isfinite(params.lazy.epsilon) || params.lazy.epsilon < 0.0f) {
+        fail("lazy.epsilon", number_text(params.lazy.epsilon), "finite and >= 0");
+    }
     if (params.lazy.batch < 1) fail("lazy.batch", std::to_string(params.lazy.batch), ">= 1");
     if (params.sampling.n_samples < 2) fail("sampling.n_samples", std::to_string(params.sampling.n_samples), ">= 2");
     if (params.efficient.search_scope < 1) fail("efficient.search_scope", std::to_string(params.efficient.search_scope), ">= 1");
@@ -125,6 +149,9 @@ void check(const explain_params & params) {
 }
 
 } // namespace
+
+void check_explain_params(const explain_params & params) { check_params(params); }
+
 
 explanation explain(scorer & sc, const score_request & request, const region_set & regions, const explain_params & params,
                     const progress_callback & progress) {
@@ -138,7 +165,7 @@ explanation explain(scorer & sc, const score_request & request, const region_set
                                                 " but the image is " + std::to_string(request.image.nx) + "x" +
                                                 std::to_string(request.image.ny));
     }
-    check(params);
+    check_explain_params(params);
     sc.prepare(request);
     const scorer_stats stats_before = sc.stats();
     const int32_t n = regions.n_regions;
