@@ -45,13 +45,22 @@ void print_summary(const explanation_record & rec, const std::string & out_dir) 
     std::printf("wrote %s/{explanation.json,report.html,attribution.png,regions.npy,labels.png}\n", out_dir.c_str());
 }
 
+// "a | b | c" from one of the library's name tables
+std::string alternatives(const std::vector<std::string> & names) {
+    std::string out;
+    for (const std::string & n : names) {
+        out += (out.empty() ? "" : " | ") + n;
+    }
+    return out;
+}
+
 } // namespace
 
 void add_explain_options(CLI::App & app, explain_options & o) {
     explanation_request & rq = o.request;
     explain_params & p = rq.params;
-    app.add_option("--method", rq.method, "eagle | insight-only | necessity-only | random | occlusion | rise | lime")->capture_default_str();
-    app.add_option("--search", o.search, "EAGLE's search: exact | efficient | lazy")->capture_default_str();
+    app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
+    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()))->capture_default_str();
     app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
     app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
     app.add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
