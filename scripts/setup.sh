@@ -25,6 +25,12 @@ fi
 
 scripts/provision-llama.sh
 
-cmake --preset default >/dev/null
+# configure quietly (CMake notes, e.g. that the private prefix carries its own libz, are kept in the log)
+mkdir -p .cache
+if ! cmake --preset default > .cache/configure.log 2>&1; then
+    cat .cache/configure.log >&2
+    echo "setup: error: configuring the build failed (log above, also in .cache/configure.log)" >&2
+    exit 1
+fi
 cmake --build build -j"$(nproc)"
 echo "setup: built build/bin/eagle"
