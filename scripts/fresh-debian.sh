@@ -109,8 +109,6 @@ cp -a /etc/apt/apt.conf.d/. "$root/etc/apt/apt.conf.d/"
 for d in /etc/apt/trusted.gpg.d /etc/apt/keyrings /usr/share/keyrings; do
     [[ -d $d ]] && mkdir -p "$root$d" && cp -an "$d/." "$root$d/"
 done
-# apt downloads as _apt into lists/partial, as on an installed system
-chroot "$root" chown _apt:root /var/lib/apt/lists/partial 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 cp /etc/hosts "$root/etc/hosts" 2>/dev/null || true
 end
