@@ -472,6 +472,18 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.sampling.n_samples, 256);
 }
 
+// explain() refuses p with errc::invalid_argument and a message that contains `needle`
+static void expect_rejected(eagle::scorer & sc, const eagle::region_set & regions, const eagle::explain_params & p,
+                     const std::string & name, const std::string & needle) {
+    try {
+        eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
+        ADD_FAILURE() << name << " was accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
+        EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+}
+
 TEST(explain_params, every_nested_knob_is_checked) {
     const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
     analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
@@ -488,13 +500,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
     for (const auto & [name, spoil] : bad) {
         eagle::explain_params p;
         spoil(p);
-        try {
-            eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
-            ADD_FAILURE() << name << " was accepted";
-        } catch (const eagle::error & e) {
-            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
-            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what(); // names the parameter
-        }
+        expect_rejected(sc, regions, p, name, name); // names the parameter
     }
 }
 
@@ -517,13 +523,7 @@ TEST(explain_params, non_finite_and_out_of_range_floats_are_rejected_with_their_
     for (const auto & [name, spoil, message] : bad) {
         eagle::explain_params p;
         spoil(p);
-        try {
-            eagle::explain(sc, dummy_request(40, 10, 1), regions, p);
-            ADD_FAILURE() << name << " was accepted";
-        } catch (const eagle::error & e) {
-            EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
-            EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-        }
+        expect_rejected(sc, regions, p, name, message);
         EXPECT_THROW(eagle::check_explain_params(p), eagle::error) << name;
     }
     // the edges stay valid: one-sided objectives (the ablations), stop_fraction 1

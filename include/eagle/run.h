@@ -32,14 +32,4 @@ using run_progress_callback = std::function<bool(run_phase phase, int32_t n_done
 explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                    const run_progress_callback & progress = {});
 
-// The target positions and ids of a request for an answer (exposed for front ends that check targets before
-// running): target_words match trimmed pieces case-insensitively; no target selects every token.
-struct resolved_targets {
-    std::vector<int32_t> indices; // ascending, unique
-    std::vector<int32_t> ids;     // empty: the answer's own tokens (score_request::target_ids)
-};
-resolved_targets resolve_targets(const vlm_model & model, const explanation_request & request,
-                                 const std::vector<int32_t> & answer, const std::vector<std::string> & words,
-                                 const std::string & answer_text);
-
 } // namespace eagle

@@ -53,6 +53,28 @@ std::vector<fs::path> sorted_entries(const fs::path & dir) {
     return out;
 }
 
+// Per pixel, the ranking position of its region (-1: a region the ranking does not hold), from region ids and
+// the ranking `order`. Throws errc::io naming `source` for an id outside 16-bit labels.
+std::vector<int32_t> ranks_from_order(const std::vector<int32_t> & labels, const std::vector<int32_t> & order,
+                                      const std::string & source) {
+    std::vector<int32_t> position;
+    for (size_t k = 0; k < order.size(); ++k) {
+        const int32_t id = order[k];
+        if (id < 0 || id > 65535) {
+            throw error(errc::io, source + ": 'order' has region id " + std::to_string(id));
+        }
+        if (size_t(id) >= position.size()) {
+            position.resize(size_t(id) + 1, -1);
+        }
+        position[size_t(id)] = int32_t(k);
+    }
+    std::vector<int32_t> rank(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) {
+        rank[i] = size_t(labels[i]) < position.size() ? position[size_t(labels[i])] : -1;
+    }
+    return rank;
+}
+
 } // namespace
 
 void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path) {
@@ -162,21 +184,7 @@ saliency_map load_saliency_map(const eval_sample & s, const explanation_files & 
         if (s.order.empty()) {
             throw error(errc::io, f.json_path + ": 'order' is missing (needed to rank the regions of " + f.labels_path + ")");
         }
-        std::vector<int32_t> position;
-        for (size_t k = 0; k < s.order.size(); ++k) {
-            const int32_t id = s.order[k];
-            if (id < 0 || id > 65535) {
-                throw error(errc::io, f.json_path + ": 'order' has region id " + std::to_string(id));
-            }
-            if (size_t(id) >= position.size()) {
-                position.resize(size_t(id) + 1, -1);
-            }
-            position[size_t(id)] = int32_t(k);
-        }
-        rank.resize(labels.size());
-        for (size_t i = 0; i < labels.size(); ++i) {
-            rank[i] = size_t(labels[i]) < position.size() ? position[size_t(labels[i])] : -1;
-        }
+        rank = ranks_from_order(labels, s.order, f.json_path);
     } else {
         throw error(errc::io, f.json_path + ": has 'location' or 'segmentation' but no " + f.npy_path +
                                   (f.labels_path.empty() ? "" : " or " + f.labels_path) + " to build the map from");
@@ -246,13 +254,7 @@ sample_metrics evaluate_record(const explanation_record & rec, map_source source
         if (source == map_source::attribution && !s.region_attribution.empty()) {
             map = region_value_map(regions.labels, regions.nx, regions.ny, s.region_attribution);
         } else {
-            std::vector<int32_t> position(size_t(regions.n_regions), -1), rank(regions.labels.size());
-            for (size_t k = 0; k < s.order.size(); ++k) {
-                position[size_t(s.order[k])] = int32_t(k);
-            }
-            for (size_t i = 0; i < rank.size(); ++i) {
-                rank[i] = position[size_t(regions.labels[i])];
-            }
+            const std::vector<int32_t> rank = ranks_from_order(regions.labels, s.order, name);
             map = add_value_map(rank, regions.nx, regions.ny, s.smdl_score, s.org_score, s.baseline_score);
         }
     }

@@ -18,12 +18,18 @@ std::string lower(std::string s) {
     return s;
 }
 
-} // namespace
+// The targets a request names: answer positions, words (trimmed pieces, case-insensitive) and a target text
+// (scored at position 0 unless positions are given). Ascending and unique; empty when the request names none
+// (resolve_request then takes every token, and the answer's own ids where `ids` is empty).
+struct named_targets {
+    std::vector<int32_t> indices;
+    std::vector<int32_t> ids;
+};
 
-resolved_targets resolve_targets(const vlm_model & model, const explanation_request & request,
-                                 const std::vector<int32_t> & answer, const std::vector<std::string> & words,
-                                 const std::string & answer_text) {
-    resolved_targets out;
+named_targets resolve_targets(const vlm_model & model, const explanation_request & request,
+                              const std::vector<int32_t> & answer, const std::vector<std::string> & words,
+                              const std::string & answer_text) {
+    named_targets out;
     std::vector<int32_t> & indices = out.indices;
     indices = request.target_indices;
     for (int32_t i : indices) {
@@ -56,15 +62,10 @@ resolved_targets resolve_targets(const vlm_model & model, const explanation_requ
         }
         out.ids.assign(indices.size(), ids.front());
     }
-    if (indices.empty()) {
-        for (int32_t i = 0; i < int32_t(answer.size()); ++i) {
-            indices.push_back(i);
-        }
-    }
     return out;
 }
 
-static void check_request(const explanation_request & request) {
+void check_request(const explanation_request & request) {
     if (request.max_tokens < 1) {
         throw error(errc::invalid_argument, "run_explanation: max_tokens must be >= 1, got " + std::to_string(request.max_tokens));
     }
@@ -77,6 +78,8 @@ static void check_request(const explanation_request & request) {
     }
     check_explain_params(request.params);
 }
+
+} // namespace
 
 explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                    const run_progress_callback & progress) {
@@ -115,19 +118,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     }
     rec.answer_text = model.detokenize(rec.answer);
 
-    const resolved_targets targets = resolve_targets(model, request, rec.answer, rec.words, rec.answer_text);
-    rec.target_indices = targets.indices;
-    rec.target_ids = targets.ids;
-    if (rec.target_ids.empty()) {
-        for (int32_t i : rec.target_indices) {
-            rec.target_ids.push_back(rec.answer[size_t(i)]);
-        }
-    }
-
-    for (int32_t id : rec.target_ids) {
-        rec.target_pieces.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
-    }
-
+    const named_targets targets = resolve_targets(model, request, rec.answer, rec.words, rec.answer_text);
     score_request scoring;
     scoring.image = image;
     scoring.prompt = request.prompt;
@@ -136,6 +127,13 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     scoring.answer = rec.answer;
     scoring.target_indices = targets.indices;
     scoring.target_ids = targets.ids;
+    // the defaults (every token, scored as itself) are the scorer's: record what it will score
+    const resolved_request resolved = resolve_request(scoring, model.n_vocab());
+    rec.target_indices = resolved.target_indices;
+    rec.target_ids = resolved.target_ids;
+    for (int32_t id : rec.target_ids) {
+        rec.target_pieces.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
+    }
     rec.result = explain(session, scoring, rec.regions, request.params, [&](int32_t n_done, int32_t n_total) {
         return !progress || progress(run_phase::search, n_done, n_total);
     });
