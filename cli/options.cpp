@@ -20,6 +20,8 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
+    app.add_flag("--kv-f16", opts.use_f16_kv, "keep llama.cpp's KV cache in f16 (less memory; on CPU slower than the default f32)");
+    app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (OpenBLAS) for large matrix products (faster for large models only)");
     app.add_flag("--flash-attn", opts.use_flash_attn, "use llama.cpp's flash attention (faster on GPU; on CPU scores then vary ~1e-3 with the batch)");
     app.add_flag("--json", opts.is_json, "print JSON");
 }
@@ -48,6 +50,7 @@ model_params resolve_model(const model_options & opts) {
     }
     params.n_threads    = opts.n_threads;
     params.n_gpu_layers = opts.n_gpu_layers;
+    params.use_blas = opts.use_blas;
     return params;
 }
 
@@ -60,6 +63,7 @@ session_params make_session_params(const model_options & opts) {
     params.n_seq = opts.n_seq;
     params.n_ctx = opts.n_ctx;
     params.use_flash_attn = opts.use_flash_attn;
+    params.use_f32_kv = !opts.use_f16_kv;
     return params;
 }
 
@@ -78,7 +82,9 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"threads", params.n_threads},
             {"batch", opts.n_seq},
             {"ctx", opts.n_ctx},
-            {"flash_attn", opts.use_flash_attn}};
+            {"flash_attn", opts.use_flash_attn},
+            {"kv_f32", !opts.use_f16_kv},
+            {"blas", opts.use_blas}};
 }
 
 } // namespace eagle::cli

@@ -56,6 +56,8 @@ struct engine_record {
     int32_t n_seq = 0;
     int32_t n_ctx = 0;
     bool use_flash_attn = false;
+    bool use_f32_kv = true;
+    bool use_blas = false;
 };
 
 struct explanation_record {

@@ -30,6 +30,9 @@ struct model_params {
     std::string mmproj_path;      // multimodal projector GGUF (libmtmd)
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
+    bool    use_blas     = false; // llama: ggml's BLAS backend (OpenBLAS) for the large matrix products. Pays
+                                  // only for large models (BENCHMARKS.md). Process-wide once used: every
+                                  // llama.cpp context made afterwards in the process uses it too.
 };
 
 struct session_params {
@@ -42,6 +45,9 @@ struct session_params {
     bool    use_batch_encode = false; // encode several images per libmtmd call (mtmd_batch_encode) where the
                                       // projector allows it; off: in llama.cpp 0.7.0 it measured 5-100x slower
                                       // than one image per call on CPU (BENCHMARKS.md)
+    bool    use_f32_kv = true;  // the KV cache in float32 (llama.cpp's default is f16): faster on CPU and exact
+                                // as the reference's float32 models; twice the KV memory (small here: one
+                                // image and prompt per sequence)
     bool    use_flash_attn = false; // llama.cpp's flash attention: faster on GPUs, but on CPU its f16
                                     // accumulation makes scores depend (~1e-3) on the batch a mask is in
 };

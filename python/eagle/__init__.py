@@ -259,11 +259,12 @@ class Model:
     ``Model()`` is the embedded ShapesWorld model; ``Model("m.gguf", "mmproj.gguf")`` a GGUF pair llama.cpp
     runs; ``Model(engine="mock")`` the weight-free analytic engine (for trying the API). Keywords: threads
     (0 = all), batch (masked images per llama_decode), ctx (0 = sized from the request), gpu_layers,
-    flash_attn.
+    flash_attn, blas (ggml's BLAS backend; faster for large models only, process-wide once used).
     """
 
     def __init__(self, model: Optional[str] = None, mmproj: Optional[str] = None, *, engine: str = "llama",
-                 threads: int = 0, batch: int = 16, ctx: int = 0, gpu_layers: int = 0, flash_attn: bool = False):
+                 threads: int = 0, batch: int = 16, ctx: int = 0, gpu_layers: int = 0, flash_attn: bool = False,
+                 blas: bool = False):
         mp = _eagle.ModelParams()
         mp.engine = engine
         if engine == "llama":
@@ -277,6 +278,7 @@ class Model:
             mp.mmproj_path = _check_file(mmproj, "mmproj")
         mp.n_threads = int(threads)
         mp.n_gpu_layers = int(gpu_layers)
+        mp.use_blas = bool(blas)
         sp = _eagle.SessionParams()
         sp.n_seq = int(batch)
         sp.n_ctx = int(ctx)

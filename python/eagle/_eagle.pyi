@@ -20,11 +20,13 @@ class ModelParams:
     mmproj_path: str
     n_threads: int
     n_gpu_layers: int
+    use_blas: bool
 
 class SessionParams:
     n_seq: int
     n_ctx: int
     use_flash_attn: bool
+    use_f32_kv: bool
     use_memo: bool
 
 class Request:

@@ -185,12 +185,14 @@ PYBIND11_MODULE(_eagle, m) {
         .def_readwrite("model_path", &eagle::model_params::model_path)
         .def_readwrite("mmproj_path", &eagle::model_params::mmproj_path)
         .def_readwrite("n_threads", &eagle::model_params::n_threads)
-        .def_readwrite("n_gpu_layers", &eagle::model_params::n_gpu_layers);
+        .def_readwrite("n_gpu_layers", &eagle::model_params::n_gpu_layers)
+        .def_readwrite("use_blas", &eagle::model_params::use_blas);
     py::class_<eagle::session_params>(m, "SessionParams")
         .def(py::init<>())
         .def_readwrite("n_seq", &eagle::session_params::n_seq)
         .def_readwrite("n_ctx", &eagle::session_params::n_ctx)
         .def_readwrite("use_flash_attn", &eagle::session_params::use_flash_attn)
+        .def_readwrite("use_f32_kv", &eagle::session_params::use_f32_kv)
         .def_readwrite("use_memo", &eagle::session_params::use_memo);
 
     // the request: filled from Python keywords by eagle/__init__.py

@@ -35,6 +35,8 @@ ordered_json run_json(const explanation_record & rec) {
             {"batch", en.n_seq},
             {"ctx", en.n_ctx},
             {"flash_attn", en.use_flash_attn},
+            {"kv_f32", en.use_f32_kv},
+            {"blas", en.use_blas},
             {"answer_given", rq.answer_text},
             {"max_tokens", rq.max_tokens},
             {"eog_target", rq.append_eog},

@@ -24,6 +24,9 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
                                      mmproj_arch + "', expected 'clip')");
     }
     init_backends_once();
+    if (params.use_blas) {
+        enable_blas_backend();
+    }
 
     llama_model_params mparams = llama_model_default_params();
     mparams.n_gpu_layers = params.n_gpu_layers;

@@ -38,6 +38,17 @@ void init_logging_once() {
     });
 }
 
+namespace {
+
+// The folder ggml's backends were loaded from ("" = ggml's own search path).
+std::string g_backend_dir;
+
+bool is_blas(ggml_backend_reg_t reg) {
+    return std::string(ggml_backend_reg_name(reg)) == "BLAS";
+}
+
+} // namespace
+
 void init_backends_once() {
     static std::once_flag once;
     std::call_once(once, [] {
@@ -45,15 +56,43 @@ void init_backends_once() {
         const std::string dir = env_dir ? env_dir : EAGLE_GGML_BACKEND_DIR;
         std::error_code ec;
         if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
+            g_backend_dir = dir;
             ggml_backend_load_all_from_path(dir.c_str());
         } else {
             ggml_backend_load_all();
+        }
+        // llama.cpp adds every loaded "accelerator" (BLAS) to every context it makes. With OpenBLAS that is
+        // many times slower for eagle's small prefills (BENCHMARKS.md), so BLAS is opt-in: unloaded here and
+        // loaded again only when a model asks for it (enable_blas_backend).
+        for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+            ggml_backend_reg_t reg = ggml_backend_reg_get(i);
+            if (is_blas(reg)) {
+                ggml_backend_unload(reg);
+                break;
+            }
         }
         llama_backend_init();
     });
     if (ggml_backend_dev_count() == 0) {
         throw error(errc::backend, "no ggml backend could be loaded (backend folder '" +
                                        std::string(EAGLE_GGML_BACKEND_DIR) + "'; set EAGLE_GGML_BACKEND_DIR)");
+    }
+}
+
+void enable_blas_backend() {
+    static std::mutex mutex;
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+        if (is_blas(ggml_backend_reg_get(i))) {
+            return;
+        }
+    }
+    const std::string dir = g_backend_dir.empty() ? std::string(".") : g_backend_dir;
+    const std::string path = (std::filesystem::path(dir) / "libggml-blas.so").string();
+    if (!ggml_backend_load(path.c_str())) {
+        throw error(errc::backend, "BLAS requested but ggml's BLAS backend '" + path +
+                                       "' could not be loaded (run scripts/provision-llama.sh, or set "
+                                       "EAGLE_GGML_BACKEND_DIR to a folder with libggml-blas.so)");
     }
 }
 

@@ -15,9 +15,13 @@ namespace eagle::llama_backend {
 // Routes ggml/llama/mtmd logs to eagle's log (debug level); once per process, before anything of ggml runs.
 void init_logging_once();
 
-// Loads the ggml backends (CPU, GPU) and initializes llama.cpp once per process. Throws errc::backend if
-// no backend could be loaded.
+// Loads the ggml backends (CPU, GPU, RPC; not BLAS) and initializes llama.cpp once per process. Throws
+// errc::backend if no backend could be loaded.
 void init_backends_once();
+
+// Loads ggml's BLAS backend (once). Process-wide: llama.cpp then uses it in every context made afterwards,
+// of any model. Throws errc::backend if the backend library is missing.
+void enable_blas_backend();
 
 // All hardware threads, unless $EAGLE_THREADS says otherwise.
 int32_t default_n_threads();

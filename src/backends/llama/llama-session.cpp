@@ -8,6 +8,7 @@
 #include "common/timing.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace eagle::llama_backend {
 
@@ -66,6 +67,12 @@ void llama_vlm_session::ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t
     cparams.n_threads       = model_.n_threads();
     cparams.n_threads_batch = model_.n_threads();
     cparams.no_perf         = true;
+    // f16 (llama.cpp's default) makes the CPU convert every K/V row and run f16 dot products: 1.3x slower
+    // per masked image on ShapesWorld (BENCHMARKS.md), and less exact than the reference's float32 model
+    if (params_.use_f32_kv) {
+        cparams.type_k = GGML_TYPE_F32;
+        cparams.type_v = GGML_TYPE_F32;
+    }
     // CPU flash attention accumulates in f16 in an order that depends on where a sequence's cells sit in
     // the KV cache, so the same masked image would score differently in different batches (~1e-3
     // relative). Exactness across batch compositions matters more here; GPU users can turn it on.
