@@ -108,7 +108,9 @@ void resolve_explain_options(explain_options & o) {
     if (!o.prompt_ids.empty()) {
         rq.prompt_ids = parse_token_ids(o.prompt_ids, "--prompt-ids");
     }
-    output_layout_from_string(o.layout); // checked before any model is loaded
+    // their scripts read every revised answer (eval_hallucination_correction.py slices each one: a null would
+    // stop it), so their layout gets the complete walk, as the reference generates it
+    rq.revise_all = rq.revise_all || output_layout_from_string(o.layout) == output_layout::reference;
     check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
 }
 
@@ -419,6 +421,9 @@ command add_explain_command(CLI::App & parent) {
     app->add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
         ->capture_default_str();
     app->add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
+    app->add_flag("--revise-all", rq.revise_all,
+                  "with --revise: generate every revised answer (k = n..1), as the reference, not only down to the first "
+                  "correct one (implied by --layout reference)");
     add_log_flags(*app);
 
     return {app, [st, answer_opt] {

@@ -130,6 +130,16 @@ TEST(run_explanation, revise_finds_the_minimal_correction_with_the_metrics_rule)
     EXPECT_EQ(c.n_kept, rec.hallucination->result.n_kept);
     EXPECT_DOUBLE_EQ(c.removed_fraction, rec.hallucination->result.removed_fraction);
 
+    // revise_all: every answer generated, as the reference (its scripts read all n); the same correction
+    r.request.revise_all = true;
+    const eagle::explanation_record all = eagle::run_explanation(*r.model, *r.session, r.request);
+    for (const auto & answer : all.hallucination->revised_answering) {
+        EXPECT_TRUE(answer.has_value());
+    }
+    EXPECT_EQ(all.hallucination->result.n_kept, rec.hallucination->result.n_kept);
+    EXPECT_EQ(all.hallucination->revised_answering.back(), rec.hallucination->revised_answering.back());
+    r.request.revise_all = false;
+
     // a correct answer no masking produces: the walk visits every k and the record says never corrected
     r.request.target_text = "purple";
     rec = eagle::run_explanation(*r.model, *r.session, r.request);

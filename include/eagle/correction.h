@@ -38,6 +38,8 @@ struct correction_walk_params {
     fill_mode fill = fill_mode::black;
     fit_mode fit = fit_mode::native;
     int32_t fit_size = 0;
+    bool walk_all = false;             // generate every revised answer (k = n..1), as the reference does, instead
+                                       // of stopping at the first correct one (whose smaller k stay nullopt)
 };
 
 // n_done answers generated of at most n_total; return false to stop (the record then holds what was found)

@@ -48,6 +48,8 @@ struct explanation_request {
     std::vector<int32_t> target_token_ids; // the same as token ids: one for every target, or one per target
                                            // (the reference's counter_word_id); not with target_text
     bool revise = false;                 // hallucination diagnosis: walk to the minimal correction region
+    bool revise_all = false;             // with revise: generate all n revised answers, as the reference (its
+                                         // scripts read every one), not only down to the first correct one
     fill_mode fill = fill_mode::black;
     fit_mode fit = fit_mode::native;     // the shape the masked image is handed to the engine in (fit_image)
     int32_t fit_size = 0;                // with fit_mode::crop: the crop's side after a shortest-side resize

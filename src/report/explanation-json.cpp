@@ -45,6 +45,7 @@ ordered_json run_json(const explanation_record & rec) {
             {"target_indices", rq.target_indices},
             {"target_text", rq.target_text},
             {"target_token_ids", rq.target_token_ids},
+            {"revise_all", rq.revise_all},
             {"segmenter", region_kind_name(rq.regions.kind)},
             {"divisions", rq.regions.n_divisions},
             {"grid", grid_text(rq.regions)},

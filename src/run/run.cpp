@@ -228,6 +228,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
         walk.fill = request.fill;
         walk.fit = request.fit;
         walk.fit_size = request.fit_size;
+        walk.walk_all = request.revise_all;
         rec.hallucination = find_minimal_correction(session, image, rec.regions, rec.result, correct, walk,
                                                     [&](int32_t n_done, int32_t n_total) {
                                                         return !progress || progress(run_phase::revise, n_done, n_total);

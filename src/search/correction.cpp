@@ -44,7 +44,7 @@ hallucination_record find_minimal_correction(vlm_session & session, const image_
         const generation g = session.generate(request);
         out.revised_answering[size_t(k - 1)] = g.text;
         const bool is_corrected = g.text.rfind(out.correct_answer, 0) == 0;
-        if ((progress && !progress(n - k + 1, n)) || is_corrected) {
+        if ((progress && !progress(n - k + 1, n)) || (is_corrected && !params.walk_all)) {
             break;
         }
     }
