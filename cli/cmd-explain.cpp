@@ -114,37 +114,6 @@ void resolve_explain_options(explain_options & o) {
     check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
 }
 
-std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option) {
-    std::vector<int32_t> ids;
-    std::string number;
-    auto flush = [&] {
-        if (number.empty()) {
-            return;
-        }
-        if (number.size() > 10 || std::stoll(number) > INT32_MAX) {
-            throw error(errc::invalid_argument, option + " '" + text + "': " + number + " is not a token id");
-        }
-        ids.push_back(int32_t(std::stoll(number)));
-        number.clear();
-    };
-    for (size_t i = 0; i < text.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(text[i]);
-        if (std::isdigit(c)) {
-            number.push_back(char(c));
-        } else if (std::isspace(c) || c == ',' || ((c == '[' || c == ']') && number.empty())) {
-            flush();
-        } else {
-            throw error(errc::invalid_argument, option + " '" + text + "': '" + std::string(1, char(c)) +
-                                                    "' at " + std::to_string(i) + " (expected token ids: \"1 2 3\", \"1,2,3\" or \"[1, 2, 3]\")");
-        }
-    }
-    flush();
-    if (ids.empty()) {
-        throw error(errc::invalid_argument, option + " '" + text + "' holds no token id");
-    }
-    return ids;
-}
-
 output_layout output_layout_from_string(const std::string & name) {
     if (name == "eagle") return output_layout::eagle;
     if (name == "reference") return output_layout::reference;

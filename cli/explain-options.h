@@ -35,9 +35,6 @@ void add_explain_options(CLI::App & app, explain_options & o);
 // names and malformed id lists.
 void resolve_explain_options(explain_options & o);
 
-// Token ids written "1 2 3", "1,2,3" or "[1, 2, 3]"; throws errc::invalid_argument naming the option.
-std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option);
-
 enum class output_layout { eagle, reference };
 output_layout output_layout_from_string(const std::string & name); // "eagle" | "reference"
 

@@ -19,7 +19,10 @@ constexpr std::array<const char *, 8> k_placeholder_pieces = {
 std::string ids_text(std::span<const int32_t> ids) {
     std::string out;
     for (size_t i = 0; i < ids.size() && i < 12; ++i) {
-        out += (i ? " " : "") + std::to_string(ids[i]);
+        if (i > 0) {
+            out += ' ';
+        }
+        out += std::to_string(ids[i]);
     }
     return out + (ids.size() > 12 ? " ... (" + std::to_string(ids.size()) + " ids)" : "");
 }
