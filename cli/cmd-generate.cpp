@@ -11,12 +11,12 @@ namespace eagle::cli {
 command add_generate_command(CLI::App & parent) {
     struct state {
         model_options opts;
-        int32_t max_tokens = 64;
+        int32_t max_tokens = 128; // the reference's max_new_tokens
     };
     auto st = std::make_shared<state>();
     CLI::App * app = parent.add_subcommand("generate", "greedy answer of the model for an image and a prompt");
     add_model_options(*app, st->opts);
-    app->add_option("--max-tokens,-n", st->max_tokens, "most tokens to generate (>= 1)");
+    app->add_option("--max-tokens,-n", st->max_tokens, "most tokens to generate (>= 1)")->capture_default_str();
     add_log_flags(*app);
 
     return {app, [st] {

@@ -18,19 +18,30 @@ struct explain_options {
     std::string segmenter = region_kind_name(region_params{}.kind);
     std::string grid      = grid_text(region_params{});
     std::string fill      = fill_mode_name(fill_mode::black);
+    std::string fit       = fit_mode_name(fit_mode::native);
     std::string out_dir   = "eagle-out";
+    std::string layout    = "eagle";       // eagle | reference (the authors' json/ + npy/)
+    std::string answer_ids;                // --answer-ids "1 2 3" (also "[1, 2, 3]" or "1,2,3")
+    std::string prompt_ids;                // --prompt-ids
+    std::string image_dir;                 // --images: where a reference dataset's image names point
     std::string dataset_path;            // --dataset FILE.jsonl
     std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
 };
 
-// the search, region and fill options (explain and bench)
+// the search, region, fill and image-fit options (explain and bench)
 void add_explain_options(CLI::App & app, explain_options & o);
 
-// The option strings into o.request (method, search, segmenter, grid, fill); throws on unknown names.
+// The option strings into o.request (method, search, segmenter, grid, fill, fit, token ids); throws on unknown
+// names and malformed id lists.
 void resolve_explain_options(explain_options & o);
 
-// One explanation of `request` into out_dir (explanation.json last); progress bars when show_progress.
+enum class output_layout { eagle, reference };
+output_layout output_layout_from_string(const std::string & name); // "eagle" | "reference"
+
+// One explanation of `request` written under out_dir: the folder out_dir (eagle; explanation.json last), or
+// out_dir/json/<name>.json + out_dir/npy/<name>.npy (reference). Progress bars when show_progress.
 explanation_record explain_into(const vlm_model & model, vlm_session & session, const explanation_request & request,
-                                const std::string & out_dir, bool show_progress);
+                                const std::string & out_dir, bool show_progress, output_layout layout = output_layout::eagle,
+                                const std::string & name = "");
 
 } // namespace eagle::cli

@@ -3,6 +3,8 @@
 #include "eagle/error.h"
 #include "eagle/eagle.h"
 
+#include <cctype>
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 
@@ -56,6 +58,37 @@ model_params resolve_model(const model_options & opts) {
 
 std::string resolve_image(const model_options & opts) {
     return opts.image_path.empty() ? std::string(EAGLE_DEFAULT_IMAGE) : opts.image_path;
+}
+
+std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option) {
+    std::vector<int32_t> ids;
+    std::string number;
+    auto flush = [&] {
+        if (number.empty()) {
+            return;
+        }
+        if (number.size() > 10 || std::stoll(number) > INT32_MAX) {
+            throw error(errc::invalid_argument, option + " '" + text + "': " + number + " is not a token id");
+        }
+        ids.push_back(int32_t(std::stoll(number)));
+        number.clear();
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (std::isdigit(c)) {
+            number.push_back(char(c));
+        } else if (std::isspace(c) || c == ',' || c == '[' || c == ']') {
+            flush();
+        } else {
+            throw error(errc::invalid_argument, option + " '" + text + "': '" + std::string(1, char(c)) +
+                                                    "' at " + std::to_string(i) + " (expected token ids: \"1 2 3\", \"1,2,3\" or \"[1, 2, 3]\")");
+        }
+    }
+    flush();
+    if (ids.empty()) {
+        throw error(errc::invalid_argument, option + " '" + text + "' holds no token id");
+    }
+    return ids;
 }
 
 session_params make_session_params(const model_options & opts) {

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace eagle::cli {
 
@@ -31,6 +32,9 @@ void add_model_options(CLI::App & app, model_options & opts);
 model_params resolve_model(const model_options & opts);
 std::string resolve_image(const model_options & opts);
 session_params make_session_params(const model_options & opts);
+
+// Token ids written "1 2 3", "1,2,3" or "[1, 2, 3]"; throws errc::invalid_argument naming the option.
+std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option);
 
 // what every output records to make a run reproducible: versions, model, image, prompt, engine options
 nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path);

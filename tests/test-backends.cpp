@@ -52,11 +52,18 @@ TEST(defaults, params_structs_are_pinned) {
 
     const eagle::generate_request g;
     EXPECT_FALSE(g.use_raw_prompt);
-    EXPECT_EQ(g.max_tokens, 64);
+    EXPECT_EQ(g.max_tokens, 128); // the reference's max_new_tokens
+    EXPECT_TRUE(g.prompt_ids.empty());
+    EXPECT_EQ(g.image_token, -1);
+    EXPECT_EQ(g.fit, eagle::fit_mode::native);
+    EXPECT_EQ(g.fit_size, 0);
 
     const eagle::score_request r;
     EXPECT_FALSE(r.use_raw_prompt);
     EXPECT_EQ(r.fill, eagle::fill_mode::black);
+    EXPECT_TRUE(r.prompt_ids.empty());
+    EXPECT_EQ(r.image_token, -1);
+    EXPECT_EQ(r.fit, eagle::fit_mode::native);
 }
 
 TEST(factory, knows_its_engines_and_rejects_others) {

@@ -112,6 +112,24 @@ TEST(cli, score_json_contract_and_agreement_with_generate) {
         }
         EXPECT_NEAR(sj["scores"][0][t].get<double>(), gj["tokens"][t]["prob"].get<double>(), 1e-4) << "token " << t;
     }
+
+    // the same answer as token ids, and the image cropped to its own square (it is square): the same numbers
+    std::string ids;
+    for (const auto & t : tokens) {
+        if (!ids.empty()) {
+            ids += ',';
+        }
+        ids += std::to_string(t["id"].get<int>());
+    }
+    std::vector<std::string> by_ids = model_args();
+    by_ids.insert(by_ids.begin(), "score");
+    by_ids.insert(by_ids.end(), {"--answer-ids", "[" + ids + "]", "--mask", mask_path, "--image-fit", "crop", "--json"});
+    const run_result s2 = run_eagle(by_ids);
+    ASSERT_EQ(s2.exit_code, 0) << s2.err;
+    const auto s2j = nlohmann::json::parse(s2.out);
+    EXPECT_EQ(s2j["tokens"], tokens);
+    EXPECT_EQ(s2j["scores"], sj["scores"]);
+    EXPECT_EQ(s2j["run"]["image_fit"], "crop");
 }
 
 TEST(cli, missing_model_file) {

@@ -124,3 +124,92 @@ TEST(dataset, shards_split_the_records) {
     EXPECT_TRUE(fs::exists(dir / "out" / "a" / "explanation.json"));
     EXPECT_NE(run(common + " --shard 2/2 2>/dev/null"), 0);
 }
+
+// The authors' evaluation lists (hand-written in their format for the embedded ShapesWorld model) run through
+// `eagle explain --layout reference`; every token id scored is theirs; the folder is read by a transcription of
+// their scripts' reading code, whose numbers equal `eagle eval --map add-value` on the same folder.
+TEST(dataset, the_reference_format_in_and_their_layout_out) {
+    struct kind {
+        const char * file;
+        const char * images;
+        std::vector<std::string> names;
+    };
+    const std::string data = EAGLE_TEST_DATA_DIR;
+    const std::vector<kind> kinds = {
+        {"shapesworld-coco-caption.json", "/samples/shapesworld", {"000001", "000005"}},
+        {"shapesworld-coco-object.json", "/samples/shapesworld", {"000000", "000002"}},
+        {"shapesworld-RePOPE.json", "/probe", {"000019_1", "000005_2"}},
+    };
+    const fs::path dir = fresh_dir("reference");
+    for (const kind & k : kinds) {
+        const fs::path file = fs::path(EAGLE_TEST_SOURCE_DIR) / "data" / "reference-dataset" / k.file;
+        // their scripts read the masks only below a folder named interpretation_results
+        const fs::path out = dir / "interpretation_results" / fs::path(k.file).stem();
+        const std::string log = (dir / (fs::path(k.file).stem().string() + ".log")).string();
+        ASSERT_EQ(run(std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + " --images " + data + k.images +
+                      " --layout reference --out " + out.string() + " -D 6 --search exact > " + log + " 2>&1"),
+                  0)
+            << read(log);
+        const nlohmann::json records = nlohmann::json::parse(read(file));
+        ASSERT_EQ(records.size(), k.names.size());
+        for (size_t r = 0; r < records.size(); ++r) {
+            const fs::path json_path = out / "json" / (k.names[r] + ".json");
+            const fs::path npy_path = out / "npy" / (k.names[r] + ".npy");
+            ASSERT_TRUE(fs::exists(json_path)) << json_path;
+            ASSERT_TRUE(fs::exists(npy_path)) << npy_path;
+            EXPECT_NE(read(npy_path).find("'descr': '<i8'"), std::string::npos); // np.save of their int masks
+            const nlohmann::json j = nlohmann::json::parse(read(json_path));
+            const nlohmann::json & rec = records[r];
+            std::vector<int32_t> all = rec["generated_ids"][0].is_array() ? rec["generated_ids"][0].get<std::vector<int32_t>>()
+                                                                          : rec["generated_ids"].get<std::vector<int32_t>>();
+            // scored: their prompt ids with the <unk> run replaced by the image chunk, then their answer ids
+            const std::vector<int32_t> answer = j["scored_tokens"]["answer"];
+            ASSERT_LT(answer.size(), all.size());
+            EXPECT_TRUE(std::equal(answer.begin(), answer.end(), all.end() - std::ptrdiff_t(answer.size())));
+            const nlohmann::json & prompt = j["scored_tokens"]["prompt"];
+            ASSERT_EQ(prompt.size(), 3u) << prompt.dump();
+            EXPECT_EQ(prompt[0]["text"], nlohmann::json({1, 259, 371, 13}));
+            EXPECT_GT(prompt[1]["image_tokens"].get<int>(), 0);
+            const std::vector<int32_t> after = prompt[2]["text"];
+            EXPECT_TRUE(std::equal(after.begin(), after.end(), all.end() - std::ptrdiff_t(answer.size() + after.size())));
+            EXPECT_EQ(all.size() - answer.size() - after.size(), 4u + 16u); // the prefix and the run, nothing else
+            // their targets
+            if (rec.contains("target_generated_index")) {
+                EXPECT_EQ(j["selected_interpretation_token_id"], nlohmann::json({rec["target_generated_index"]}));
+                EXPECT_EQ(j["selected_interpretation_token_word_id"], nlohmann::json({rec["target_generated_id"]}));
+                EXPECT_EQ(j["select_category"], rec["select_category"]);
+                EXPECT_EQ(j["location"], rec["location"]);
+            } else {
+                EXPECT_EQ(j["selected_interpretation_token_id"], rec["selected_interpretation_token_id"]);
+                EXPECT_EQ(j["selected_interpretation_token_word_id"],
+                          rec.contains("counter_word_id") ? rec["counter_word_id"] : rec["selected_interpretation_token_word_id"]);
+            }
+            if (rec.contains("label")) {
+                EXPECT_EQ(j["label"], rec["label"]);
+                EXPECT_TRUE(j.contains("revised_answering"));
+            }
+        }
+        // their reading code, transcribed, against eagle eval on the same folder
+        const std::string python = EAGLE_TEST_PYTHON;
+        if (python.empty()) {
+            GTEST_SKIP() << "no Python 3 for tests/data/reference-layout-reader.py";
+        }
+        const std::string theirs_txt = (dir / "theirs.json").string(), ours_txt = (dir / "ours.json").string();
+        ASSERT_EQ(run(python + " " + EAGLE_TEST_SOURCE_DIR + "/data/reference-layout-reader.py " + out.string() + " > " +
+                      theirs_txt + " 2>&1"),
+                  0)
+            << read(theirs_txt);
+        ASSERT_EQ(run(std::string(EAGLE_CLI_PATH) + " eval --json --map add-value " + out.string() + " > " + ours_txt + " 2>&1"), 0)
+            << read(ours_txt);
+        const nlohmann::json theirs = nlohmann::json::parse(read(theirs_txt)), ours = nlohmann::json::parse(read(ours_txt));
+        ASSERT_GE(theirs.size(), 4u) << theirs.dump();
+        for (const auto & [key, value] : theirs.items()) {
+            ASSERT_TRUE(ours.contains(key)) << key << " in " << ours.dump();
+            if (value.is_null()) {
+                EXPECT_TRUE(ours[key].is_null()) << key;
+            } else {
+                EXPECT_NEAR(ours[key].get<double>(), value.get<double>(), 1e-12) << k.file << ": " << key;
+            }
+        }
+    }
+}

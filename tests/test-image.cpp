@@ -229,3 +229,54 @@ TEST(image, images_over_the_limits_are_rejected_before_decoding) {
     EXPECT_NO_THROW(eagle::check_image_size(eagle::max_image_side, 4096, "x"));
     EXPECT_THROW(eagle::check_image_size(8193, 8192, "x"), eagle::error);
 }
+
+// --image-fit: crop keeps the centred square (offsets rounded down, as transformers' center_crop), pad centres the
+// image on a square of libmtmd's LLaVA padding colour, native is the identity
+TEST(fit_image, crop_pad_and_native) {
+    eagle::image_rgb8 image{5, 3, std::vector<uint8_t>(5 * 3 * 3)};
+    for (size_t i = 0; i < image.rgb.size(); ++i) {
+        image.rgb[i] = uint8_t(i);
+    }
+    const eagle::image_rgb8 native = eagle::fit_image(image, eagle::fit_mode::native);
+    EXPECT_EQ(native.rgb, image.rgb);
+
+    const eagle::image_rgb8 crop = eagle::fit_image(image, eagle::fit_mode::crop);
+    ASSERT_EQ(crop.nx, 3);
+    ASSERT_EQ(crop.ny, 3);
+    for (int32_t y = 0; y < 3; ++y) {
+        for (int32_t x = 0; x < 3; ++x) {
+            for (int c = 0; c < 3; ++c) {
+                EXPECT_EQ(crop.rgb[(size_t(y) * 3 + x) * 3 + c], image.rgb[(size_t(y) * 5 + x + 1) * 3 + c]);
+            }
+        }
+    }
+
+    const eagle::image_rgb8 pad = eagle::fit_image(image, eagle::fit_mode::pad);
+    ASSERT_EQ(pad.nx, 5);
+    ASSERT_EQ(pad.ny, 5);
+    for (int32_t y = 0; y < 5; ++y) {
+        for (int32_t x = 0; x < 5; ++x) {
+            const uint8_t * px = &pad.rgb[(size_t(y) * 5 + x) * 3];
+            if (y == 0 || y == 4) {
+                EXPECT_EQ(px[0], 122);
+                EXPECT_EQ(px[1], 116);
+                EXPECT_EQ(px[2], 104);
+            } else {
+                EXPECT_EQ(px[0], image.rgb[(size_t(y - 1) * 5 + x) * 3]);
+            }
+        }
+    }
+
+    // shortest side to the size first: 640x480 -> 448x336 -> the centred 336 square (offset 56)
+    eagle::image_rgb8 big{640, 480, std::vector<uint8_t>(640 * 480 * 3, 7)};
+    const eagle::image_rgb8 sized = eagle::fit_image(big, eagle::fit_mode::crop, 336);
+    EXPECT_EQ(sized.nx, 336);
+    EXPECT_EQ(sized.ny, 336);
+    EXPECT_EQ(sized.rgb[0], 7); // a flat image stays flat under bicubic resampling
+
+    EXPECT_THROW(eagle::fit_image(image, eagle::fit_mode::pad, 336), eagle::error);
+    EXPECT_THROW(eagle::fit_image(image, eagle::fit_mode::crop, -1), eagle::error);
+    EXPECT_EQ(eagle::fit_mode_from_string("crop"), eagle::fit_mode::crop);
+    EXPECT_STREQ(eagle::fit_mode_name(eagle::fit_mode::pad), "pad");
+    EXPECT_THROW(eagle::fit_mode_from_string("letterbox"), eagle::error);
+}

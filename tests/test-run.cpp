@@ -130,6 +130,16 @@ TEST(run_explanation, revise_finds_the_minimal_correction_with_the_metrics_rule)
     EXPECT_EQ(c.n_kept, rec.hallucination->result.n_kept);
     EXPECT_DOUBLE_EQ(c.removed_fraction, rec.hallucination->result.removed_fraction);
 
+    // revise_all: every answer generated, as the reference (its scripts read all n); the same correction
+    r.request.revise_all = true;
+    const eagle::explanation_record all = eagle::run_explanation(*r.model, *r.session, r.request);
+    for (const auto & answer : all.hallucination->revised_answering) {
+        EXPECT_TRUE(answer.has_value());
+    }
+    EXPECT_EQ(all.hallucination->result.n_kept, rec.hallucination->result.n_kept);
+    EXPECT_EQ(all.hallucination->revised_answering.back(), rec.hallucination->revised_answering.back());
+    r.request.revise_all = false;
+
     // a correct answer no masking produces: the walk visits every k and the record says never corrected
     r.request.target_text = "purple";
     rec = eagle::run_explanation(*r.model, *r.session, r.request);
@@ -213,4 +223,177 @@ TEST(run_explanation, bad_numbers_are_rejected_first_with_their_name_and_value) 
             EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
         }
     }
+}
+
+// --target-word specs: the reference explains one position, the word's first occurrence
+TEST(target_word, a_spec_names_one_occurrence) {
+    const auto spec = [](const std::string & s) {
+        const eagle::target_word_spec t = eagle::parse_target_word(s);
+        return std::make_pair(t.word, t.occurrence);
+    };
+    EXPECT_EQ(spec("cat"), std::make_pair(std::string("cat"), 1));
+    EXPECT_EQ(spec("cat@2"), std::make_pair(std::string("cat"), 2));
+    EXPECT_EQ(spec("cat@all"), std::make_pair(std::string("cat"), 0));
+    EXPECT_EQ(spec("a@b"), std::make_pair(std::string("a@b"), 1)); // not a number: part of the word
+    EXPECT_EQ(spec("@@3"), std::make_pair(std::string("@"), 3));
+    for (const char * bad : {"cat@0", "@2", "", " @all"}) {
+        EXPECT_THROW(eagle::parse_target_word(bad), eagle::error) << bad;
+    }
+}
+
+TEST(run_explanation, a_target_word_is_its_first_occurrence_unless_numbered) {
+    mock_run r = make_run();
+    // "top left red top right green bottom left blue bottom right white": "top" at 0 and 3, "left" at 1 and 7
+    const auto targets = [&](std::vector<std::string> words) {
+        r.request.target_words = std::move(words);
+        return eagle::run_explanation(*r.model, *r.session, r.request).target_indices;
+    };
+    EXPECT_EQ(targets({"top"}), (std::vector<int32_t>{0}));
+    EXPECT_EQ(targets({"top@2"}), (std::vector<int32_t>{3}));
+    EXPECT_EQ(targets({"top@all"}), (std::vector<int32_t>{0, 3}));
+    EXPECT_EQ(targets({"LEFT@2", "top"}), (std::vector<int32_t>{0, 7}));
+    try {
+        targets({"top@3"});
+        ADD_FAILURE() << "top@3 was accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_NE(std::string(e.what()).find("'top' occurs 2 time(s)"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(targets({"top@0"}), eagle::error);
+}
+
+namespace {
+
+std::vector<std::string> g_warnings;
+void collect_warnings(eagle::log_level level, const char * text, void *) {
+    if (level >= eagle::log_level::warn) {
+        g_warnings.emplace_back(text);
+    }
+}
+
+} // namespace
+
+TEST(run_explanation, a_cut_answer_is_recorded_and_warned_about) {
+    mock_run r = make_run();
+    EXPECT_EQ(r.request.max_tokens, 128); // the reference's max_new_tokens
+    g_warnings.clear();
+    eagle::set_log_callback(collect_warnings, nullptr);
+    eagle::explanation_record rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    EXPECT_FALSE(rec.is_answer_cut);
+    EXPECT_TRUE(g_warnings.empty());
+
+    r.request.max_tokens = 5;
+    rec = eagle::run_explanation(*r.model, *r.session, r.request);
+    eagle::set_log_callback(nullptr, nullptr);
+    EXPECT_TRUE(rec.is_answer_cut);
+    EXPECT_EQ(rec.answer.size(), 5u); // no end token: the model never said it
+    EXPECT_FALSE(r.model->is_eog(rec.answer.back()));
+    ASSERT_EQ(g_warnings.size(), 1u);
+    EXPECT_NE(g_warnings[0].find("cut at 5 tokens without its end token"), std::string::npos) << g_warnings[0];
+    EXPECT_EQ(eagle::to_json(rec)["answer_cut"], true);
+}
+
+TEST(run_explanation, token_ids_are_scored_exactly_as_given) {
+    mock_run r = make_run();
+    const eagle::vlm_model & m = *r.model;
+    const std::vector<int32_t> answer = m.tokenize("top left red top", false); // no end token: none is added
+    const std::vector<int32_t> before = m.tokenize("describe", false), after = m.tokenize("the image", false);
+    const int32_t image = m.tokenize("<image>", false, true).at(0);
+    std::vector<int32_t> prompt = before;
+    prompt.insert(prompt.end(), 5, image); // a Hugging Face processor's placeholder run
+    prompt.insert(prompt.end(), after.begin(), after.end());
+    r.request.prompt = "ignored when prompt ids are given";
+    r.request.use_raw_prompt = true; // ignored too (it would need an <image> in the text)
+    r.request.prompt_ids = prompt;
+    r.request.answer_ids = answer;
+    r.request.answer_text = "ignored";
+    r.request.target_indices = {2};
+    r.request.target_token_ids = {m.tokenize("green", false).at(0)}; // a counter word, as RePOPE's counter_word_id
+    const eagle::explanation_record rec = eagle::run_explanation(m, *r.session, r.request);
+    EXPECT_EQ(rec.answer, answer);
+    EXPECT_EQ(rec.words, (std::vector<std::string>{"top", "left", "red", "top"}));
+    EXPECT_EQ(rec.target_indices, (std::vector<int32_t>{2}));
+    EXPECT_EQ(rec.target_ids, r.request.target_token_ids);
+    EXPECT_EQ(rec.target_pieces, (std::vector<std::string>{"green"}));
+    // what was fed: the ids around the run, the engine's image tokens in its place
+    ASSERT_EQ(rec.prompt_sequence.size(), 3u);
+    EXPECT_EQ(rec.prompt_sequence[0].ids, before);
+    EXPECT_TRUE(rec.prompt_sequence[1].is_image);
+    EXPECT_EQ(rec.prompt_sequence[1].n_image_tokens, 4); // the mock's image: one token per quadrant
+    EXPECT_EQ(rec.prompt_sequence[2].ids, after);
+    const nlohmann::ordered_json j = eagle::to_json(rec);
+    EXPECT_EQ(j["scored_tokens"]["answer"], answer);
+    EXPECT_EQ(j["scored_tokens"]["prompt"][0]["text"], before);
+    EXPECT_EQ(j["scored_tokens"]["prompt"][1]["image_tokens"], 4);
+    EXPECT_EQ(j["selected_interpretation_token_word_id"], r.request.target_token_ids);
+    EXPECT_EQ(j["run"]["prompt_ids"], prompt);
+
+    // p(green) at the red quadrant's position is the mock's "other colour" probability, mask or no mask
+    EXPECT_LT(rec.result.reliance[0].p_full, 0.01f);
+
+    const auto rejected = [&](const std::function<void(eagle::explanation_request &)> & change, const std::string & what) {
+        mock_run bad = make_run();
+        bad.request.prompt_ids = prompt;
+        bad.request.answer_ids = answer;
+        change(bad.request);
+        try {
+            eagle::run_explanation(*bad.model, *bad.session, bad.request);
+            ADD_FAILURE() << "accepted: " << what;
+        } catch (const eagle::error & e) {
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+        }
+    };
+    rejected([&](eagle::explanation_request & rq) { rq.prompt_ids = before; }, "have no image placeholder");
+    rejected([&](eagle::explanation_request & rq) { rq.prompt_ids.push_back(image); }, "forms 2 runs");
+    rejected([&](eagle::explanation_request & rq) { rq.image_token = 7; }, "image token 7 is not in the prompt ids");
+    rejected([&](eagle::explanation_request & rq) { rq.answer_ids = {3, 999}; }, "answer token id 999 is outside the vocabulary");
+    rejected([&](eagle::explanation_request & rq) { rq.target_text = "red"; rq.target_token_ids = {7}; }, "give one");
+    rejected([&](eagle::explanation_request & rq) { rq.target_indices = {0, 1, 2}; rq.target_token_ids = {7, 8}; },
+             "2 target token ids for 3 targets");
+}
+
+// --image-fit crop: what the model is shown is the centred square, so pixels outside it can change nothing
+TEST(run_explanation, regions_outside_the_crop_are_inert) {
+    eagle::model_params mp;
+    mp.engine = "mock";
+    const std::unique_ptr<eagle::vlm_model> model = eagle::load_vlm(mp);
+    const std::unique_ptr<eagle::vlm_session> session = model->new_session({});
+    const eagle::image_rgb8 image = quadrant_image(60, 36); // the crop is x in [12, 48)
+    eagle::score_request rq;
+    rq.image = image;
+    rq.prompt = "describe the image";
+    for (const auto & t : session->generate({image, rq.prompt}).tokens) {
+        rq.answer.push_back(t.id);
+    }
+    const auto outside = [&](int32_t x0, int32_t x1) { // remove the columns [x0, x1)
+        eagle::mask m = eagle::mask::full(image.nx, image.ny);
+        for (int32_t y = 0; y < image.ny; ++y) {
+            for (int32_t x = x0; x < x1; ++x) {
+                m.keep[size_t(y) * image.nx + x] = 0;
+            }
+        }
+        return m;
+    };
+    const std::vector<eagle::mask> masks = {eagle::mask::full(image.nx, image.ny), outside(0, 12), outside(48, 60),
+                                            outside(0, 13)};
+    const auto probs_under = [&](eagle::fit_mode fit) {
+        rq.fit = fit;
+        session->prepare(rq);
+        std::vector<float> p(masks.size() * size_t(session->n_targets()));
+        session->score(masks, p);
+        return p;
+    };
+    const size_t n = rq.answer.size();
+    const std::vector<float> crop = probs_under(eagle::fit_mode::crop);
+    for (size_t i = 0; i < n; ++i) {
+        EXPECT_EQ(crop[1 * n + i], crop[i]) << "left margin, target " << i;
+        EXPECT_EQ(crop[2 * n + i], crop[i]) << "right margin, target " << i;
+    }
+    bool one_column_in_counts = false, margins_count_natively = false;
+    const std::vector<float> native = probs_under(eagle::fit_mode::native);
+    for (size_t i = 0; i < n; ++i) {
+        one_column_in_counts |= crop[3 * n + i] != crop[i];
+        margins_count_natively |= native[1 * n + i] != native[i];
+    }
+    EXPECT_TRUE(one_column_in_counts);   // column 12 is inside the crop
+    EXPECT_TRUE(margins_count_natively); // without the crop the same pixels matter
 }

@@ -268,3 +268,82 @@ TEST_F(scorer_test, bad_requests_are_rejected_with_the_value) {
 }
 
 } // namespace
+
+// The prompt as token ids (a Hugging Face processor's, placeholder run included) scores and generates exactly as
+// the text prompt that tokenizes to the same ids: the run becomes libmtmd's image chunk, nothing else changes.
+TEST_F(scorer_test, prompt_ids_score_as_the_text_prompt_they_spell) {
+    const std::vector<eagle::sequence_part> text_seq = model_->prompt_sequence(request());
+    ASSERT_EQ(text_seq.size(), 3u); // LLaVA style: text, image, text
+    ASSERT_TRUE(text_seq[1].is_image);
+    std::vector<int32_t> ids = text_seq[0].ids;
+    ids.insert(ids.end(), 9, 0); // <unk> x 9 where the image goes (no placeholder token in this vocabulary)
+    ids.insert(ids.end(), text_seq[2].ids.begin(), text_seq[2].ids.end());
+    eagle::score_request by_ids = request();
+    by_ids.prompt = "not used";
+    by_ids.prompt_ids = ids;
+    const std::vector<eagle::sequence_part> ids_seq = model_->prompt_sequence(by_ids);
+    ASSERT_EQ(ids_seq.size(), 3u);
+    EXPECT_EQ(ids_seq[0].ids, text_seq[0].ids);
+    EXPECT_EQ(ids_seq[1].n_image_tokens, text_seq[1].n_image_tokens);
+    EXPECT_EQ(ids_seq[2].ids, text_seq[2].ids);
+
+    const std::vector<eagle::mask> masks = some_masks(5);
+    const auto session_ptr = model_->new_session({});
+    session_ptr->prepare(request());
+    const std::vector<float> from_text = score(*session_ptr, masks);
+    session_ptr->prepare(by_ids);
+    EXPECT_EQ(score(*session_ptr, masks), from_text);
+
+    eagle::generate_request gen{image_, "not used", false, 8};
+    gen.prompt_ids = ids;
+    const eagle::generation g = session_ptr->generate(gen);
+    ASSERT_EQ(g.tokens.size(), answer_.tokens.size());
+    for (size_t i = 0; i < g.tokens.size(); ++i) {
+        EXPECT_EQ(g.tokens[i].id, answer_.tokens[i].id);
+        EXPECT_EQ(g.tokens[i].prob, answer_.tokens[i].prob);
+    }
+}
+
+// --image-fit crop through libmtmd: the columns outside the centred square never reach the model
+TEST_F(scorer_test, pixels_outside_the_crop_are_inert) {
+    const int32_t margin = 32, nx = image_.nx + 2 * margin, ny = image_.ny;
+    eagle::image_rgb8 wide{nx, ny, std::vector<uint8_t>(size_t(nx) * ny * 3)};
+    for (int32_t y = 0; y < ny; ++y) {
+        for (int32_t x = 0; x < nx; ++x) {
+            uint8_t * px = &wide.rgb[(size_t(y) * nx + x) * 3];
+            if (x >= margin && x < margin + image_.nx) {
+                std::copy_n(&image_.rgb[(size_t(y) * image_.nx + x - margin) * 3], 3, px);
+            } else {
+                px[0] = uint8_t(x * 7), px[1] = uint8_t(y * 5), px[2] = 200; // a pattern the model would see
+            }
+        }
+    }
+    const auto without_columns = [&](int32_t x0, int32_t x1) {
+        eagle::mask m = eagle::mask::full(nx, ny);
+        for (int32_t y = 0; y < ny; ++y) {
+            std::fill_n(m.keep.begin() + std::ptrdiff_t(size_t(y) * nx + x0), x1 - x0, uint8_t(0));
+        }
+        return m;
+    };
+    const std::vector<eagle::mask> masks = {eagle::mask::full(nx, ny), without_columns(0, margin),
+                                            without_columns(margin + image_.nx, nx), without_columns(0, 2 * margin)};
+    eagle::score_request req = request();
+    req.image = wide;
+    const auto session_ptr = model_->new_session({});
+    req.fit = eagle::fit_mode::crop;
+    session_ptr->prepare(req);
+    const std::vector<float> crop = score(*session_ptr, masks);
+    req.fit = eagle::fit_mode::native;
+    session_ptr->prepare(req);
+    const std::vector<float> native = score(*session_ptr, masks);
+    const size_t n = req.answer.size();
+    bool inside_counts = false, margins_count_natively = false;
+    for (size_t t = 0; t < n; ++t) {
+        EXPECT_EQ(crop[1 * n + t], crop[t]) << "left margin, target " << t;
+        EXPECT_EQ(crop[2 * n + t], crop[t]) << "right margin, target " << t;
+        inside_counts |= crop[3 * n + t] != crop[t];
+        margins_count_natively |= native[1 * n + t] != native[t];
+    }
+    EXPECT_TRUE(inside_counts);          // columns 32..63 are inside the crop
+    EXPECT_TRUE(margins_count_natively); // letterboxed, the margins are part of what the model sees
+}

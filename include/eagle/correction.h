@@ -32,8 +32,14 @@ struct hallucination_record {
 struct correction_walk_params {
     std::string prompt;
     bool use_raw_prompt = false;
-    int32_t max_tokens = 64;
+    std::vector<int32_t> prompt_ids;   // as in score_request
+    int32_t image_token = -1;
+    int32_t max_tokens = 128;
     fill_mode fill = fill_mode::black;
+    fit_mode fit = fit_mode::native;
+    int32_t fit_size = 0;
+    bool walk_all = false;             // generate every revised answer (k = n..1), as the reference does, instead
+                                       // of stopping at the first correct one (whose smaller k stay nullopt)
 };
 
 // n_done answers generated of at most n_total; return false to stop (the record then holds what was found)

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "eagle/correction.h"
+#include "eagle/dataset.h"
 #include "eagle/error.h"
 #include "eagle/explain.h"
 #include "eagle/file.h"

@@ -66,6 +66,25 @@ image_rgb8 make_fill_image(const image_rgb8 & image, fill_mode fill);
 // out = keep ? image : fill, pixel by pixel. Sizes must agree (errc::invalid_argument names both sizes).
 void apply_mask(const image_rgb8 & image, const image_rgb8 & fill, const mask & keep, image_rgb8 & out);
 
+// How the (masked) image is shaped before the engine's own preprocessing. It is applied after masking, so
+// masks and regions keep referring to the original pixels; pixels a fit drops can then change nothing.
+enum class fit_mode {
+    native, // as it is: the engine's preprocessing decides (libmtmd letterboxes LLaVA-1.5 to a square, keeps
+            // Qwen-VL's aspect ratio)
+    crop,   // the centred square: shortest side resized to fit_size (bicubic) when fit_size > 0, then the
+            // centred fit_size square cut out (offsets (n - size) / 2, rounded down), as the Hugging Face CLIP
+            // image processor does for LLaVA-1.5 (shortest_edge 336, crop 336); fit_size 0 cuts the
+            // centred min(nx, ny) square at full resolution and leaves the resize to the engine
+    pad,    // centred on a square of side max(nx, ny), the margins (122, 116, 104): the CLIP mean as bytes,
+            // the colour libmtmd pads LLaVA-1.5 with
+};
+fit_mode fit_mode_from_string(const std::string & name); // "native" | "crop" | "pad"; throws errc::invalid_argument
+const char * fit_mode_name(fit_mode fit);
+
+// The image as the engine is handed it under `fit` (a copy; native returns the image unchanged). fit_size < 0,
+// or fit_size > 0 with a mode other than crop, throws errc::invalid_argument naming the value.
+image_rgb8 fit_image(const image_rgb8 & image, fit_mode fit, int32_t fit_size = 0);
+
 // The outer contours of a mask as COCO polygons (flat x0,y0,x1,y1,... lists of pixel coordinates), the ground
 // truth format the reference's point game reads. Contours of fewer than 3 points are left out.
 std::vector<std::vector<int32_t>> mask_to_polygons(const mask & m);

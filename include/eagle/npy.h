@@ -28,5 +28,7 @@ std::vector<int32_t> ranks_from_masks(const npy_array & masks, const std::string
 
 // .npy bytes of a uint8 array of `shape` (C order); data.size() must be the shape's product
 std::string npy_bytes_u8(const std::vector<int64_t> & shape, const std::vector<uint8_t> & data);
+// the same values as int64 ('<i8'): what the reference's np.save of its int masks writes
+std::string npy_bytes_i64(const std::vector<int64_t> & shape, const std::vector<uint8_t> & data);
 
 } // namespace eagle

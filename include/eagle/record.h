@@ -13,6 +13,7 @@
 #include "eagle/metrics.h"
 #include "eagle/regions.h"
 #include "eagle/scorer.h"
+#include "eagle/vlm.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,15 +31,28 @@ struct explanation_request {
     image_rgb8 image;                    // the pixels (empty: loaded from image_path)
     std::string prompt;
     bool use_raw_prompt = false;         // see score_request::use_raw_prompt
+    std::vector<int32_t> prompt_ids;     // non-empty: the prompt as token ids (score_request::prompt_ids), e.g.
+                                         // the reference's generated_ids up to the answer; prompt then ignored
+    int32_t image_token = -1;            // the image placeholder id in prompt_ids (-1: find_image_span finds it)
     std::string answer_text;             // empty: the model's own greedy answer
-    int32_t max_tokens = 64;             // most tokens of a generated (or revised) answer
+    std::vector<int32_t> answer_ids;     // non-empty: the answer as token ids, scored exactly as given
+                                         // (answer_text and append_eog then ignored: give the end token yourself)
+    int32_t max_tokens = 128;            // most tokens of a generated (or revised) answer (the reference's
+                                         // max_new_tokens); a generated answer cut here is logged as a warning
     bool append_eog = true;              // the end-of-generation token is a target (the reference's sentences)
     // targets: default every answer token
-    std::vector<std::string> target_words; // every answer token whose trimmed text equals one (case-insensitive)
+    std::vector<std::string> target_words; // target specs (parse_target_word): "W" the first answer token whose
+                                           // trimmed text equals W (case-insensitive), "W@k" the k-th, "W@all" every
     std::vector<int32_t> target_indices;   // answer positions
     std::string target_text;               // score this token instead of the answer's own (default position 0)
+    std::vector<int32_t> target_token_ids; // the same as token ids: one for every target, or one per target
+                                           // (the reference's counter_word_id); not with target_text
     bool revise = false;                 // hallucination diagnosis: walk to the minimal correction region
+    bool revise_all = false;             // with revise: generate all n revised answers, as the reference (its
+                                         // scripts read every one), not only down to the first correct one
     fill_mode fill = fill_mode::black;
+    fit_mode fit = fit_mode::native;     // the shape the masked image is handed to the engine in (fit_image)
+    int32_t fit_size = 0;                // with fit_mode::crop: the crop's side after a shortest-side resize
     region_params regions;
     std::string method = "eagle";        // the method's name as given (eagle, insight-only, rise, ...)
     explain_params params;               // the search parameters, the method's name already applied
@@ -60,12 +74,25 @@ struct engine_record {
     bool use_blas = false;
 };
 
+// One --target-word spec: a word and which of its occurrences in the answer ("cat" = the first, "cat@2" the
+// second, "cat@all" every one). The reference explains one position, the object word's first token.
+struct target_word_spec {
+    std::string word;
+    int32_t occurrence = 1; // 1-based; 0 = every occurrence
+};
+// Parses "W", "W@k" (k >= 1) or "W@all"; a trailing "@" with anything else is part of the word only when it is not
+// a number (so "a@b" is the word "a@b"). Throws errc::invalid_argument naming the spec for "W@0", "@2" or "".
+target_word_spec parse_target_word(const std::string & spec);
+
 struct explanation_record {
     explanation_request request;
     engine_record engine;
     region_set regions;                  // the regions the ranking refers to
+    std::vector<sequence_part> prompt_sequence; // what the model is fed before the answer: text ids and the
+                                         // image chunk, exactly as scored (vlm_model::prompt_sequence)
     // the answer
     std::string answer_text;             // detokenized, control tokens dropped
+    bool is_answer_cut = false;          // a generated answer stopped at max_tokens without its end token
     std::vector<int32_t> answer;         // token ids (the end token included when it is a target)
     std::vector<std::string> words;      // piece of every answer token ("" for the end token)
     std::vector<int32_t> target_indices; // ascending positions in the answer

@@ -30,6 +30,9 @@ namespace eagle {
 // ---- explanation.json (explanation-json.cpp) ----
 nlohmann::ordered_json to_json(const explanation_record & record);
 std::string explanation_json_text(const explanation_record & record); // as written to explanation.json
+// As written to the reference's json/<name>.json: the same object, plus the keys only its scripts spell
+// (select_category, from a dataset's category, for visualize_ours_w_object.py).
+std::string reference_json_text(const explanation_record & record);
 // The metrics' input, in memory (no JSON round trip for a result this process holds).
 eval_sample to_eval_sample(const explanation_record & record, const std::string & source);
 // Reads the reference's keys (and eagle's optional ones) from one explanation.json object.
@@ -59,6 +62,14 @@ std::string render_html_report(const explanation_record & record, const explanat
 void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path);
 // Writes every file of the folder (creating it), explanation.json last. Throws errc::io naming the path.
 void write_explanation_folder(const std::string & dir, const explanation_record & record);
+
+// The reference's own layout, the one its evaluation and visualisation scripts read (evals/*.py,
+// visualization/*.py): dir/npy/<name>.npy, the ranked region masks as int64 [n, H, W, 1] (np.save of its
+// masks), then dir/json/<name>.json (reference_json_text), last. Their scripts find the image as
+// <Datasets>/<name>.jpg, and eval_point_game.py reads the npy as region masks only when its path contains
+// "interpretation_results" (else as a dense map): put dir below such a folder. Throws errc::io naming the path.
+void write_reference_layout(const std::string & dir, const std::string & name, const explanation_record & record);
+std::string reference_json_path(const std::string & dir, const std::string & name); // dir/json/<name>.json
 
 // Where one explanation's files are: an eagle folder, or one sample of the reference's DIR/json + DIR/npy.
 struct explanation_files {

@@ -31,6 +31,14 @@ struct score_request {
     std::vector<int32_t> target_ids;     // token scored at each target; empty = the answer's own token
                                          // (set it to explain a token the model did not produce)
     fill_mode fill = fill_mode::black;   // what removed pixels become
+    fit_mode fit = fit_mode::native;     // the shape the masked image is handed to the engine in (fit_image)
+    int32_t fit_size = 0;                // with fit_mode::crop: the side of the crop (0 = the short side)
+    std::vector<int32_t> prompt_ids{};   // non-empty: the whole prompt as token ids (BOS and chat template
+                                         // included, as a Hugging Face processor makes them), with one run of
+                                         // image placeholder tokens where the image goes; the engine replaces
+                                         // that run by its own image tokens and feeds every other id as given.
+                                         // prompt and use_raw_prompt are then ignored (see find_image_span)
+    int32_t image_token = -1;            // the placeholder id in prompt_ids; -1: found (find_image_span)
 };
 
 // A request's targets with the defaults filled in and every value checked: what a backend scores.

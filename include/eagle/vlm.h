@@ -56,7 +56,12 @@ struct generate_request {
     image_rgb8 image;            // the unmasked (or already masked) image
     std::string prompt;          // user prompt; see use_raw_prompt
     bool use_raw_prompt = false; // as in score_request: verbatim, "<image>" marks the image
-    int32_t max_tokens  = 64;    // most tokens generated, the end-of-generation token included
+    int32_t max_tokens  = 128;   // most tokens generated, the end-of-generation token included (the
+                                 // reference's max_new_tokens)
+    std::vector<int32_t> prompt_ids{}; // as in score_request: the prompt as token ids (prompt then ignored)
+    int32_t image_token = -1;        // as in score_request
+    fit_mode fit = fit_mode::native; // as in score_request (applied to `image`)
+    int32_t fit_size = 0;
 };
 
 struct generated_token {
@@ -69,6 +74,23 @@ struct generated_token {
 struct generation {
     std::string text;                     // answer text, end-of-generation token excluded
     std::vector<generated_token> tokens;  // every generated token
+    bool is_cut = false;                  // max_tokens reached before the end-of-generation token
+};
+
+// One piece of the token sequence a model is fed before the answer: text token ids, or one image chunk
+// (the engine's own image tokens, counted).
+struct sequence_part {
+    bool is_image = false;
+    std::vector<int32_t> ids;   // text: the token ids fed
+    int32_t n_image_tokens = 0; // image: embeddings fed (libmtmd's image chunk)
+    int32_t n_image_pos = 0;    // image: positions they take (differs from n_image_tokens under M-RoPE)
+};
+
+// Where the image goes in a prompt given as token ids: the half-open run [begin, end) of placeholder ids.
+struct image_span {
+    size_t begin = 0;
+    size_t end = 0;
+    int32_t token = -1; // the placeholder id
 };
 
 // A scoring session: per-run state on a model. Scores masks (scorer) and generates answers.
@@ -80,6 +102,15 @@ public:
 
     virtual const session_params & params() const = 0;
 };
+
+class vlm_model;
+
+// The image placeholder run in prompt ids. image_token >= 0 names the placeholder; -1 finds it: the first of
+// the vocabulary's image placeholder tokens ("<image>", "<|image_pad|>", "<IMG_CONTEXT>", "<image_soft_token>",
+// "<|image|>", ...) that occurs in ids, else the longest run (at least 4) of one repeated id. Throws
+// errc::invalid_argument naming the ids when there is no placeholder or when it forms more than one run
+// (eagle explains one image at a time).
+image_span find_image_span(const vlm_model & model, std::span<const int32_t> ids, int32_t image_token = -1);
 
 class vlm_model {
 public:
@@ -102,6 +133,10 @@ public:
 
     // The full prompt text for a user prompt: chat template (image first) or raw with "<image>" replaced.
     virtual std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const = 0;
+
+    // The exact sequence this engine feeds before the answer for request's image and prompt (text or
+    // prompt_ids), as prepare() builds it: what an explanation records as scored. Throws like prepare().
+    virtual std::vector<sequence_part> prompt_sequence(const score_request & request) const = 0;
 
     // A new session on this model. Checks params (errc::invalid_argument naming the value), asks the engine
     // for a session and, when params.use_memo, wraps it in a memo_scorer. The session borrows this model.

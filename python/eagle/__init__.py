@@ -299,7 +299,7 @@ class Model:
         return "<array>", _image_array(image)
 
     def generate(self, image=None, prompt: str = "describe the image", *, raw_prompt: bool = False,
-                 max_tokens: int = 64) -> Generation:
+                 max_tokens: int = 128) -> Generation:
         """The model's greedy answer for the image (path, PIL image or array)."""
         path, array = self._image(image)
         if array is None:
@@ -310,15 +310,22 @@ class Model:
                 targets: Optional[Sequence[Union[str, int]]] = None, *, search: str = "lazy", method: str = "eagle",
                 divisions: int = 64, regions=None, grid: Optional[str] = None, fill: str = "black",
                 target_text: Optional[str] = None, revise: bool = False, raw_prompt: bool = False,
-                max_tokens: int = 64, eog: bool = True, lambda1: float = 1.0, lambda2: float = 1.0, seed: int = 1,
+                max_tokens: int = 128, eog: bool = True, lambda1: float = 1.0, lambda2: float = 1.0, seed: int = 1,
                 samples: int = 256, max_regions: int = 0, stop_fraction: float = 0.0, lazy_batch: int = 8,
                 lazy_epsilon: float = 0.0, search_scope: int = 10, pending_samples: int = 8, update_step: int = 5,
-                ground_truth: Optional[dict] = None,
+                ground_truth: Optional[dict] = None, answer_ids: Optional[Sequence[int]] = None,
+                prompt_ids: Optional[Sequence[int]] = None, image_token: int = -1,
+                target_ids: Optional[Sequence[int]] = None, image_fit: str = "native", fit_size: int = 0,
                 progress: Union[bool, Callable[[str, int, int], Optional[bool]]] = True) -> Explanation:
         """Explains the model's answer (or ``answer``) for the image: which regions make it say it.
 
         image: a path, a PIL image or an HxWx3 uint8 array (None: the bundled sample image).
-        targets: answer words (str, case-insensitive) and/or token positions (int); default every token.
+        targets: answer words (str, case-insensitive; "w" its first occurrence, "w@k" the k-th, "w@all" every one)
+        and/or token positions (int); default every token.
+        answer_ids / prompt_ids: the answer / the whole prompt as token ids, scored exactly (prompt_ids hold one run of
+        image placeholder ids, image_token, or found); target_ids: ids scored at the targets instead of the answer's.
+        image_fit: 'native' | 'crop' (LLaVA-1.5's Hugging Face centre crop; fit_size: shortest side first) | 'pad'.
+        max_tokens: most tokens generated (the reference's 128); a cut answer is logged as a warning.
         search: 'lazy' | 'exact' (the reference greedy) | 'efficient'; method: see ``eagle.methods()``.
         divisions: SLICO's division number D; regions: an HxW array of region ids (user regions) or a PNG path;
         grid: 'COLSxROWS' for a grid instead of superpixels. fill: what removed pixels become (black, mean, blur).
@@ -350,6 +357,12 @@ class Model:
         request.target_indices = indices
         request.target_text = target_text or ""
         request.revise = bool(revise)
+        request.answer_ids = [int(i) for i in answer_ids or []]
+        request.prompt_ids = [int(i) for i in prompt_ids or []]
+        request.image_token = int(image_token)
+        request.target_token_ids = [int(i) for i in target_ids or []]
+        request.set_fit(image_fit)
+        request.fit_size = int(fit_size)
         request.set_fill(fill)
         labels_path, tmp = "", None
         kind = "grid" if grid is not None else "slico"

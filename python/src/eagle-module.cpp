@@ -208,6 +208,12 @@ PYBIND11_MODULE(_eagle, m) {
         .def_readwrite("target_indices", &eagle::explanation_request::target_indices)
         .def_readwrite("target_text", &eagle::explanation_request::target_text)
         .def_readwrite("revise", &eagle::explanation_request::revise)
+        .def_readwrite("prompt_ids", &eagle::explanation_request::prompt_ids)
+        .def_readwrite("image_token", &eagle::explanation_request::image_token)
+        .def_readwrite("answer_ids", &eagle::explanation_request::answer_ids)
+        .def_readwrite("target_token_ids", &eagle::explanation_request::target_token_ids)
+        .def_readwrite("fit_size", &eagle::explanation_request::fit_size)
+        .def("set_fit", [](eagle::explanation_request & r, const std::string & name) { r.fit = eagle::fit_mode_from_string(name); })
         .def_readwrite("method", &eagle::explanation_request::method)
         .def("set_fill", [](eagle::explanation_request & r, const std::string & name) { r.fill = eagle::fill_mode_from_string(name); })
         .def("set_regions", [](eagle::explanation_request & r, const std::string & kind, int32_t n_divisions,

@@ -77,7 +77,10 @@ std::vector<int32_t> ranks_from_order(const std::vector<int32_t> & labels, const
 
 } // namespace
 
-void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path) {
+namespace {
+
+// the ranked region masks, [n, H, W] as 0/1 bytes in ranking order
+std::vector<uint8_t> ranked_masks(const explanation & ex, const region_set & regions) {
     const size_t n = ex.order.size(), n_px = regions.labels.size();
     std::vector<uint8_t> masks(n * n_px);
     for (size_t k = 0; k < n; ++k) {
@@ -86,7 +89,33 @@ void write_regions_npy(const explanation & ex, const region_set & regions, const
             dst[i] = regions.labels[i] == ex.order[k] ? 1 : 0;
         }
     }
-    write_file_atomic(path, npy_bytes_u8({int64_t(n), regions.ny, regions.nx, 1}, masks));
+    return masks;
+}
+
+} // namespace
+
+void write_regions_npy(const explanation & ex, const region_set & regions, const std::string & path) {
+    write_file_atomic(path, npy_bytes_u8({int64_t(ex.order.size()), regions.ny, regions.nx, 1}, ranked_masks(ex, regions)));
+}
+
+std::string reference_json_path(const std::string & dir, const std::string & name) {
+    return (fs::path(dir) / "json" / (name + ".json")).string();
+}
+
+void write_reference_layout(const std::string & dir, const std::string & name, const explanation_record & rec) {
+    std::error_code ec;
+    fs::create_directories(fs::path(dir) / "json", ec);
+    fs::create_directories(fs::path(dir) / "npy", ec);
+    if (ec || !is_dir(fs::path(dir) / "json") || !is_dir(fs::path(dir) / "npy")) {
+        throw error(errc::io, "cannot create the folders json/ and npy/ in '" + dir + "'");
+    }
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+        throw error(errc::invalid_argument, "write_reference_layout: '" + name + "' is not a file name");
+    }
+    const region_set & regions = rec.regions;
+    write_file_atomic((fs::path(dir) / "npy" / (name + ".npy")).string(),
+                      npy_bytes_i64({int64_t(rec.result.order.size()), regions.ny, regions.nx, 1}, ranked_masks(rec.result, regions)));
+    write_file_atomic(reference_json_path(dir, name), reference_json_text(rec)); // last: its presence means done
 }
 
 void write_explanation_folder(const std::string & dir, const explanation_record & rec) {

@@ -31,6 +31,8 @@ ordered_json run_json(const explanation_record & rec) {
             {"image", rq.image_path},
             {"prompt", rq.prompt},
             {"raw_prompt", rq.use_raw_prompt},
+            {"prompt_ids", rq.prompt_ids},
+            {"image_token", rq.image_token},
             {"threads", en.n_threads},
             {"batch", en.n_seq},
             {"ctx", en.n_ctx},
@@ -38,16 +40,21 @@ ordered_json run_json(const explanation_record & rec) {
             {"kv_f32", en.use_f32_kv},
             {"blas", en.use_blas},
             {"answer_given", rq.answer_text},
+            {"answer_ids_given", rq.answer_ids},
             {"max_tokens", rq.max_tokens},
             {"eog_target", rq.append_eog},
             {"target_words", rq.target_words},
             {"target_indices", rq.target_indices},
             {"target_text", rq.target_text},
+            {"target_token_ids", rq.target_token_ids},
+            {"revise_all", rq.revise_all},
             {"segmenter", region_kind_name(rq.regions.kind)},
             {"divisions", rq.regions.n_divisions},
             {"grid", grid_text(rq.regions)},
             {"labels", rq.regions.labels_path},
             {"fill", fill_mode_name(rq.fill)},
+            {"image_fit", fit_mode_name(rq.fit)},
+            {"fit_size", rq.fit_size},
             {"method", rq.method},
             {"seed", rq.params.sampling.seed},
             {"samples", rq.params.sampling.n_samples},
@@ -203,6 +210,19 @@ void read_hallucination(const nlohmann::json & j, const std::string & source, si
     }
 }
 
+// exactly what the model was fed: the prompt's text ids and image chunks in order, then the answer's ids
+ordered_json scored_tokens_json(const explanation_record & rec) {
+    ordered_json prompt = ordered_json::array();
+    for (const sequence_part & p : rec.prompt_sequence) {
+        if (p.is_image) {
+            prompt.push_back({{"image_tokens", p.n_image_tokens}, {"image_positions", p.n_image_pos}});
+        } else {
+            prompt.push_back({{"text", p.ids}});
+        }
+    }
+    return {{"prompt", prompt}, {"answer", rec.answer}};
+}
+
 ordered_json revised_json(const std::vector<std::optional<std::string>> & revised) {
     ordered_json out = ordered_json::array();
     for (const auto & answer : revised) {
@@ -235,6 +255,8 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
     // --- eagle's ---
     j["answer"]        = rec.answer_text;
     j["answer_ids"]    = rec.answer;
+    j["answer_cut"]    = rec.is_answer_cut; // generated and stopped at max_tokens without the end token
+    j["scored_tokens"] = scored_tokens_json(rec);
     j["order"]         = ex.order;
     j["n_ranked"]      = ex.n_ranked;
     j["is_complete"]   = ex.is_complete;
@@ -292,6 +314,14 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
 
 std::string explanation_json_text(const explanation_record & record) {
     return to_json(record).dump(1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string reference_json_text(const explanation_record & record) {
+    ordered_json j = to_json(record);
+    if (!j.contains("select_category") && j.contains("category")) {
+        j["select_category"] = j["category"];
+    }
+    return j.dump(1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 eval_sample to_eval_sample(const explanation_record & rec, const std::string & source) {

@@ -9,7 +9,11 @@
 
 namespace eagle {
 
-std::string npy_bytes_u8(const std::vector<int64_t> & shape, const std::vector<uint8_t> & data) {
+namespace {
+
+// NPY v1.0 bytes of n elements of `descr` (item_size bytes each, already little-endian in `raw`)
+std::string npy_bytes(const char * what, const char * descr, size_t item_size, const std::vector<int64_t> & shape,
+                      const char * raw, size_t n_values) {
     size_t n = 1;
     std::string dims;
     for (size_t i = 0; i < shape.size(); ++i) {
@@ -19,11 +23,11 @@ std::string npy_bytes_u8(const std::vector<int64_t> & shape, const std::vector<u
     if (shape.size() == 1) {
         dims += ","; // numpy writes a one-tuple as (n,)
     }
-    if (n != data.size()) {
-        throw error(errc::invalid_argument, "npy_bytes_u8: " + std::to_string(data.size()) + " values for a shape of " +
+    if (n != n_values) {
+        throw error(errc::invalid_argument, std::string(what) + ": " + std::to_string(n_values) + " values for a shape of " +
                                                 std::to_string(n));
     }
-    std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + dims + "), }";
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
     // NPY v1.0: magic, version, header length; the header padded with spaces to a multiple of 64, ending in \n
     const size_t unpadded = 10 + header.size() + 1;
     header.append((64 - unpadded % 64) % 64, ' ');
@@ -33,8 +37,22 @@ std::string npy_bytes_u8(const std::vector<int64_t> & shape, const std::vector<u
     out.push_back(char(len & 0xff));
     out.push_back(char(len >> 8));
     out += header;
-    out.append(reinterpret_cast<const char *>(data.data()), data.size());
+    out.append(raw, n_values * item_size);
     return out;
+}
+
+} // namespace
+
+std::string npy_bytes_u8(const std::vector<int64_t> & shape, const std::vector<uint8_t> & data) {
+    return npy_bytes("npy_bytes_u8", "|u1", 1, shape, reinterpret_cast<const char *>(data.data()), data.size());
+}
+
+std::string npy_bytes_i64(const std::vector<int64_t> & shape, const std::vector<uint8_t> & data) {
+    std::string wide(data.size() * 8, '\0');
+    for (size_t i = 0; i < data.size(); ++i) {
+        wide[i * 8] = char(data[i]); // little-endian int64 of a byte value: the low byte, zeros above
+    }
+    return npy_bytes("npy_bytes_i64", "<i8", 8, shape, wide.data(), data.size());
 }
 
 

@@ -4,6 +4,7 @@
 
 #include "eagle/version.h"
 #include "eagle/error.h"
+#include "eagle/log.h"
 #include "common/text.h"
 
 #include <algorithm>
@@ -38,20 +39,31 @@ named_targets resolve_targets(const vlm_model & model, const explanation_request
                                                     answer_text + "' (" + std::to_string(answer.size()) + " tokens)");
         }
     }
-    for (const std::string & w : request.target_words) {
-        bool found = false;
+    for (const std::string & spec : request.target_words) {
+        const target_word_spec target = parse_target_word(spec);
+        int32_t n_seen = 0;
         for (size_t i = 0; i < words.size(); ++i) {
-            if (lower(trim_space(words[i])) == lower(trim_space(w))) {
-                indices.push_back(int32_t(i));
-                found = true;
+            if (lower(trim_space(words[i])) == lower(trim_space(target.word))) {
+                ++n_seen;
+                if (target.occurrence == 0 || target.occurrence == n_seen) {
+                    indices.push_back(int32_t(i));
+                }
             }
         }
-        if (!found) {
-            throw error(errc::invalid_argument, "target word '" + w + "' is not in the answer '" + answer_text + "'");
+        if (n_seen == 0) {
+            throw error(errc::invalid_argument, "target word '" + target.word + "' is not in the answer '" + answer_text + "'");
+        }
+        if (target.occurrence > n_seen) {
+            throw error(errc::invalid_argument, "target word '" + spec + "': '" + target.word + "' occurs " + std::to_string(n_seen) +
+                                                    " time(s) in the answer '" + answer_text + "'");
         }
     }
     std::sort(indices.begin(), indices.end());
     indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    if (!request.target_text.empty() && !request.target_token_ids.empty()) {
+        throw error(errc::invalid_argument, "target text '" + request.target_text + "' and target token ids both name the "
+                                                                                   "token to score; give one");
+    }
     if (!request.target_text.empty()) {
         const std::vector<int32_t> ids = model.tokenize(request.target_text, false);
         if (ids.empty()) {
@@ -61,6 +73,17 @@ named_targets resolve_targets(const vlm_model & model, const explanation_request
             indices.push_back(0);
         }
         out.ids.assign(indices.size(), ids.front());
+    }
+    if (!request.target_token_ids.empty()) {
+        if (indices.empty()) {
+            indices.push_back(0);
+        }
+        const size_t n_ids = request.target_token_ids.size();
+        if (n_ids != 1 && n_ids != indices.size()) {
+            throw error(errc::invalid_argument, std::to_string(n_ids) + " target token ids for " + std::to_string(indices.size()) +
+                                                    " targets (give one, or one per target)");
+        }
+        out.ids = n_ids == 1 ? std::vector<int32_t>(indices.size(), request.target_token_ids.front()) : request.target_token_ids;
     }
     return out;
 }
@@ -76,10 +99,35 @@ void check_request(const explanation_request & request) {
     if (rp.kind == region_kind::grid && (rp.n_cols < 1 || rp.n_rows < 1)) {
         throw error(errc::invalid_argument, "run_explanation: regions grid cells must be >= 1 per side, got " + grid_text(rp));
     }
+    for (const std::string & w : request.target_words) {
+        parse_target_word(w);
+    }
+    fit_image(image_rgb8{}, request.fit, request.fit_size); // checks the fit size
     check_explain_params(request.params);
 }
 
 } // namespace
+
+target_word_spec parse_target_word(const std::string & spec) {
+    target_word_spec out{spec, 1};
+    const size_t at = spec.rfind('@');
+    if (at != std::string::npos) {
+        const std::string tail = spec.substr(at + 1);
+        const bool is_number = !tail.empty() && tail.size() <= 9 &&
+                               std::all_of(tail.begin(), tail.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+        if (is_number || tail == "all") {
+            out.word = spec.substr(0, at);
+            out.occurrence = tail == "all" ? 0 : std::stoi(tail);
+            if (is_number && out.occurrence < 1) {
+                throw error(errc::invalid_argument, "target word '" + spec + "': occurrences count from 1");
+            }
+        }
+    }
+    if (trim_space(out.word).empty()) {
+        throw error(errc::invalid_argument, "target word '" + spec + "' names no word");
+    }
+    return out;
+}
 
 explanation_record run_explanation(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                    const run_progress_callback & progress) {
@@ -96,13 +144,30 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     rec.engine = {version(), model.engine_version(), mp.model_path, mp.mmproj_path, mp.n_threads,
                   sp.n_seq, sp.n_ctx, sp.use_flash_attn, sp.use_f32_kv, mp.use_blas};
 
-    // the answer: given, or the model's own (with its end token, as the reference explains it)
-    if (request.answer_text.empty()) {
-        const generation gen = session.generate({image, request.prompt, request.use_raw_prompt, request.max_tokens});
+    // the answer: given as ids, given as text, or the model's own (with its end token, as the reference explains it)
+    if (!request.answer_ids.empty()) {
+        rec.answer = request.answer_ids;
+    } else if (request.answer_text.empty()) {
+        generate_request asked;
+        asked.image = image;
+        asked.prompt = request.prompt;
+        asked.use_raw_prompt = request.use_raw_prompt;
+        asked.max_tokens = request.max_tokens;
+        asked.prompt_ids = request.prompt_ids;
+        asked.image_token = request.image_token;
+        asked.fit = request.fit;
+        asked.fit_size = request.fit_size;
+        const generation gen = session.generate(asked);
         for (const generated_token & t : gen.tokens) {
             if (!t.is_eog || request.append_eog) {
                 rec.answer.push_back(t.id);
             }
+        }
+        rec.is_answer_cut = gen.is_cut;
+        if (gen.is_cut) {
+            log(log_level::warn, "the generated answer was cut at " + std::to_string(request.max_tokens) +
+                                     " tokens without its end token (raise --max-tokens to explain the whole answer): '" +
+                                     gen.text + "'\n");
         }
     } else {
         rec.answer = model.tokenize(request.answer_text, false);
@@ -114,6 +179,10 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
         throw error(errc::invalid_argument, "the answer is empty: nothing to explain");
     }
     for (int32_t id : rec.answer) {
+        if (id < 0 || id >= model.n_vocab()) {
+            throw error(errc::invalid_argument, "answer token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                                    std::to_string(model.n_vocab() - 1) + ")");
+        }
         rec.words.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
     }
     rec.answer_text = model.detokenize(rec.answer);
@@ -123,7 +192,11 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     scoring.image = image;
     scoring.prompt = request.prompt;
     scoring.use_raw_prompt = request.use_raw_prompt;
+    scoring.prompt_ids = request.prompt_ids;
+    scoring.image_token = request.image_token;
     scoring.fill = request.fill;
+    scoring.fit = request.fit;
+    scoring.fit_size = request.fit_size;
     scoring.answer = rec.answer;
     scoring.target_indices = targets.indices;
     scoring.target_ids = targets.ids;
@@ -134,6 +207,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     for (int32_t id : rec.target_ids) {
         rec.target_pieces.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
     }
+    rec.prompt_sequence = model.prompt_sequence(scoring);
     rec.result = explain(session, scoring, rec.regions, request.params, [&](int32_t n_done, int32_t n_total) {
         return !progress || progress(run_phase::search, n_done, n_total);
     });
@@ -142,12 +216,19 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
 
     if (request.revise && rec.result.is_complete) {
         // the correct answer: the target text, else the (first) target's own word
-        const std::string correct = request.target_text.empty() ? rec.words[size_t(rec.target_indices.front())] : request.target_text;
+        const std::string correct = !request.target_text.empty()       ? request.target_text
+                                    : !request.target_token_ids.empty() ? rec.target_pieces.front()
+                                                                        : rec.words[size_t(rec.target_indices.front())];
         correction_walk_params walk;
         walk.prompt = request.prompt;
         walk.use_raw_prompt = request.use_raw_prompt;
+        walk.prompt_ids = request.prompt_ids;
+        walk.image_token = request.image_token;
         walk.max_tokens = request.max_tokens;
         walk.fill = request.fill;
+        walk.fit = request.fit;
+        walk.fit_size = request.fit_size;
+        walk.walk_all = request.revise_all;
         rec.hallucination = find_minimal_correction(session, image, rec.regions, rec.result, correct, walk,
                                                     [&](int32_t n_done, int32_t n_total) {
                                                         return !progress || progress(run_phase::revise, n_done, n_total);

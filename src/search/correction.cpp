@@ -32,10 +32,19 @@ hallucination_record find_minimal_correction(vlm_session & session, const image_
             keep[size_t(ex.order[size_t(k)])] = 0;
         }
         apply_mask(image, fill_image, region_mask(regions, keep), masked);
-        const generation g = session.generate({masked, params.prompt, params.use_raw_prompt, params.max_tokens});
+        generate_request request;
+        request.image = masked;
+        request.prompt = params.prompt;
+        request.use_raw_prompt = params.use_raw_prompt;
+        request.max_tokens = params.max_tokens;
+        request.prompt_ids = params.prompt_ids;
+        request.image_token = params.image_token;
+        request.fit = params.fit;
+        request.fit_size = params.fit_size;
+        const generation g = session.generate(request);
         out.revised_answering[size_t(k - 1)] = g.text;
         const bool is_corrected = g.text.rfind(out.correct_answer, 0) == 0;
-        if ((progress && !progress(n - k + 1, n)) || is_corrected) {
+        if ((progress && !progress(n - k + 1, n)) || (is_corrected && !params.walk_all)) {
             break;
         }
     }

@@ -218,3 +218,30 @@ def test_the_notebook_runs_clean(tmp_path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("text/html" in o.get("data", {}) for o in outputs)  # the report, inline
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the matplotlib map
+
+
+def test_token_ids_and_image_fit_equal_the_cli(model, tmp_path):
+    """answer_ids / prompt_ids / target_ids / image_fit reach the library as the CLI's options do."""
+    e = model.explain(divisions=DIVISIONS, progress=False)
+    scored = e.to_dict()["scored_tokens"]
+    before, image, after = scored["prompt"]
+    prompt_ids = before["text"] + [0] * 8 + after["text"]  # <unk> x 8 where the image goes
+    answer_ids = list(scored["answer"])
+    by_ids = model.explain(divisions=DIVISIONS, progress=False, prompt="not used", prompt_ids=prompt_ids,
+                           answer_ids=answer_ids, targets=[1], target_ids=[answer_ids[1]], image_fit="crop")
+    d = by_ids.to_dict()
+    assert d["scored_tokens"]["prompt"] == scored["prompt"]  # the default image is square: crop changes nothing
+    assert d["selected_interpretation_token_id"] == [1]
+    run_cli("explain", "-q", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--prompt", "not used",
+            "--prompt-ids", " ".join(map(str, prompt_ids)), "--answer-ids", ",".join(map(str, answer_ids)),
+            "--target-index", "1", "--target-id", str(answer_ids[1]), "--image-fit", "crop")
+    with open(tmp_path / "cli" / "explanation.json") as f:
+        cli = json.load(f)
+    assert cli["order"] == d["order"]
+    assert cli["insertion_word_score"] == d["insertion_word_score"]
+    assert cli["scored_tokens"] == d["scored_tokens"]
+    # a word target is its first occurrence, "w@k" the k-th ("a" is the first token and the fifth)
+    first = model.explain(divisions=DIVISIONS, progress=False, targets=["a"]).to_dict()
+    second = model.explain(divisions=DIVISIONS, progress=False, targets=["a@2"]).to_dict()
+    assert first["selected_interpretation_token_id"] == [0]
+    assert second["selected_interpretation_token_id"][0] > 0

@@ -55,10 +55,10 @@ void llama_vlm_session::encode_images(std::vector<masked_input> & inputs) {
     const int32_t n_embd = llama_model_n_embd_inp(model_.model());
     std::vector<std::pair<masked_input *, const mtmd_input_chunk *>> todo;
     for (auto & input : inputs) {
-        const chunk_list chunks{input.chunks.get()};
-        for (size_t i = input.i_body_begin; i < chunks.size(); ++i) {
-            if (is_media(chunks[i])) {
-                todo.emplace_back(&input, chunks[i]);
+        const std::vector<prompt_piece> & pieces = input.prompt.pieces;
+        for (size_t i = input.i_body_begin; i < pieces.size(); ++i) {
+            if (pieces[i].media) {
+                todo.emplace_back(&input, pieces[i].media);
             }
         }
     }
@@ -114,8 +114,8 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
         image_rgb8 masked;
         for (int32_t s = 0; s < n_group; ++s) {
             apply_mask(req_.request.image, req_.fill, *masks[s], masked);
-            inputs[s].chunks = tokenize_image(masked, req_.prompt_text);
-            inputs[s].i_body_begin = chunk_list{inputs[s].chunks.get()}.size() - req_.n_body_chunks;
+            inputs[s].prompt = model_.tokenize_prompt(masked, req_.source);
+            inputs[s].i_body_begin = inputs[s].prompt.pieces.size() - req_.n_body_pieces;
         }
     }
     encode_images(inputs);
@@ -145,10 +145,10 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
         }
     }
 
-    // walk the body chunk by chunk; all sequences share the chunk structure
+    // walk the body piece by piece; all sequences share the piece structure
     const masked_input & first = inputs[0];
-    const chunk_list first_chunks{first.chunks.get()};
-    const size_t n_chunks = first_chunks.size();
+    const std::vector<prompt_piece> & first_pieces = first.prompt.pieces;
+    const size_t n_pieces = first_pieces.size();
     const int32_t n_embd = llama_model_n_embd_inp(model_.model());
     llama_pos n_past = n_prefix;
     size_t i_image = 0;
@@ -196,12 +196,10 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
         n_past += n_text;
         pending_text.clear();
     };
-    for (size_t i = first.i_body_begin; i < n_chunks; ++i) {
-        const mtmd_input_chunk * chunk = first_chunks[i];
-        if (!is_media(chunk)) {
-            size_t n = 0;
-            const llama_token * tokens = mtmd_input_chunk_get_tokens_text(chunk, &n);
-            pending_text.insert(pending_text.end(), tokens, tokens + n);
+    for (size_t i = first.i_body_begin; i < n_pieces; ++i) {
+        const mtmd_input_chunk * chunk = first_pieces[i].media;
+        if (!chunk) {
+            pending_text.insert(pending_text.end(), first_pieces[i].text.begin(), first_pieces[i].text.end());
             continue;
         }
         flush_text(false);
@@ -211,7 +209,7 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
                 llama_pos new_n_past = 0;
                 scoped_timer timer(counters_.t_decode_us);
                 const int32_t ret = mtmd_helper_decode_image_chunk(
-                    model_.mtmd(), ctx_, chunk_list{inputs[s].chunks.get()}[i], inputs[s].image_embd[i_image].data(), n_past, s,
+                    model_.mtmd(), ctx_, inputs[s].prompt.pieces[i].media, inputs[s].image_embd[i_image].data(), n_past, s,
                     int32_t(llama_n_batch(ctx_)), &new_n_past, nullptr, nullptr);
                 ++counters_.n_decode_calls;
                 if (ret != 0) {

@@ -174,6 +174,122 @@ std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_
     return out;
 }
 
+
+prompt_source llama_vlm_model::make_prompt_source(const std::string & prompt, bool use_raw_prompt,
+                                                  const std::vector<int32_t> & prompt_ids, int32_t image_token,
+                                                  fit_mode fit, int32_t fit_size) const {
+    prompt_source src;
+    src.fit = fit;
+    src.fit_size = fit_size;
+    if (prompt_ids.empty()) {
+        src.text = format_prompt(prompt, use_raw_prompt);
+        return src;
+    }
+    const image_span span = find_image_span(*this, prompt_ids, image_token);
+    src.use_ids = true;
+    src.before.assign(prompt_ids.begin(), prompt_ids.begin() + std::ptrdiff_t(span.begin));
+    src.after.assign(prompt_ids.begin() + std::ptrdiff_t(span.end), prompt_ids.end());
+    return src;
+}
+
+namespace {
+
+void append_text(std::vector<prompt_piece> & pieces, const int32_t * ids, size_t n) {
+    if (n == 0) {
+        return;
+    }
+    if (pieces.empty() || pieces.back().media) {
+        pieces.push_back({});
+    }
+    pieces.back().text.insert(pieces.back().text.end(), ids, ids + n);
+}
+
+// does `ids` end (at_end) or start with `part`?
+bool has_affix(const std::vector<int32_t> & ids, const std::vector<int32_t> & part, bool at_end) {
+    if (part.size() > ids.size()) {
+        return false;
+    }
+    return at_end ? std::equal(part.begin(), part.end(), ids.end() - std::ptrdiff_t(part.size()))
+                  : std::equal(part.begin(), part.end(), ids.begin());
+}
+
+} // namespace
+
+tokenized_prompt llama_vlm_model::tokenize_prompt(const image_rgb8 & original, const prompt_source & source) const {
+    image_rgb8 fitted; // native: no copy of every masked image
+    if (source.fit != fit_mode::native) {
+        fitted = fit_image(original, source.fit, source.fit_size);
+    }
+    const image_rgb8 & image = source.fit == fit_mode::native ? original : fitted;
+    mtmd::bitmap bitmap(uint32_t(image.nx), uint32_t(image.ny), image.rgb.data());
+    tokenized_prompt out;
+    out.chunks.reset(mtmd_input_chunks_init());
+    // ids mode: libmtmd tokenizes its marker alone, which gives the image chunk(s) with the delimiter text the
+    // projector wants around them (Qwen's <|vision_start|> ... <|vision_end|>, InternVL's <img> ... </img>)
+    const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mctx_)) : source.text;
+    mtmd_input_text input{text.c_str(), text.size(), /*add_special =*/ !source.use_ids, /*parse_special =*/ true};
+    const mtmd_bitmap * bitmaps[] = {bitmap.ptr.get()};
+    const int32_t ret = mtmd_tokenize(mctx_, out.chunks.get(), &input, bitmaps, 1);
+    if (ret != 0) {
+        throw error(errc::backend, "mtmd_tokenize failed (" + std::to_string(ret) + ") for a " + std::to_string(image.nx) +
+                                       "x" + std::to_string(image.ny) + " image");
+    }
+    std::vector<prompt_piece> chunk_pieces;
+    const size_t n_chunks = mtmd_input_chunks_size(out.chunks.get());
+    for (size_t i = 0; i < n_chunks; ++i) {
+        const mtmd_input_chunk * chunk = mtmd_input_chunks_get(out.chunks.get(), i);
+        if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            size_t n = 0;
+            const llama_token * tokens = mtmd_input_chunk_get_tokens_text(chunk, &n);
+            append_text(chunk_pieces, tokens, n);
+        } else {
+            chunk_pieces.push_back({chunk, {}});
+        }
+    }
+    if (!source.use_ids) {
+        out.pieces = std::move(chunk_pieces);
+        return out;
+    }
+    // The caller's ids already hold the delimiters next to the placeholder run when they are the model's own
+    // (Hugging Face's template writes them): feed them once, as given, and libmtmd's copies not at all.
+    std::vector<int32_t> before = source.before, after = source.after;
+    if (!chunk_pieces.empty() && !chunk_pieces.front().media && has_affix(before, chunk_pieces.front().text, true)) {
+        before.resize(before.size() - chunk_pieces.front().text.size());
+    }
+    if (!chunk_pieces.empty() && !chunk_pieces.back().media && has_affix(after, chunk_pieces.back().text, false)) {
+        after.erase(after.begin(), after.begin() + std::ptrdiff_t(chunk_pieces.back().text.size()));
+    }
+    append_text(out.pieces, before.data(), before.size());
+    for (prompt_piece & p : chunk_pieces) {
+        if (p.media) {
+            out.pieces.push_back(std::move(p));
+        } else {
+            append_text(out.pieces, p.text.data(), p.text.size());
+        }
+    }
+    append_text(out.pieces, after.data(), after.size());
+    return out;
+}
+
+std::vector<sequence_part> llama_vlm_model::prompt_sequence(const score_request & request) const {
+    const prompt_source src = make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token,
+                                                 request.fit, request.fit_size);
+    const tokenized_prompt tp = tokenize_prompt(request.image, src);
+    std::vector<sequence_part> out;
+    for (const prompt_piece & p : tp.pieces) {
+        sequence_part part;
+        part.is_image = p.media != nullptr;
+        if (p.media) {
+            part.n_image_tokens = int32_t(mtmd_input_chunk_get_n_tokens(p.media));
+            part.n_image_pos = int32_t(mtmd_input_chunk_get_n_pos(p.media));
+        } else {
+            part.ids = p.text;
+        }
+        out.push_back(std::move(part));
+    }
+    return out;
+}
+
 } // namespace eagle::llama_backend
 
 namespace eagle::llama_backend {

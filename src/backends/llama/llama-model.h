@@ -7,11 +7,35 @@
 #include <llama.h>
 #include <mtmd.h>
 
+#include <vector>
+
 #include <memory>
 #include <mutex>
 #include <string>
 
 namespace eagle::llama_backend {
+
+// What a prompt is made of before the image is known: the formatted text with libmtmd's marker, or the
+// caller's token ids around the image placeholder run; and the fit the image gets.
+struct prompt_source {
+    std::string text;                // text mode: the formatted prompt (libmtmd's marker where the image goes)
+    bool use_ids = false;            // ids mode: before + the image chunk(s) + after, every id as given
+    std::vector<int32_t> before;
+    std::vector<int32_t> after;
+    fit_mode fit = fit_mode::native;
+    int32_t fit_size = 0;
+};
+
+// One piece of a tokenized prompt: text ids, or a media chunk owned by the tokenized_prompt's chunks.
+struct prompt_piece {
+    const mtmd_input_chunk * media = nullptr;
+    std::vector<int32_t> text;
+};
+
+struct tokenized_prompt {
+    mtmd::input_chunks_ptr chunks;   // owns the media chunks
+    std::vector<prompt_piece> pieces;
+};
 
 class llama_vlm_model final : public vlm_model {
 public:
@@ -34,6 +58,13 @@ public:
     bool is_eog(int32_t id) const override;
     int32_t eog_token() const override;
     std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const override;
+    std::vector<sequence_part> prompt_sequence(const score_request & request) const override;
+
+    // The prompt of a request (text or ids); throws errc::invalid_argument for ids without a placeholder.
+    prompt_source make_prompt_source(const std::string & prompt, bool use_raw_prompt, const std::vector<int32_t> & prompt_ids,
+                                     int32_t image_token, fit_mode fit, int32_t fit_size) const;
+    // The prompt around one image (fitted first): libmtmd's chunks, as pieces in feeding order.
+    tokenized_prompt tokenize_prompt(const image_rgb8 & image, const prompt_source & source) const;
 
     // for the engine's sessions (llama-session.cpp)
     llama_model * model() const { return model_; }

@@ -96,17 +96,34 @@ void llama_vlm_session::decode(llama_batch batch, const char * what) {
     }
 }
 
-mtmd::input_chunks_ptr llama_vlm_session::tokenize_image(const image_rgb8 & image, const std::string & prompt_text) const {
-    mtmd::bitmap bitmap(uint32_t(image.nx), uint32_t(image.ny), image.rgb.data());
-    mtmd::input_chunks_ptr chunks(mtmd_input_chunks_init());
-    mtmd_input_text text{prompt_text.c_str(), prompt_text.size(), /*add_special =*/ true, /*parse_special =*/ true};
-    const mtmd_bitmap * bitmaps[] = {bitmap.ptr.get()};
-    const int32_t ret = mtmd_tokenize(model_.mtmd(), chunks.get(), &text, bitmaps, 1);
-    if (ret != 0) {
-        throw error(errc::backend, "mtmd_tokenize failed (" + std::to_string(ret) + ") for a " +
-                                       std::to_string(image.nx) + "x" + std::to_string(image.ny) + " image");
+// Feeds a tokenized prompt into sequence 0 (generation): text pieces by llama_decode, media chunks through
+// libmtmd's helper (which knows M-RoPE positions and non-causal attention); logits at the last token.
+void llama_vlm_session::eval_prompt(const tokenized_prompt & prompt, llama_pos & n_past) {
+    const int32_t n_batch = int32_t(llama_n_batch(ctx_));
+    for (size_t k = 0; k < prompt.pieces.size(); ++k) {
+        const prompt_piece & piece = prompt.pieces[k];
+        const bool is_last = k + 1 == prompt.pieces.size();
+        if (piece.media) {
+            std::lock_guard<std::mutex> lock(model_.encode_mutex());
+            scoped_timer timer(counters_.t_decode_us);
+            llama_pos new_n_past = 0;
+            const int32_t ret = mtmd_helper_eval_chunk_single(model_.mtmd(), ctx_, piece.media, n_past, 0, n_batch, is_last, &new_n_past);
+            if (ret != 0) {
+                throw error(errc::backend, "evaluating the prompt's image failed (" + std::to_string(ret) + ")");
+            }
+            n_past = new_n_past;
+            continue;
+        }
+        const llama_seq_id seq0[] = {0};
+        for (size_t i0 = 0; i0 < piece.text.size(); i0 += size_t(n_batch)) {
+            const size_t n = std::min(size_t(n_batch), piece.text.size() - i0);
+            batch_guard batch(int32_t(n), 0, 1);
+            for (size_t i = 0; i < n; ++i) {
+                batch.add_token(piece.text[i0 + i], n_past++, seq0, is_last && i0 + i + 1 == piece.text.size());
+            }
+            decode(batch.batch, "prompt");
+        }
     }
-    return chunks;
 }
 
 void llama_vlm_session::prepare(const score_request & request) {
@@ -119,19 +136,19 @@ void llama_vlm_session::prepare(const score_request & request) {
     r.target_ids     = targets.target_ids;
     // the logits predicting answer[t] sit at answer[t-1]: tokens after the last target are never needed
     r.answer_fed.assign(request.answer.begin(), request.answer.begin() + r.target_indices.back());
-    r.fill        = make_fill_image(request.image, request.fill);
-    r.prompt_text = model_.format_prompt(request.prompt, request.use_raw_prompt);
+    r.fill   = make_fill_image(request.image, request.fill);
+    r.source = model_.make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token,
+                                         request.fit, request.fit_size);
 
     // split the tokenized prompt into the image-independent prefix and the body
-    mtmd::input_chunks_ptr chunks_ptr = tokenize_image(request.image, r.prompt_text);
-    const chunk_list chunks{chunks_ptr.get()};
-    const size_t n_chunks = chunks.size();
-    size_t i_first_media = n_chunks;
+    const tokenized_prompt prompt = model_.tokenize_prompt(request.image, r.source);
+    const std::vector<prompt_piece> & pieces = prompt.pieces;
+    const size_t n_pieces = pieces.size();
+    size_t i_first_media = n_pieces;
     int32_t n_media = 0;
     int32_t max_media_tokens = 0;
-    for (size_t i = 0; i < n_chunks; ++i) {
-        const mtmd_input_chunk * chunk = chunks[i];
-        if (is_media(chunk)) {
+    for (size_t i = 0; i < n_pieces; ++i) {
+        if (const mtmd_input_chunk * chunk = pieces[i].media) {
             i_first_media = std::min(i_first_media, i);
             ++n_media;
             max_media_tokens = std::max(max_media_tokens, int32_t(mtmd_input_chunk_get_n_tokens(chunk)));
@@ -144,15 +161,13 @@ void llama_vlm_session::prepare(const score_request & request) {
         throw error(errc::invalid_argument, "prepare: the prompt has no place for the image");
     }
     for (size_t i = 0; i < i_first_media; ++i) {
-        size_t n = 0;
-        const llama_token * tokens = mtmd_input_chunk_get_tokens_text(chunks[i], &n);
-        r.prefix_tokens.insert(r.prefix_tokens.end(), tokens, tokens + n);
+        r.prefix_tokens.insert(r.prefix_tokens.end(), pieces[i].text.begin(), pieces[i].text.end());
     }
-    r.n_body_chunks = n_chunks - i_first_media;
-    for (size_t i = i_first_media; i < n_chunks; ++i) {
-        r.n_body_tokens += int32_t(mtmd_input_chunk_get_n_tokens(chunks[i]));
+    r.n_body_pieces = n_pieces - i_first_media;
+    for (size_t i = i_first_media; i < n_pieces; ++i) {
+        r.n_body_tokens += pieces[i].media ? int32_t(mtmd_input_chunk_get_n_tokens(pieces[i].media)) : int32_t(pieces[i].text.size());
     }
-    if (is_media(chunks[n_chunks - 1]) && r.target_indices.front() == 0) {
+    if (pieces.back().media && r.target_indices.front() == 0) {
         throw error(errc::unsupported, "prepare: the prompt ends with the image; put text after <image>");
     }
 
@@ -235,10 +250,16 @@ generation llama_vlm_session::generate(const generate_request & request) {
     if (max_tokens <= 0) {
         throw error(errc::invalid_argument, "generate: max_tokens must be positive, got " + std::to_string(max_tokens));
     }
-    const std::string prompt_text = model_.format_prompt(request.prompt, request.use_raw_prompt);
-    mtmd::input_chunks_ptr chunks_ptr = tokenize_image(image, prompt_text);
-    const chunk_list chunks{chunks_ptr.get()};
-    const int32_t n_prompt = int32_t(mtmd_helper_get_n_tokens(chunks_ptr.get()));
+    const prompt_source source = model_.make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids,
+                                                           request.image_token, request.fit, request.fit_size);
+    const tokenized_prompt prompt = model_.tokenize_prompt(image, source);
+    int32_t n_prompt = 0;
+    int32_t max_chunk_tokens = 0;
+    for (const prompt_piece & p : prompt.pieces) {
+        const int32_t n = p.media ? int32_t(mtmd_input_chunk_get_n_tokens(p.media)) : int32_t(p.text.size());
+        n_prompt += n;
+        max_chunk_tokens = std::max(max_chunk_tokens, n);
+    }
     const int32_t n_needed = n_prompt + max_tokens;
     if (n_needed > model_.n_ctx_train()) {
         throw error(errc::invalid_argument, "prompt and image take " + std::to_string(n_prompt) + " tokens; with " +
@@ -250,24 +271,12 @@ generation llama_vlm_session::generate(const generate_request & request) {
                                                 std::to_string(max_tokens) + " new tokens that exceeds the context of " +
                                                 std::to_string(params_.n_ctx) + " (--ctx)");
     }
-    int32_t max_chunk_tokens = 0;
-    for (size_t i = 0; i < chunks.size(); ++i) {
-        max_chunk_tokens = std::max(max_chunk_tokens, int32_t(mtmd_input_chunk_get_n_tokens(chunks[i])));
-    }
     ensure_context(std::max(ctx_n_ctx_, (n_needed + 255) / 256 * 256), std::max(ctx_n_seq_, 1), max_chunk_tokens);
     llama_memory_clear(llama_get_memory(ctx_), true);
     prefix_ready_ = false;
 
     llama_pos n_past = 0;
-    {
-        std::lock_guard<std::mutex> lock(model_.encode_mutex());
-        scoped_timer timer(counters_.t_decode_us);
-        const int32_t ret = mtmd_helper_eval_chunks(model_.mtmd(), ctx_, chunks_ptr.get(), 0, 0, int32_t(llama_n_batch(ctx_)),
-                                                    true, &n_past);
-        if (ret != 0) {
-            throw error(errc::backend, "evaluating the prompt failed (" + std::to_string(ret) + ")");
-        }
-    }
+    eval_prompt(prompt, n_past);
     generation out;
     std::vector<int32_t> ids;
     const int32_t n_vocab = model_.n_vocab();
@@ -286,6 +295,7 @@ generation llama_vlm_session::generate(const generate_request & request) {
         }
         ids.push_back(best);
         if (i + 1 == max_tokens) {
+            out.is_cut = true;
             break;
         }
         batch_guard batch(1, 0, 1);

@@ -32,25 +32,18 @@ namespace eagle::llama_backend {
 struct prepared_request {
     score_request request;
     image_rgb8 fill;                       // what removed pixels become
-    std::string prompt_text;               // formatted prompt, with libmtmd's media marker
+    prompt_source source;                  // the prompt (formatted text or the caller's ids) and the image fit
     std::vector<int32_t> prefix_tokens;    // text before the first image chunk (BOS included)
-    size_t n_body_chunks = 0;              // chunks from the first image chunk on
-    int32_t n_body_tokens = 0;             // tokens of those chunks
+    size_t n_body_pieces = 0;              // prompt pieces from the first image chunk on
+    int32_t n_body_tokens = 0;             // tokens of those pieces
     std::vector<int32_t> answer_fed;       // answer tokens fed (cut after the last target)
     std::vector<int32_t> target_indices;
     std::vector<int32_t> target_ids;
 };
 
-// Read-only view of libmtmd's chunk list.
-struct chunk_list {
-    const mtmd_input_chunks * chunks;
-    size_t size() const { return mtmd_input_chunks_size(chunks); }
-    const mtmd_input_chunk * operator[](size_t i) const { return mtmd_input_chunks_get(chunks, i); }
-};
-
-// A masked image, tokenized: its body chunks (image and text) owned by chunks.
+// A masked image, tokenized: its body pieces (image and text) from i_body_begin on.
 struct masked_input {
-    mtmd::input_chunks_ptr chunks;
+    tokenized_prompt prompt;
     size_t i_body_begin = 0;
     std::vector<std::vector<float>> image_embd; // per image chunk of the body, in order
 };
@@ -85,7 +78,7 @@ private:
     // llama-session.cpp
     void ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t n_ubatch_min);
     void decode(llama_batch batch, const char * what);
-    mtmd::input_chunks_ptr tokenize_image(const image_rgb8 & image, const std::string & prompt_text) const;
+    void eval_prompt(const tokenized_prompt & prompt, llama_pos & n_past); // generation: the whole prompt, sequence 0
     bool needs_helper_decode() const;
 
     // llama-batch.cpp: one group of at most n_seq_ distinct masks through the model
@@ -108,9 +101,5 @@ private:
     prepared_request req_;
     int32_t n_seq_ = 1;           // sequences per decode for the prepared request
 };
-
-inline bool is_media(const mtmd_input_chunk * chunk) {
-    return mtmd_input_chunk_get_type(chunk) != MTMD_INPUT_CHUNK_TYPE_TEXT;
-}
 
 } // namespace eagle::llama_backend

@@ -80,6 +80,24 @@ std::array<double, k_n_quadrants> kept_fractions(const mask & keep) {
     return kept;
 }
 
+// The mask as the engine sees it under a fit: cut, padded (margins count as kept: they are not the
+// explanation's to remove) or resized like the image.
+mask fit_mask(const mask & keep, fit_mode fit, int32_t fit_size) {
+    if (fit == fit_mode::native) {
+        return keep;
+    }
+    image_rgb8 as_image{keep.nx, keep.ny, std::vector<uint8_t>(keep.keep.size() * 3)};
+    for (size_t i = 0; i < keep.keep.size(); ++i) {
+        as_image.rgb[i * 3] = as_image.rgb[i * 3 + 1] = as_image.rgb[i * 3 + 2] = keep.keep[i] ? 255 : 0;
+    }
+    const image_rgb8 fitted = fit_image(as_image, fit, fit_size);
+    mask out{fitted.nx, fitted.ny, std::vector<uint8_t>(size_t(fitted.nx) * fitted.ny)};
+    for (size_t i = 0; i < out.keep.size(); ++i) {
+        out.keep[i] = fitted.rgb[i * 3] >= 104 ? 1 : 0; // pad margins (122) and resampled kept pixels count as kept
+    }
+    return out;
+}
+
 // softmax over the vocabulary of the logits predicting answer position t
 std::array<float, n_tokens> position_probs(int32_t t, const std::array<int32_t, k_n_quadrants> & colours,
                                            const std::array<double, k_n_quadrants> & kept) {
@@ -174,6 +192,24 @@ public:
         return n_placeholders == 0 ? "<image>\n" + prompt : prompt;
     }
 
+    // The "image" is four tokens, one per quadrant; the rest is the prompt's words.
+    std::vector<sequence_part> prompt_sequence(const score_request & request) const override {
+        std::vector<int32_t> ids = request.prompt_ids;
+        image_span span;
+        if (ids.empty()) {
+            ids = tokenize(format_prompt(request.prompt, request.use_raw_prompt), false, true);
+            span = find_image_span(*this, ids, t_image);
+        } else {
+            span = find_image_span(*this, ids, request.image_token);
+        }
+        sequence_part before, image, after;
+        before.ids.assign(ids.begin(), ids.begin() + std::ptrdiff_t(span.begin));
+        image.is_image = true;
+        image.n_image_tokens = image.n_image_pos = k_n_quadrants;
+        after.ids.assign(ids.begin() + std::ptrdiff_t(span.end), ids.end());
+        return {before, image, after};
+    }
+
 protected:
     std::unique_ptr<vlm_session> make_session(const session_params & params) const override;
 
@@ -192,8 +228,8 @@ public:
         if (request.max_tokens <= 0) {
             throw error(errc::invalid_argument, "generate: max_tokens must be positive, got " + std::to_string(request.max_tokens));
         }
-        model_.format_prompt(request.prompt, request.use_raw_prompt); // the same prompt checks as scoring
-        const std::array<int32_t, k_n_quadrants> colours = quadrant_colours(request.image);
+        check_prompt(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token); // as scoring
+        const std::array<int32_t, k_n_quadrants> colours = quadrant_colours(fit_image(request.image, request.fit, request.fit_size));
         const std::array<double, k_n_quadrants> all = {1.0, 1.0, 1.0, 1.0};
         generation out;
         std::vector<int32_t> ids;
@@ -210,6 +246,7 @@ public:
                 break;
             }
             ids.push_back(best);
+            out.is_cut = t + 1 == request.max_tokens;
         }
         out.text = model_.detokenize(ids);
         return out;
@@ -220,11 +257,14 @@ public:
         scoped_timer timer(stats_.t_prepare_us);
         is_prepared_ = false;
         const resolved_request targets = resolve_request(request, model_.n_vocab());
-        model_.format_prompt(request.prompt, request.use_raw_prompt);
+        check_prompt(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token);
+        fit_image(request.image, request.fit, request.fit_size); // checks the fit
         targets_ = targets;
         nx_ = request.image.nx;
         ny_ = request.image.ny;
-        colours_ = quadrant_colours(request.image);
+        fit_ = request.fit;
+        fit_size_ = request.fit_size;
+        colours_ = quadrant_colours(fit_image(request.image, fit_, fit_size_));
         is_prepared_ = true;
     }
     int32_t n_targets() const override { return int32_t(targets_.target_ids.size()); }
@@ -247,7 +287,7 @@ public:
         scoped_timer timer(stats_.t_score_us);
         scoped_timer backend_timer(stats_.t_backend_us);
         for (size_t i = 0; i < masks.size(); ++i) {
-            const std::array<double, k_n_quadrants> kept = kept_fractions(masks[i]);
+            const std::array<double, k_n_quadrants> kept = kept_fractions(fit_mask(masks[i], fit_, fit_size_));
             for (size_t t = 0; t < n; ++t) {
                 probs[i * n + t] = position_probs(targets_.target_indices[t], colours_, kept)[targets_.target_ids[t]];
             }
@@ -259,12 +299,24 @@ public:
     scorer_stats stats() const override { return stats_; }
 
 private:
+    // the prompt checks of scoring and generation: a well-formed text prompt, or ids with one image span
+    void check_prompt(const std::string & prompt, bool use_raw_prompt, const std::vector<int32_t> & prompt_ids,
+                      int32_t image_token) const {
+        if (prompt_ids.empty()) {
+            model_.format_prompt(prompt, use_raw_prompt);
+        } else {
+            find_image_span(model_, prompt_ids, image_token);
+        }
+    }
+
     const mock_model & model_;
     session_params params_;
     scorer_stats stats_;
     bool is_prepared_ = false;
     resolved_request targets_;
     int32_t nx_ = 0, ny_ = 0;
+    fit_mode fit_ = fit_mode::native;
+    int32_t fit_size_ = 0;
     std::array<int32_t, k_n_quadrants> colours_{};
 };
 
