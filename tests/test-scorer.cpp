@@ -142,6 +142,44 @@ TEST_F(scorer_test, unified_kv_cache_equals_per_sequence_streams) {
     expect_near_all(score(a, masks), score(b, masks), 1e-4f);
 }
 
+// f16 rounds every K/V value (~1e-3 relative): the scores move (so the setting reaches llama.cpp), but
+// only by that much; f32 is the default
+TEST_F(scorer_test, f16_kv_cache_moves_scores_only_by_its_rounding) {
+    const std::vector<eagle::mask> masks = some_masks(5);
+    eagle::session_params f32, f16;
+    f16.use_f32_kv = false;
+    ASSERT_TRUE(f32.use_f32_kv);
+    const auto a_ptr = model_->new_session(f32);
+    const auto b_ptr = model_->new_session(f16);
+    a_ptr->prepare(request());
+    b_ptr->prepare(request());
+    const std::vector<float> a = score(*a_ptr, masks), b = score(*b_ptr, masks);
+    ASSERT_EQ(a.size(), b.size());
+    float max_diff = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(a[i] - b[i]));
+    }
+    EXPECT_GT(max_diff, 0.0f);
+    EXPECT_LT(max_diff, 2e-2f);
+}
+
+// ggml's BLAS backend (OpenBLAS) computes the large products in another order: equal within float rounding.
+// Each test runs in its own process, and BLAS, once loaded, serves every later context of the process, so
+// the default path is scored first.
+TEST_F(scorer_test, blas_scores_equal_the_default_path) {
+    const std::vector<eagle::mask> masks = some_masks(6);
+    const auto plain_ptr = model_->new_session({});
+    plain_ptr->prepare(request());
+    const std::vector<float> plain = score(*plain_ptr, masks);
+
+    eagle::model_params params = model_->params();
+    params.use_blas = true;
+    const std::unique_ptr<eagle::vlm_model> blas_model = eagle::load_vlm(params);
+    const auto blas_ptr = blas_model->new_session({});
+    blas_ptr->prepare(request());
+    expect_near_all(score(*blas_ptr, masks), plain, 1e-5f);
+}
+
 TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
     const auto session_ptr = model_->new_session({});
     eagle::vlm_session & session = *session_ptr;

@@ -6,6 +6,7 @@
 //                      [--vision-n-layer 3] [--vision-n-ff 64] [--no-class-embedding]
 //
 // Writes DIR/fixture-model.gguf and DIR/fixture-mmproj.gguf.
+#include <algorithm>
 #include "../src/export/gguf-vlm-writer.h"
 
 #include <cstdio>
@@ -34,8 +35,9 @@ const char * k_words[] = {
 void usage() {
     std::fprintf(stderr,
         "usage: eagle-make-fixture --out DIR [--seed N] [--scale S] [--image-size N] [--patch-size N]\n"
-        "                          [--n-embd N] [--n-layer N] [--n-head N] [--n-ff N]\n"
-        "                          [--vision-n-embd N] [--vision-n-layer N] [--vision-n-ff N]\n"
+        "                          [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--n-ff N]\n"
+        "                          [--n-vocab N] [--vision-n-embd N] [--vision-n-layer N]\n"
+        "                          [--vision-n-head N] [--vision-n-ff N]\n"
         "                          [--no-class-embedding]\n");
 }
 
@@ -76,6 +78,7 @@ int run(int argc, char ** argv) {
 
     eagle::vlm_text_config   text;   // defaults: n_embd 64, 2 layers
     eagle::vlm_vision_config vision; // defaults: 32px, patch 8, n_embd 32
+    int n_vocab_min = 0;             // --n-vocab: pad the vocabulary to this size (a real model's output layer)
 
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -99,6 +102,9 @@ int run(int argc, char ** argv) {
         else if (a == "--n-embd")         text.n_embd = static_cast<int>(parse_int(a, v));
         else if (a == "--n-layer")        text.n_layer = static_cast<int>(parse_int(a, v));
         else if (a == "--n-head")         text.n_head = text.n_head_kv = static_cast<int>(parse_int(a, v));
+        else if (a == "--n-head-kv")      text.n_head_kv = static_cast<int>(parse_int(a, v));
+        else if (a == "--n-vocab")        n_vocab_min = static_cast<int>(parse_int(a, v));
+        else if (a == "--vision-n-head")  vision.n_head = static_cast<int>(parse_int(a, v));
         else if (a == "--n-ff")           text.n_ff = static_cast<int>(parse_int(a, v));
         else if (a == "--vision-n-embd")  vision.n_embd = static_cast<int>(parse_int(a, v));
         else if (a == "--vision-n-layer") vision.n_layer = static_cast<int>(parse_int(a, v));
@@ -117,6 +123,17 @@ int run(int argc, char ** argv) {
     vocab.words.assign(std::begin(k_words), std::end(k_words));
     vocab.control_tokens = {"<|im_start|>", "<|im_end|>"};
     vocab.chat_template  = k_chatml_template;
+    // filler words "w0", "w1", ... until the vocabulary has n_vocab_min tokens: a real model's vocabulary
+    // size costs its output layer and softmax, which the benchmarks should pay as users do
+    // (a word may bring more than one token: measured on the first, then added in bulk)
+    int n_tokens = eagle::vlm_vocab_size(vocab);
+    for (int i = 0, per_word = 0; n_tokens < n_vocab_min; n_tokens = eagle::vlm_vocab_size(vocab)) {
+        const int n_words = per_word == 0 ? 1 : std::max(1, (n_vocab_min - n_tokens) / per_word);
+        for (const int end = i + n_words; i < end; ++i) {
+            vocab.words.push_back("w" + std::to_string(i));
+        }
+        per_word = std::max(1, (eagle::vlm_vocab_size(vocab) - n_tokens) / n_words);
+    }
 
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
