@@ -1,14 +1,19 @@
 // `eagle explain`: one image, or a dataset of them, explained into folders. The pipeline is the library's
 // (run_explanation, write_explanation_folder); this file holds the options, the progress bars, the summary line
 // and the dataset loop.
+#include "dataset-record.h"
 #include "explain-options.h"
+#include "file-lock.h"
 #include "progress.h"
+#include "stop-signals.h"
 
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/report.h"
 
 #include <cctype>
+#include <csignal>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -45,52 +50,7 @@ void print_summary(const explanation_record & rec, const std::string & out_dir) 
     std::printf("wrote %s/{explanation.json,report.html,attribution.png,regions.npy,labels.png}\n", out_dir.c_str());
 }
 
-// "a | b | c" from one of the library's name tables
-std::string alternatives(const std::vector<std::string> & names) {
-    std::string out;
-    for (const std::string & n : names) {
-        out += (out.empty() ? "" : " | ") + n;
-    }
-    return out;
-}
-
 } // namespace
-
-void add_explain_options(CLI::App & app, explain_options & o) {
-    explanation_request & rq = o.request;
-    explain_params & p = rq.params;
-    app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
-    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()))->capture_default_str();
-    app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
-    app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
-    app.add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
-    app.add_option("--divisions,-D", rq.regions.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
-    app.add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
-    app.add_option("--labels", rq.regions.labels_path, "PNG of region ids for --segmenter labels");
-    app.add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
-    app.add_option("--lambda1", p.lambda1, "weight of insight")->capture_default_str();
-    app.add_option("--lambda2", p.lambda2, "weight of necessity")->capture_default_str();
-    app.add_option("--search-scope", p.efficient.search_scope, "efficient search: window size")->capture_default_str();
-    app.add_option("--pending-samples", p.efficient.pending_samples, "efficient search: removal candidates")->capture_default_str();
-    app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
-    app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
-    app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
-    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
-    app.add_option("--stop-fraction", p.budget.stop_fraction,
-                   "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
-}
-
-void resolve_explain_options(explain_options & o) {
-    explanation_request & rq = o.request;
-    rq.params.mode = search_mode_from_string(o.search);
-    set_method(rq.params, rq.method);
-    rq.regions.kind = region_kind_from_string(o.segmenter);
-    parse_grid(o.grid, rq.regions);
-    rq.fill = fill_mode_from_string(o.fill);
-    rq.prompt = o.model.prompt;
-    rq.use_raw_prompt = o.model.use_raw_prompt;
-    check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
-}
 
 explanation_record explain_into(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                 const std::string & out_dir, bool show_progress) {
@@ -118,28 +78,16 @@ explanation_record explain_into(const vlm_model & model, vlm_session & session, 
 
 namespace {
 
-std::string safe_name(const std::string & id) {
-    std::string out;
-    for (unsigned char c : id) {
-        out.push_back(std::isalnum(c) || c == '-' || c == '_' || c == '.' ? char(c) : '_');
-    }
-    return out.empty() || out == "." || out == ".." ? "sample" : out;
-}
-
-// A dataset run: FILE.jsonl, one JSON object per line. Keys: image (required; a relative path is relative to the
-// file's folder), prompt (required), id (the output folder's name; default line-N), answer, target_words,
-// target_indices, target_text, revise; and ground truth copied into explanation.json for `eagle eval`:
-// location (box xyxy), segmentation (COCO polygons), label, category.
+// A dataset run: FILE.jsonl, one JSON object per line (the keys: dataset-record.h).
 // Resumable: a record whose folder has explanation.json is skipped (it is written last, atomically, so a killed
 // run loses at most the record in flight). Shardable: --shard i/n takes the records with index % n == i.
 // A bad record is reported with its line number and skipped; the run goes on. Returns the exit code.
+// Stops (docs/bad-inputs.md): SIGINT/SIGTERM cancel the sample in progress (its search stops at the next region,
+// nothing of it is kept) and end the run with 128 + the signal; a rerun resumes. An output folder that cannot be
+// written (full disk, read-only) is one error that ends the run. Two processes: the same --shard into the same
+// folder is refused; otherwise each sample's folder is locked while it is produced, so they never clobber.
 int run_dataset(const explain_options & o, const model_params & mparams) {
-    int shard_i = 0, shard_n = 1;
-    char slash = 0;
-    if (std::sscanf(o.shard.c_str(), "%d%c%d", &shard_i, &slash, &shard_n) != 3 || slash != '/' || shard_n < 1 ||
-        shard_i < 0 || shard_i >= shard_n) {
-        throw error(errc::invalid_argument, "--shard '" + o.shard + "' is not i/n with 0 <= i < n");
-    }
+    const shard sh = parse_shard(o.shard);
     std::ifstream in(o.dataset_path);
     if (!in) {
         throw error(errc::io, "cannot read dataset '" + o.dataset_path + "'");
@@ -150,13 +98,18 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
     if (ec || !std::filesystem::is_directory(o.out_dir)) {
         throw error(errc::io, "cannot create output folder '" + o.out_dir + "'");
     }
+    // One process per shard and output folder: a second one with the same shard would redo the same records, so
+    // it refuses at once. The lock file also proves the folder writable before the model is loaded.
+    const std::string lock_path = (std::filesystem::path(o.out_dir) / (".eagle-shard-" + std::to_string(sh.index) + "-of-" +
+                                                                       std::to_string(sh.count) + ".lock")).string();
+    const file_lock shard_lock(lock_path, true);
+    if (!shard_lock.locked()) {
+        throw error(errc::io, "another eagle process is explaining shard " + std::to_string(sh.index) + "/" +
+                                  std::to_string(sh.count) + " into '" + o.out_dir + "' (" + lock_path +
+                                  " is locked); wait for it to finish, or give this one another --shard");
+    }
 
-    struct job {
-        int line = 0;
-        explanation_request request;
-        std::string out_dir;
-    };
-    std::vector<job> jobs;
+    std::vector<dataset_job> jobs;
     int n_records = 0, n_failed = 0, n_already = 0;
     auto report_bad = [&](int line, const std::string & what) {
         std::fprintf(stderr, "eagle: dataset '%s' line %d: %s (skipped)\n", o.dataset_path.c_str(), line, what.c_str());
@@ -168,51 +121,12 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
             continue;
         }
         const int index = n_records++;
-        if (index % shard_n != shard_i) {
-            continue;
-        }
-        json record;
-        try {
-            record = json::parse(text);
-        } catch (const json::exception & e) {
-            report_bad(line, std::string("malformed JSON: ") + e.what());
-            continue;
-        }
-        if (!record.is_object()) {
-            report_bad(line, "a record must be a JSON object");
+        if (index % sh.count != sh.index) {
             continue;
         }
         try {
-            if (!record.contains("image") || !record["image"].is_string()) {
-                throw error(errc::invalid_argument, "missing \"image\" (a path)");
-            }
-            if (!record.contains("prompt") || !record["prompt"].is_string()) {
-                throw error(errc::invalid_argument, "missing \"prompt\"");
-            }
-            job j;
-            j.line = line;
-            explanation_request & rq = j.request;
-            rq = o.request;
-            const std::filesystem::path image = record["image"].get<std::string>();
-            rq.image_path = (image.is_absolute() ? image : base / image).string();
-            rq.prompt = record["prompt"];
-            rq.answer_text = record.value("answer", std::string());
-            rq.target_words = record.value("target_words", std::vector<std::string>());
-            rq.target_indices = record.value("target_indices", std::vector<int32_t>());
-            rq.target_text = record.value("target_text", std::string());
-            rq.revise = record.value("revise", o.request.revise);
-            for (const char * key : {"location", "segmentation", "label", "category", "question"}) {
-                if (record.contains(key)) {
-                    rq.ground_truth[key] = record[key];
-                }
-            }
-            rq.ground_truth["dataset_line"] = line;
-            const std::string name = safe_name(record.contains("id") ? (record["id"].is_string() ? record["id"].get<std::string>()
-                                                                                                 : record["id"].dump())
-                                                                    : "line-" + std::to_string(line));
-            rq.ground_truth["id"] = name;
-            j.out_dir = (std::filesystem::path(o.out_dir) / name).string();
-            if (std::filesystem::exists(std::filesystem::path(j.out_dir) / "explanation.json")) {
+            dataset_job j = parse_dataset_record(text, line, o.request, base, o.out_dir);
+            if (std::filesystem::exists(std::filesystem::path(j.out_dir) / "explanation.json", ec)) {
                 ++n_already;
                 continue;
             }
@@ -222,28 +136,67 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
         }
     }
 
-    int n_done = 0;
+    int n_done = 0, n_busy = 0;
+    int stopped_by = 0;
     if (!jobs.empty()) {
+        const stop_signals signals;
         const std::unique_ptr<vlm_model> model = load_vlm(mparams);
         const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
         progress_bar bar("dataset", !is_quiet());
-        for (size_t k = 0; k < jobs.size(); ++k) {
-            bar.update(int(k), int(jobs.size()), "records (" + std::filesystem::path(jobs[k].out_dir).filename().string() + ")");
+        for (size_t k = 0; k < jobs.size() && !stop_signals::requested(); ++k) {
+            const dataset_job & job = jobs[k];
+            bar.update(int(k), int(jobs.size()), "records (" + std::filesystem::path(job.out_dir).filename().string() + ")");
+            // an output folder that cannot be made fails every record alike: one error for the run
+            std::filesystem::create_directories(job.out_dir, ec);
+            if (ec || !std::filesystem::is_directory(job.out_dir)) {
+                throw error(errc::io, "cannot create output folder '" + job.out_dir + "'" + (ec ? " (" + ec.message() + ")" : ""));
+            }
+            // The sample's folder is locked while it is produced, so processes whose shards overlap (0/2 and 0/3)
+            // or records that share an id never write one folder together: the second skips it.
+            const file_lock sample_lock(job.out_dir, false);
+            if (!sample_lock.locked()) {
+                ++n_busy;
+                continue;
+            }
+            if (std::filesystem::exists(std::filesystem::path(job.out_dir) / "explanation.json", ec)) {
+                ++n_already; // finished by another process since the records were read
+                continue;
+            }
+            std::optional<explanation_record> rec;
             try {
-                explain_into(*model, *session, jobs[k].request, jobs[k].out_dir, false);
-                ++n_done;
+                // a stop signal cancels the search; its partial result is discarded below
+                rec = run_explanation(*model, *session, job.request,
+                                      [](run_phase, int32_t, int32_t) { return !stop_signals::requested(); });
             } catch (const error & e) {
                 bar.finish();
-                report_bad(jobs[k].line, e.what());
+                report_bad(job.line, e.what());
             }
+            if (!rec || stop_signals::requested()) {
+                std::filesystem::remove(job.out_dir, ec); // only when empty: nothing is left of this sample
+                continue;
+            }
+            // Writing fails alike for every record (a full disk, a read-only folder): an error here ends the run.
+            // explanation.json is written last and atomically, so the sample is done or absent, never half done.
+            write_explanation_folder(job.out_dir, *rec);
+            ++n_done;
         }
-        bar.update(int(jobs.size()), int(jobs.size()), "records");
+        bar.finish();
+        stopped_by = stop_signals::signal_number();
+    }
+    if (stopped_by != 0) {
+        std::fprintf(stderr, "eagle: stopped by %s: %d explained, the sample in progress discarded; run the same command again to resume\n",
+                     stopped_by == SIGINT ? "SIGINT" : "SIGTERM", n_done);
+        return 128 + stopped_by;
+    }
+    if (n_busy > 0) {
+        std::fprintf(stderr, "eagle: dataset '%s': %d records skipped: another eagle process is explaining them\n",
+                     o.dataset_path.c_str(), n_busy);
     }
     if (!is_quiet()) {
         std::printf("dataset %s, shard %d/%d: %d explained, %d already done, %d failed; results in %s\n",
-                    o.dataset_path.c_str(), shard_i, shard_n, n_done, n_already, n_failed, o.out_dir.c_str());
+                    o.dataset_path.c_str(), sh.index, sh.count, n_done, n_already, n_failed, o.out_dir.c_str());
     }
-    return n_failed > 0 ? 1 : 0;
+    return n_failed > 0 || n_busy > 0 ? 1 : 0;
 }
 
 
@@ -270,22 +223,7 @@ command add_explain_command(CLI::App & parent) {
     auto st = std::make_shared<explain_options>();
     explain_options & o = *st;
     CLI::App * app = parent.add_subcommand("explain", "rank image regions by how much they make the model say its answer (EAGLE)");
-    explanation_request & rq = o.request;
-    add_model_options(*app, o.model);
-    CLI::Option * answer_opt =
-        app->add_option("--answer,-a", rq.answer_text, "answer to explain (default: the model's own greedy answer)");
-    app->add_option("--max-tokens,-n", rq.max_tokens, "most tokens of the generated answer (>= 1)");
-    app->add_flag("!--no-eog", rq.append_eog, "do not count the end-of-generation token as a target");
-    app->add_option("--target-word", rq.target_words, "explain this answer word (repeatable; default: every token)");
-    app->add_option("--target-index", rq.target_indices, "explain the answer token at this index (repeatable)");
-    app->add_option("--target-text", rq.target_text,
-                    "explain this token instead of the model's own at the target index (default index 0), e.g. the correct answer");
-    app->add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
-    add_explain_options(*app, o);
-    app->add_option("--dataset", o.dataset_path, "explain every record of a JSON-lines file into --out/<id>/ (resumable)");
-    app->add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
-        ->capture_default_str();
-    app->add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
+    CLI::Option * answer_opt = add_explain_command_options(*app, o);
     add_log_flags(*app);
 
     return {app, [st, answer_opt] {
