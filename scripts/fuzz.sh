@@ -42,8 +42,9 @@ for t in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
     printf 'fuzz: %-24s %s  %s executions in %s s, coverage %s edges, %s features\n' "$t" "$result" "${runs:-?}" \
-           "$seconds" "${cov:-?}" "${ft:-?}"
+           "${took:-<$seconds}" "${cov:-?}" "${ft:-?}"
     if [[ $result != ok ]]; then
         grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -20 >&2 || tail -30 "$log" >&2
     fi

@@ -6,17 +6,21 @@
 #include "eagle/image.h"
 #include "eagle/regions.h"
 
+#include <algorithm>
+#include <climits>
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     eagle::fuzz::input in(data, size);
     const uint8_t mode = in.byte();
     const uint8_t * file = in.rest();
     const size_t n = in.rest_size();
-    int32_t nx = 1, ny = 1;
+    int64_t w = 1, h = 1;
     if (n >= 24) { // PNG: width and height are big-endian at bytes 16..23
-        nx = int32_t(uint32_t(file[16]) << 24 | uint32_t(file[17]) << 16 | uint32_t(file[18]) << 8 | file[19]);
-        ny = int32_t(uint32_t(file[20]) << 24 | uint32_t(file[21]) << 16 | uint32_t(file[22]) << 8 | file[23]);
+        w = int64_t(uint32_t(file[16]) << 24 | uint32_t(file[17]) << 16 | uint32_t(file[18]) << 8 | file[19]);
+        h = int64_t(uint32_t(file[20]) << 24 | uint32_t(file[21]) << 16 | uint32_t(file[22]) << 8 | file[23]);
     }
-    if (mode & 1) nx += 1;
+    if (mode & 1) w += 1;
+    const int32_t nx = int32_t(std::min<int64_t>(w, INT32_MAX)), ny = int32_t(std::min<int64_t>(h, INT32_MAX));
     const std::string path = eagle::fuzz::write_scratch("labels.png", file, n);
     try {
         const eagle::region_set regions = eagle::load_region_labels(path, nx, ny);
