@@ -1,8 +1,11 @@
 // `eagle explain`: one image, or a dataset of them, explained into folders. The pipeline is the library's
 // (run_explanation, write_explanation_folder); this file holds the options, the progress bars, the summary line
 // and the dataset loop.
+#include "dataset-record.h"
 #include "explain-options.h"
+#include "file-lock.h"
 #include "progress.h"
+#include "stop-signals.h"
 
 #include "eagle/backends.h"
 #include "eagle/dataset.h"
@@ -10,6 +13,8 @@
 #include "eagle/report.h"
 
 #include <cctype>
+#include <csignal>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,75 +55,7 @@ void print_summary(const explanation_record & rec, const std::string & out_dir) 
     }
 }
 
-// "a | b | c" from one of the library's name tables
-std::string alternatives(const std::vector<std::string> & names) {
-    std::string out;
-    for (const std::string & n : names) {
-        out += (out.empty() ? "" : " | ") + n;
-    }
-    return out;
-}
-
 } // namespace
-
-void add_explain_options(CLI::App & app, explain_options & o) {
-    explanation_request & rq = o.request;
-    explain_params & p = rq.params;
-    app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
-    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()))->capture_default_str();
-    app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
-    app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
-    app.add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
-    app.add_option("--divisions,-D", rq.regions.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
-    app.add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
-    app.add_option("--labels", rq.regions.labels_path, "PNG of region ids for --segmenter labels");
-    app.add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
-    app.add_option("--image-fit", o.fit,
-                   "how the masked image is handed to the model: native (the engine's own preprocessing), crop (centred "
-                   "square: what LLaVA-1.5's Hugging Face processor shows its model), pad (centred on a square)")
-        ->capture_default_str();
-    app.add_option("--fit-size", rq.fit_size, "with --image-fit crop: resize the shortest side to this first, as the "
-                                              "reference's processor (336 for LLaVA-1.5; 0 = crop at full resolution)")
-        ->capture_default_str();
-    app.add_option("--lambda1", p.lambda1, "weight of insight")->capture_default_str();
-    app.add_option("--lambda2", p.lambda2, "weight of necessity")->capture_default_str();
-    app.add_option("--search-scope", p.efficient.search_scope, "efficient search: window size")->capture_default_str();
-    app.add_option("--pending-samples", p.efficient.pending_samples, "efficient search: removal candidates")->capture_default_str();
-    app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
-    app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
-    app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
-    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
-    app.add_option("--stop-fraction", p.budget.stop_fraction,
-                   "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
-}
-
-void resolve_explain_options(explain_options & o) {
-    explanation_request & rq = o.request;
-    rq.params.mode = search_mode_from_string(o.search);
-    set_method(rq.params, rq.method);
-    rq.regions.kind = region_kind_from_string(o.segmenter);
-    parse_grid(o.grid, rq.regions);
-    rq.fill = fill_mode_from_string(o.fill);
-    rq.fit = fit_mode_from_string(o.fit);
-    rq.prompt = o.model.prompt;
-    rq.use_raw_prompt = o.model.use_raw_prompt;
-    if (!o.answer_ids.empty()) {
-        rq.answer_ids = parse_token_ids(o.answer_ids, "--answer-ids");
-    }
-    if (!o.prompt_ids.empty()) {
-        rq.prompt_ids = parse_token_ids(o.prompt_ids, "--prompt-ids");
-    }
-    // their scripts read every revised answer (eval_hallucination_correction.py slices each one: a null would
-    // stop it), so their layout gets the complete walk, as the reference generates it
-    rq.revise_all = rq.revise_all || output_layout_from_string(o.layout) == output_layout::reference;
-    check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
-}
-
-output_layout output_layout_from_string(const std::string & name) {
-    if (name == "eagle") return output_layout::eagle;
-    if (name == "reference") return output_layout::reference;
-    throw error(errc::invalid_argument, "unknown --layout '" + name + "' (expected eagle or reference)");
-}
 
 explanation_record explain_into(const vlm_model & model, vlm_session & session, const explanation_request & request,
                                 const std::string & out_dir, bool show_progress, output_layout layout, const std::string & name) {
@@ -150,33 +87,20 @@ explanation_record explain_into(const vlm_model & model, vlm_session & session, 
 
 namespace {
 
-std::string safe_name(const std::string & id) {
-    std::string out;
-    for (unsigned char c : id) {
-        out.push_back(std::isalnum(c) || c == '-' || c == '_' || c == '.' ? char(c) : '_');
-    }
-    return out.empty() || out == "." || out == ".." ? "sample" : out;
-}
-
 // A dataset run. Two formats:
-// * FILE.jsonl, one JSON object per line. Keys: image (required; a relative path is relative to the file's
-//   folder), prompt (required unless prompt_ids), id (the output name; default line-N), answer, answer_ids,
-//   prompt_ids, image_token, target_words, target_indices, target_text, target_token_ids, revise; and ground
-//   truth copied into explanation.json for `eagle eval`: location (box xyxy), segmentation (COCO polygons), label,
-//   category, question.
+// * FILE.jsonl, one JSON object per line (the keys: dataset-record.h);
 // * the reference's evaluation lists (datasets/*.json of the authors' repository; a JSON array): their token ids
 //   are scored exactly (eagle/dataset.h); image names are relative to --images (default: the file's folder).
 // Resumable: a record whose explanation.json (or json/<name>.json) exists is skipped (it is written last,
 // atomically, so a killed run loses at most the record in flight). Shardable: --shard i/n takes the records with
 // index % n == i. A bad record is reported with its line (or record) number and skipped; the run goes on.
 // Returns the exit code.
+// Stops (docs/bad-inputs.md): SIGINT/SIGTERM cancel the sample in progress (its search stops at the next region,
+// nothing of it is kept) and end the run with 128 + the signal; a rerun resumes. An output folder that cannot be
+// written (full disk, read-only) is one error that ends the run. Two processes: the same --shard into the same
+// folder is refused; otherwise each sample's folder is locked while it is produced, so they never clobber.
 int run_dataset(const explain_options & o, const model_params & mparams) {
-    int shard_i = 0, shard_n = 1;
-    char slash = 0;
-    if (std::sscanf(o.shard.c_str(), "%d%c%d", &shard_i, &slash, &shard_n) != 3 || slash != '/' || shard_n < 1 ||
-        shard_i < 0 || shard_i >= shard_n) {
-        throw error(errc::invalid_argument, "--shard '" + o.shard + "' is not i/n with 0 <= i < n");
-    }
+    const shard sh = parse_shard(o.shard);
     const output_layout layout = output_layout_from_string(o.layout);
     std::ifstream in(o.dataset_path);
     if (!in) {
@@ -189,13 +113,18 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
     if (ec || !std::filesystem::is_directory(o.out_dir)) {
         throw error(errc::io, "cannot create output folder '" + o.out_dir + "'");
     }
+    // One process per shard and output folder: a second one with the same shard would redo the same records, so
+    // it refuses at once. The lock file also proves the folder writable before the model is loaded.
+    const std::string lock_path = (std::filesystem::path(o.out_dir) / (".eagle-shard-" + std::to_string(sh.index) + "-of-" +
+                                                                       std::to_string(sh.count) + ".lock")).string();
+    const file_lock shard_lock(lock_path, true);
+    if (!shard_lock.locked()) {
+        throw error(errc::io, "another eagle process is explaining shard " + std::to_string(sh.index) + "/" +
+                                  std::to_string(sh.count) + " into '" + o.out_dir + "' (" + lock_path +
+                                  " is locked); wait for it to finish, or give this one another --shard");
+    }
 
-    struct job {
-        int line = 0;
-        std::string name;
-        explanation_request request;
-    };
-    std::vector<job> jobs;
+    std::vector<dataset_job> jobs;
     int n_records = 0, n_failed = 0, n_already = 0;
     const size_t first = file_text.find_first_not_of(" \t\r\n");
     const bool is_array = first != std::string::npos && file_text[first] == '[';
@@ -204,15 +133,16 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
         std::fprintf(stderr, "eagle: dataset '%s' %s %d: %s (skipped)\n", o.dataset_path.c_str(), unit, line, what.c_str());
         ++n_failed;
     };
-    auto add_job = [&](int line, std::string name, explanation_request request) {
+    // where a job's result lands: its folder (eagle) or the shared json/ + npy/ folders (reference)
+    const auto job_dir = [&](const dataset_job & j) {
+        return layout == output_layout::reference ? o.out_dir : j.out_dir;
+    };
+    const auto is_done = [&](const dataset_job & j) {
         const std::filesystem::path done = layout == output_layout::reference
-                                               ? std::filesystem::path(reference_json_path(o.out_dir, name))
-                                               : std::filesystem::path(o.out_dir) / name / "explanation.json";
-        if (std::filesystem::exists(done)) {
-            ++n_already;
-            return;
-        }
-        jobs.push_back({line, std::move(name), std::move(request)});
+                                               ? std::filesystem::path(reference_json_path(o.out_dir, j.name))
+                                               : std::filesystem::path(j.out_dir) / "explanation.json";
+        std::error_code ec_done;
+        return std::filesystem::exists(done, ec_done);
     };
     if (is_array) {
         json records;
@@ -228,13 +158,22 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
         const std::string image_dir = o.image_dir.empty() ? base.string() : o.image_dir;
         for (size_t index = 0; index < records.size(); ++index) {
             ++n_records;
-            if (int(index) % shard_n != shard_i) {
+            if (int(index) % sh.count != sh.index) {
                 continue;
             }
             try {
-                dataset_job dj = reference_dataset_job(records[index], o.request, image_dir);
-                dj.request.ground_truth["dataset_record"] = index + 1;
-                add_job(int(index) + 1, safe_name(dj.name), std::move(dj.request));
+                const eagle::dataset_job dj = reference_dataset_job(records[index], o.request, image_dir);
+                dataset_job j;
+                j.line = int(index) + 1;
+                j.request = dj.request;
+                j.request.ground_truth["dataset_record"] = index + 1;
+                j.name = safe_name(dj.name);
+                j.out_dir = (std::filesystem::path(o.out_dir) / j.name).string();
+                if (is_done(j)) {
+                    ++n_already;
+                    continue;
+                }
+                jobs.push_back(std::move(j));
             } catch (const std::exception & e) {
                 report_bad(int(index) + 1, e.what());
             }
@@ -247,80 +186,87 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
             continue;
         }
         const int index = n_records++;
-        if (index % shard_n != shard_i) {
-            continue;
-        }
-        json record;
-        try {
-            record = json::parse(text);
-        } catch (const json::exception & e) {
-            report_bad(line, std::string("malformed JSON: ") + e.what());
-            continue;
-        }
-        if (!record.is_object()) {
-            report_bad(line, "a record must be a JSON object");
+        if (index % sh.count != sh.index) {
             continue;
         }
         try {
-            if (!record.contains("image") || !record["image"].is_string()) {
-                throw error(errc::invalid_argument, "missing \"image\" (a path)");
+            dataset_job j = parse_dataset_record(text, line, o.request, base, o.out_dir);
+            if (is_done(j)) {
+                ++n_already;
+                continue;
             }
-            const bool has_prompt_ids = record.contains("prompt_ids");
-            if (!has_prompt_ids && (!record.contains("prompt") || !record["prompt"].is_string())) {
-                throw error(errc::invalid_argument, "missing \"prompt\" (or \"prompt_ids\")");
-            }
-            explanation_request rq = o.request;
-            const std::filesystem::path image = record["image"].get<std::string>();
-            rq.image_path = (image.is_absolute() ? image : base / image).string();
-            rq.prompt = record.value("prompt", std::string());
-            rq.prompt_ids = record.value("prompt_ids", std::vector<int32_t>());
-            rq.image_token = record.value("image_token", int32_t(-1));
-            rq.answer_text = record.value("answer", std::string());
-            rq.answer_ids = record.value("answer_ids", std::vector<int32_t>());
-            rq.target_words = record.value("target_words", std::vector<std::string>());
-            rq.target_indices = record.value("target_indices", std::vector<int32_t>());
-            rq.target_text = record.value("target_text", std::string());
-            rq.target_token_ids = record.value("target_token_ids", std::vector<int32_t>());
-            rq.revise = record.value("revise", o.request.revise);
-            for (const char * key : {"location", "segmentation", "label", "category", "question"}) {
-                if (record.contains(key)) {
-                    rq.ground_truth[key] = record[key];
-                }
-            }
-            rq.ground_truth["dataset_line"] = line;
-            const std::string name = safe_name(record.contains("id") ? (record["id"].is_string() ? record["id"].get<std::string>()
-                                                                                                 : record["id"].dump())
-                                                                    : "line-" + std::to_string(line));
-            rq.ground_truth["id"] = name;
-            add_job(line, name, std::move(rq));
+            jobs.push_back(std::move(j));
         } catch (const std::exception & e) {
             report_bad(line, e.what());
         }
     }
 
-    int n_done = 0;
+    int n_done = 0, n_busy = 0;
+    int stopped_by = 0;
     if (!jobs.empty()) {
+        const stop_signals signals;
         const std::unique_ptr<vlm_model> model = load_vlm(mparams);
         const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
         progress_bar bar("dataset", !is_quiet());
-        for (size_t k = 0; k < jobs.size(); ++k) {
-            bar.update(int(k), int(jobs.size()), "records (" + jobs[k].name + ")");
+        for (size_t k = 0; k < jobs.size() && !stop_signals::requested(); ++k) {
+            const dataset_job & job = jobs[k];
+            bar.update(int(k), int(jobs.size()), "records (" + job.name + ")");
+            // an output folder that cannot be made fails every record alike: one error for the run
+            std::filesystem::create_directories(job.out_dir, ec);
+            if (ec || !std::filesystem::is_directory(job.out_dir)) {
+                throw error(errc::io, "cannot create output folder '" + job.out_dir + "'" + (ec ? " (" + ec.message() + ")" : ""));
+            }
+            // The sample's folder is locked while it is produced, so processes whose shards overlap (0/2 and 0/3)
+            // or records that share an id never write one folder together: the second skips it.
+            const file_lock sample_lock(job.out_dir, false);
+            if (!sample_lock.locked()) {
+                ++n_busy;
+                continue;
+            }
+            if (is_done(job)) {
+                ++n_already; // finished by another process since the records were read
+                continue;
+            }
+            std::optional<explanation_record> rec;
             try {
-                const std::string dir = layout == output_layout::reference ? o.out_dir : (std::filesystem::path(o.out_dir) / jobs[k].name).string();
-                explain_into(*model, *session, jobs[k].request, dir, false, layout, jobs[k].name);
-                ++n_done;
+                // a stop signal cancels the search; its partial result is discarded below
+                rec = run_explanation(*model, *session, job.request,
+                                      [](run_phase, int32_t, int32_t) { return !stop_signals::requested(); });
             } catch (const error & e) {
                 bar.finish();
-                report_bad(jobs[k].line, e.what());
+                report_bad(job.line, e.what());
             }
+            if (!rec || stop_signals::requested()) {
+                std::filesystem::remove(job.out_dir, ec); // only when empty: nothing is left of this sample
+                continue;
+            }
+            // Writing fails alike for every record (a full disk, a read-only folder): an error here ends the run.
+            // explanation.json is written last and atomically, so the sample is done or absent, never half done.
+            if (layout == output_layout::reference) {
+                std::filesystem::remove(job.out_dir, ec); // the lock's folder: the results go to json/ + npy/
+                write_reference_layout(job_dir(job), job.name, *rec);
+            } else {
+                write_explanation_folder(job.out_dir, *rec);
+            }
+            ++n_done;
         }
-        bar.update(int(jobs.size()), int(jobs.size()), "records");
+        bar.finish();
+        stopped_by = stop_signals::signal_number();
+    }
+    if (stopped_by != 0) {
+        std::fprintf(stderr, "eagle: stopped by %s: %d explained, the sample in progress discarded; run the same command again to resume\n",
+                     stopped_by == SIGINT ? "SIGINT" : "SIGTERM", n_done);
+        return 128 + stopped_by;
+    }
+    if (n_busy > 0) {
+        std::fprintf(stderr, "eagle: dataset '%s': %d records skipped: another eagle process is explaining them\n",
+                     o.dataset_path.c_str(), n_busy);
     }
     if (!is_quiet()) {
         std::printf("dataset %s, shard %d/%d: %d explained, %d already done, %d failed; results in %s\n",
-                    o.dataset_path.c_str(), shard_i, shard_n, n_done, n_already, n_failed, o.out_dir.c_str());
+                    o.dataset_path.c_str(), sh.index, sh.count, n_done, n_already, n_failed, o.out_dir.c_str());
     }
-    return n_failed > 0 ? 1 : 0;
+    return n_failed > 0 || n_busy > 0 ? 1 : 0;
 }
 
 
@@ -352,47 +298,7 @@ command add_explain_command(CLI::App & parent) {
     auto st = std::make_shared<explain_options>();
     explain_options & o = *st;
     CLI::App * app = parent.add_subcommand("explain", "rank image regions by how much they make the model say its answer (EAGLE)");
-    explanation_request & rq = o.request;
-    add_model_options(*app, o.model);
-    CLI::Option * answer_opt =
-        app->add_option("--answer,-a", rq.answer_text, "answer to explain (default: the model's own greedy answer)");
-    app->add_option("--answer-ids", o.answer_ids,
-                    "answer as token ids (\"1 2 3\", \"1,2,3\" or \"[1, 2, 3]\"), scored exactly; give the end token yourself");
-    app->add_option("--prompt-ids", o.prompt_ids,
-                    "the whole prompt as token ids (chat template included) with one run of image placeholder ids where the "
-                    "image goes; replaces --prompt");
-    app->add_option("--image-token", rq.image_token,
-                    "the image placeholder id in --prompt-ids (default: the vocabulary's <image>-like token, else the longest "
-                    "run of one id)");
-    app->add_option("--max-tokens,-n", rq.max_tokens,
-                    "most tokens of the generated answer (>= 1; the reference's 128); a cut answer is warned about")
-        ->capture_default_str();
-    app->add_flag("!--no-eog", rq.append_eog, "do not count the end-of-generation token as a target");
-    app->add_option("--target-word", rq.target_words,
-                    "explain this answer word: W = its first occurrence (as the reference), W@k = the k-th, W@all = every "
-                    "one (repeatable; default: every token)");
-    app->add_option("--target-id", rq.target_token_ids,
-                    "score this token id at the targets instead of the answer's own (one for all, or one per target; "
-                    "the reference's counter_word_id)");
-    app->add_option("--target-index", rq.target_indices, "explain the answer token at this index (repeatable)");
-    app->add_option("--target-text", rq.target_text,
-                    "explain this token instead of the model's own at the target index (default index 0), e.g. the correct answer");
-    app->add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
-    add_explain_options(*app, o);
-    app->add_option("--layout", o.layout,
-                    "eagle: one folder per explanation; reference: --out/json/<name>.json + --out/npy/<name>.npy, the "
-                    "authors' layout their evaluation scripts read (put --out below a folder named interpretation_results)")
-        ->capture_default_str();
-    app->add_option("--dataset", o.dataset_path,
-                    "explain every record of a JSON-lines file, or of one of the reference's datasets/*.json (their token "
-                    "ids scored exactly), into --out (resumable)");
-    app->add_option("--images", o.image_dir, "folder of a reference dataset's images (default: the dataset file's folder)");
-    app->add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
-        ->capture_default_str();
-    app->add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
-    app->add_flag("--revise-all", rq.revise_all,
-                  "with --revise: generate every revised answer (k = n..1), as the reference, not only down to the first "
-                  "correct one (implied by --layout reference)");
+    CLI::Option * answer_opt = add_explain_command_options(*app, o);
     add_log_flags(*app);
 
     return {app, [st, answer_opt] {

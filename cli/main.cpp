@@ -7,6 +7,7 @@
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -33,6 +34,26 @@ int exit_code_for(errc code) {
         case errc::unsupported:      return 3;
     }
     return 3;
+}
+
+// --help and --version (CLI11's "successes") print as CLI11 does. A real parse error (an unknown option, a value
+// that is not a number, a missing value) is one line like every other error, exit 1 (bad usage): CLI11's own
+// app.exit() prints two lines ("...\nRun with --help for more information.") and exits with its own codes (105...).
+int exit_for_parse_error(CLI::App & app, const CLI::ParseError & e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+        return app.exit(e);
+    }
+    std::string message = e.what();
+    for (char & c : message) {
+        if (c == '\n' || c == '\r') {
+            c = ' ';
+        }
+    }
+    while (!message.empty() && message.back() == ' ') {
+        message.pop_back();
+    }
+    std::fprintf(stderr, "eagle: error: %s (see eagle --help)\n", message.c_str());
+    return 1;
 }
 
 } // namespace
@@ -67,9 +88,11 @@ int main(int argc, char ** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {
-        return app.exit(e);
+        return exit_for_parse_error(app, e);
     }
     set_log_callback(log_to_stderr, nullptr);
+    // a file-size limit (ulimit -f) makes write() fail with EFBIG, reported as one error, instead of killing us
+    std::signal(SIGXFSZ, SIG_IGN);
 
     if (show_version) {
         const llama_info llama = llama_cpp_info();

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -56,6 +60,30 @@ fs::path write_dataset(const fs::path & dir) {
     out << R"({"id": "d", "image": ")" << k_samples << R"(/shapes-2.png", "prompt": "what color is the square ?", "answer": "green"})" << "\n";
     return file;
 }
+
+// Every sample folder is either finished (explanation.json, complete JSON) or absent; no temporary is left.
+void expect_only_whole_samples(const fs::path & out) {
+    for (const auto & entry : fs::recursive_directory_iterator(out)) {
+        EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+        if (entry.is_directory() && entry.path().parent_path() == out) {
+            ASSERT_TRUE(fs::exists(entry.path() / "explanation.json")) << "half a sample: " << entry.path();
+            EXPECT_TRUE(nlohmann::json::parse(read(entry.path() / "explanation.json")).is_object()) << entry.path();
+        }
+    }
+}
+
+int count_lines(const std::string & text) { return int(std::count(text.begin(), text.end(), '\n')); }
+
+// holds an exclusive flock on path (a file it creates, or a folder) as another eagle process would
+struct held_lock {
+    int fd;
+    explicit held_lock(const fs::path & path, bool is_dir)
+        : fd(is_dir ? ::open(path.c_str(), O_RDONLY) : ::open(path.c_str(), O_RDWR | O_CREAT, 0644)) {
+        EXPECT_GE(fd, 0) << path;
+        EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << path;
+    }
+    ~held_lock() { ::close(fd); }
+};
 
 } // namespace
 
@@ -212,4 +240,103 @@ TEST(dataset, the_reference_format_in_and_their_layout_out) {
             }
         }
     }
+}
+
+// SIGINT and SIGTERM stop the run within one region of the search, keep only finished samples, exit with
+// 128 + the signal and say so in one line; the same command then resumes and finishes.
+TEST(dataset, stop_signals_end_at_a_sample_boundary_and_a_rerun_resumes) {
+    for (const char * sig : {"INT", "TERM"}) {
+        const fs::path dir = fresh_dir(std::string("signal-") + sig);
+        const fs::path file = write_dataset(dir), out = dir / "out";
+        const std::string cmd = std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + model_args() +
+                                " -D 16 --search exact --out " + out.string();
+        // signal the run as soon as the first sample is written, and record its exit code
+        const std::string first = (out / "a" / "explanation.json").string();
+        const fs::path code_file = dir / "code.txt", err_file = dir / "stderr.txt";
+        const std::string script = "sh -c '" + cmd + " 2> " + err_file.string() + " & pid=$!; " +
+                                   "i=0; while [ ! -f " + first + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; " +
+                                   "kill -" + sig + " $pid; wait $pid; echo $? > " + code_file.string() + "'";
+        run(script);
+        const int code = std::stoi(read(code_file));
+        const int n_finished = int(fs::exists(out / "a" / "explanation.json")) + fs::exists(out / "b" / "explanation.json") +
+                               fs::exists(out / "c" / "explanation.json") + fs::exists(out / "d" / "explanation.json");
+        if (n_finished == 4) {
+            EXPECT_EQ(code, 0);
+            GTEST_SKIP() << "the run finished before the signal arrived; nothing to test";
+        }
+        EXPECT_EQ(code, std::string(sig) == "INT" ? 130 : 143) << read(err_file);
+        const std::string err = read(err_file);
+        EXPECT_EQ(count_lines(err), 1) << err;
+        EXPECT_NE(err.find(std::string("stopped by SIG") + sig), std::string::npos) << err;
+        expect_only_whole_samples(out);
+        ASSERT_EQ(run(cmd), 0);
+        for (const char * id : {"a", "b", "c", "d"}) {
+            EXPECT_TRUE(fs::exists(out / id / "explanation.json")) << id;
+        }
+    }
+}
+
+// An output folder that cannot be written is one error line (exit 2) that ends the run, and never leaves a
+// half-written explanation.json: a path under a file, and a disk that fills up (a file-size limit, ulimit -f).
+TEST(dataset, unwritable_output_and_full_disk_are_one_error_and_leave_no_half_sample) {
+    const fs::path dir = fresh_dir("unwritable");
+    const fs::path file = write_dataset(dir);
+    const std::string cmd = std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + model_args() + " -D 4";
+    {
+        std::ofstream(dir / "a-file") << "x";
+        const int code = run(cmd + " --out " + (dir / "a-file" / "out").string() + " 2> " + (dir / "err1.txt").string());
+        const std::string err = read(dir / "err1.txt");
+        EXPECT_EQ(code, 2) << err;
+        EXPECT_EQ(count_lines(err), 1) << err;
+        EXPECT_NE(err.find("eagle: error: cannot create output folder"), std::string::npos) << err;
+    }
+    {
+        // 64 KiB per file: the first sample's report.html or explanation.json does not fit
+        const fs::path out = dir / "full";
+        const int code = run("bash -c 'ulimit -f 64; exec " + cmd + " --out " + out.string() + "' 2> " + (dir / "err2.txt").string());
+        const std::string err = read(dir / "err2.txt");
+        EXPECT_EQ(code, 2) << err;
+        EXPECT_EQ(count_lines(err), 1) << err;
+        EXPECT_NE(err.find("File too large"), std::string::npos) << err;
+        for (const char * id : {"a", "b", "c", "d"}) {
+            EXPECT_FALSE(fs::exists(out / id / "explanation.json")) << id;
+        }
+        for (const auto & entry : fs::recursive_directory_iterator(out)) {
+            EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+        }
+    }
+}
+
+// Two processes on one output folder: the same shard is refused at once (exit 2, one line), before any model
+// is loaded; a sample folder another process holds is skipped and reported, the others are explained.
+TEST(dataset, a_second_process_on_the_same_shard_refuses_and_busy_samples_are_skipped) {
+    const fs::path dir = fresh_dir("two-processes");
+    const fs::path file = write_dataset(dir), out = dir / "out";
+    fs::create_directories(out / "c");
+    const std::string cmd = std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + model_args() +
+                            " -D 4 --out " + out.string();
+    {
+        const held_lock other(out / ".eagle-shard-0-of-1.lock", false);
+        const int code = run(cmd + " 2> " + (dir / "err1.txt").string());
+        const std::string err = read(dir / "err1.txt");
+        EXPECT_EQ(code, 2) << err;
+        EXPECT_EQ(count_lines(err), 1) << err;
+        EXPECT_NE(err.find("another eagle process is explaining shard 0/1"), std::string::npos) << err;
+        EXPECT_FALSE(fs::exists(out / "a"));
+        // another shard of the same folder runs meanwhile
+        EXPECT_EQ(run(cmd + " --shard 1/2"), 0);
+        EXPECT_TRUE(fs::exists(out / "d" / "explanation.json"));
+    }
+    {
+        const held_lock other(out / "c", true); // "c" is being explained by another process
+        const int code = run(cmd + " --shard 0/1 2> " + (dir / "err2.txt").string());
+        const std::string err = read(dir / "err2.txt");
+        EXPECT_EQ(code, 1) << err;
+        EXPECT_NE(err.find("1 records skipped: another eagle process is explaining them"), std::string::npos) << err;
+        EXPECT_FALSE(fs::exists(out / "c" / "explanation.json"));
+        EXPECT_TRUE(fs::exists(out / "a" / "explanation.json"));
+    }
+    EXPECT_EQ(run(cmd), 0); // resumed: only "c" was left
+    EXPECT_TRUE(fs::exists(out / "c" / "explanation.json"));
+    expect_only_whole_samples(out);
 }

@@ -1,11 +1,13 @@
 // Images, masks and masking: invariants that need no model.
 #include "eagle/error.h"
 #include "eagle/image.h"
+#include "eagle/log.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace {
 
@@ -279,4 +281,76 @@ TEST(fit_image, crop_pad_and_native) {
     EXPECT_EQ(eagle::fit_mode_from_string("crop"), eagle::fit_mode::crop);
     EXPECT_STREQ(eagle::fit_mode_name(eagle::fit_mode::pad), "pad");
     EXPECT_THROW(eagle::fit_mode_from_string("letterbox"), eagle::error);
+}
+
+// libjpeg prints "Corrupt JPEG data: ..." through OpenCV on a damaged file (OpenCV keeps libjpeg's default
+// output_message). Now: a file libjpeg only warns about decodes, the warning goes to eagle's log callback
+// (nothing reaches stderr); a file libjpeg cannot decode is an io error naming it and libjpeg's reason.
+TEST(image, damaged_jpegs_never_print_and_undecodable_ones_are_io_errors) {
+    const std::string good = std::string(EAGLE_TEST_SOURCE_DIR) + "/data/images/gradient-24x16.jpg";
+    std::string bytes;
+    {
+        std::ifstream in(good, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    ASSERT_GT(bytes.size(), 100u);
+    ASSERT_EQ(bytes.substr(bytes.size() - 2), "\xFF\xD9");
+    auto write = [](const std::string & name, const std::string & content) {
+        const std::string path = tmp_path(name);
+        std::ofstream(path, std::ios::binary) << content;
+        return path;
+    };
+    static std::vector<std::string> logged;
+    logged.clear();
+    eagle::set_log_callback([](eagle::log_level level, const char * text, void *) {
+        if (level >= eagle::log_level::warn) logged.emplace_back(text);
+    }, nullptr);
+
+    // 1. the clean file: no warning
+    const eagle::image_rgb8 clean = eagle::load_image(good);
+    EXPECT_EQ(clean.nx, 24);
+    EXPECT_EQ(clean.ny, 16);
+    EXPECT_TRUE(logged.empty());
+
+    // 2. two stray bytes between the header's segments ("Corrupt JPEG data: 2 extraneous bytes before marker
+    //    0xda"), and 3. the entropy-coded data cut short ("Premature end of JPEG file"): decoded, one warning each
+    const size_t sos = bytes.find("\xFF\xDA");
+    ASSERT_NE(sos, std::string::npos);
+    const std::string stray = write("stray.jpg", bytes.substr(0, sos) + "\x12\x34" + bytes.substr(sos));
+    const std::string cut = write("cut.jpg", bytes.substr(0, sos + (bytes.size() - sos) / 2));
+    for (const std::string & path : {stray, cut}) {
+        logged.clear();
+        ::testing::internal::CaptureStderr();
+        eagle::image_rgb8 image;
+        EXPECT_NO_THROW(image = eagle::load_image(path)) << path;
+        EXPECT_NO_THROW((void) eagle::load_mask(path)) << path;
+        EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << path;
+        EXPECT_EQ(image.nx, 24);
+        EXPECT_EQ(image.ny, 16);
+        ASSERT_EQ(logged.size(), 2u) << path; // image and mask
+        EXPECT_NE(logged[0].find(path), std::string::npos) << logged[0];
+        EXPECT_NE(logged[0].find("damaged JPEG data"), std::string::npos) << logged[0];
+        EXPECT_NE(logged[0].find(path == stray ? "Corrupt JPEG data: 2 extraneous bytes" : "Premature end of JPEG file"),
+                  std::string::npos) << logged[0];
+    }
+    // the stray bytes are outside the image data: the pixels are the clean file's
+    EXPECT_EQ(eagle::load_image(stray).rgb, clean.rgb);
+
+    // 4. a header libjpeg rejects (the frame header's precision byte zeroed): an io error, nothing printed
+    std::string bad = bytes;
+    const size_t sof = bad.find("\xFF\xC0");
+    ASSERT_NE(sof, std::string::npos);
+    bad[sof + 4] = 0;
+    const std::string bad_path = write("bad-header.jpg", bad);
+    ::testing::internal::CaptureStderr();
+    try {
+        (void) eagle::load_image(bad_path);
+        ADD_FAILURE() << "no error";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::io);
+        EXPECT_NE(std::string(e.what()).find(bad_path), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("not a valid JPEG (libjpeg: "), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+    eagle::set_log_callback(nullptr, nullptr);
 }

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -411,6 +412,35 @@ TEST(metrics_npy, parses_region_stacks) {
     EXPECT_EQ(ny, 2);
     EXPECT_THROW(eagle::parse_npy("not an npy", "r.npy"), eagle::error);
     EXPECT_THROW(eagle::parse_npy(bytes.substr(0, bytes.size() - 1), "r.npy"), eagle::error);
+}
+
+// fuzz-npy's findings (docs/bad-inputs.md): a dimension past long long made std::stoll throw std::out_of_range
+// (not an eagle::error); a shape whose product wraps around 2^64 matched an empty file; a stack with no mask
+// and huge H, W allocated H*W ranks. Each is now an io error naming the file.
+TEST(metrics_npy, hostile_shapes_are_io_errors) {
+    auto npy = [](const std::string & shape, const std::string & data) {
+        std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + ", }";
+        header.push_back('\n');
+        std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+        bytes.push_back(char(header.size() & 0xff));
+        bytes.push_back(char(header.size() >> 8));
+        return bytes + header + data;
+    };
+    auto expect_io = [](const std::function<void()> & f, const std::string & needle) {
+        try {
+            f();
+            ADD_FAILURE() << "no error for " << needle;
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::io);
+            EXPECT_NE(std::string(e.what()).find("h.npy"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    expect_io([&] { eagle::parse_npy(npy("(99999999999999999999, 5)", ""), "h.npy"); }, "too large");
+    expect_io([&] { eagle::parse_npy(npy("(4294967296, 4294967296)", ""), "h.npy"); }, "needs more bytes");
+    const eagle::npy_array empty = eagle::parse_npy(npy("(0, 3000000000, 3000000000, 1)", ""), "h.npy");
+    int32_t nx = 0, ny = 0;
+    expect_io([&] { eagle::ranks_from_masks(empty, "h.npy", nx, ny); }, "region masks of 3000000000x3000000000");
 }
 
 // ---------------------------------------------------------------------------------------------------------

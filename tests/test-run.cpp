@@ -202,6 +202,23 @@ TEST(run_explanation, a_cancelled_search_skips_the_walk_and_says_so) {
 }
 
 // issue 13: run_explanation checks its numbers before the image is loaded or an answer generated
+// fuzz-segmenters' finding: more regions than labels.png holds used to fail only when the folder was written,
+// after the whole search; now right after the regions are cut, naming the count and the limit
+TEST(run_explanation, more_regions_than_labels_png_holds_are_rejected_before_the_search) {
+    mock_run r = make_run();
+    r.request.image = quadrant_image(300, 300);
+    r.request.regions.n_cols = 300;
+    r.request.regions.n_rows = 300;
+    try {
+        eagle::run_explanation(*r.model, *r.session, r.request);
+        ADD_FAILURE() << "90000 regions accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << e.what();
+        EXPECT_NE(std::string(e.what()).find("90000 regions, more than eagle's limit of 65535"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(r.session->stats().n_evaluations, 0) << "the search ran";
+}
+
 TEST(run_explanation, bad_numbers_are_rejected_first_with_their_name_and_value) {
     const std::vector<std::pair<std::function<void(eagle::explanation_request &)>, std::string>> bad = {
         {[](eagle::explanation_request & rq) { rq.max_tokens = 0; }, "max_tokens must be >= 1, got 0"},

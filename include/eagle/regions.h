@@ -71,7 +71,11 @@ region_set make_regions(const image_rgb8 & image, const region_params & params);
 // Keep mask of the union of the selected regions (selected.size() == n_regions).
 mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected);
 
-// Region ids as a 16-bit PNG (readable back with load_region_labels).
+// The most regions an explanation can have: labels.png stores region ids in 16 bits. run_explanation rejects
+// more (errc::invalid_argument) right after cutting the regions, before any search.
+inline constexpr int32_t max_regions = 65535;
+
+// Region ids as a 16-bit PNG (readable back with load_region_labels). Throws errc::unsupported above max_regions.
 void save_region_labels(const region_set & regions, const std::string & path);
 
 } // namespace eagle

@@ -2,7 +2,10 @@
 
 #include "eagle/error.h"
 
-#include <filesystem>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
 
@@ -21,20 +24,39 @@ std::string read_file(const std::string & path) {
 }
 
 void write_file_atomic(const std::string & path, const std::string & content) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(content.data(), std::streamsize(content.size()));
-        out.close();
-        if (!out) {
-            throw error(errc::io, "cannot write '" + path + "'");
-        }
+    // The temporary's name is unique per process, so two processes writing the same file never share one; POSIX
+    // calls rather than a stream, so a full disk or a read-only folder is reported with its reason (errno) and
+    // the temporary is removed: the target either is the complete new file or is untouched.
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    auto fail = [&](const char * step, int err) {
+        ::unlink(tmp.c_str());
+        throw error(errc::io, "cannot write '" + path + "' (" + step + ": " + std::strerror(err) + ")");
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        const int err = errno;
+        throw error(errc::io, "cannot write '" + path + "' (" + std::strerror(err) + ")");
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw error(errc::io, "cannot write '" + path + "'");
+    const char * p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            const int err = n < 0 ? errno : ENOSPC;
+            ::close(fd);
+            fail("write", err);
+        }
+        p += n;
+        left -= size_t(n);
+    }
+    if (::close(fd) != 0) {
+        fail("close", errno);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        fail("rename", errno);
     }
 }
 

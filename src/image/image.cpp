@@ -1,9 +1,11 @@
 #include "eagle/image.h"
 
 #include "decode.h"
+#include "jpeg-check.h"
 #include "png-check.h"
 
 #include "eagle/error.h"
+#include "eagle/log.h"
 
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -72,6 +74,15 @@ cv::Mat decode_image_file(const std::string & path, int flags, const char * what
     try {
         if (has_png_signature(bytes)) {
             out = cv::imdecode(sanitize_png(bytes, path, what), flags);
+        } else if (has_jpeg_signature(bytes)) {
+            jpeg_check jpeg = check_jpeg(bytes, flags == cv::IMREAD_GRAYSCALE, path, what);
+            if (jpeg.warning.empty()) {
+                out = cv::imdecode(bytes, flags); // as before (imdecode applies EXIF orientation)
+            } else {
+                eagle::log(log_level::warn, std::string(what) + ": '" + path + "' has damaged JPEG data (libjpeg: " +
+                                         jpeg.warning + "); using what libjpeg recovered, without EXIF orientation\n");
+                out = jpeg.pixels;
+            }
         } else {
             bytes = {};
             out = cv::imread(path, flags); // JPEG, BMP, ...: as before (imread applies EXIF orientation)

@@ -131,7 +131,7 @@ mask region_mask(const region_set & regions, const std::vector<uint8_t> & select
 }
 
 void save_region_labels(const region_set & regions, const std::string & path) {
-    if (regions.n_regions > 65535) {
+    if (regions.n_regions > max_regions) {
         throw error(errc::unsupported, "save_region_labels: " + std::to_string(regions.n_regions) + " regions exceed 16 bits");
     }
     cv::Mat img(regions.ny, regions.nx, CV_16U);

@@ -2,6 +2,7 @@
 #include "eagle/npy.h"
 
 #include "eagle/error.h"
+#include "eagle/image.h"
 
 #include <cstring>
 #include <limits>
@@ -173,8 +174,14 @@ npy_array parse_npy(const std::string & bytes, const std::string & source) {
             while (end < shape.size() && std::isdigit(static_cast<unsigned char>(shape[end]))) {
                 ++end;
             }
+            // at most 15 digits (no stoll overflow), and a product that fits: a shape the data must then match
+            if (end - i > 15) {
+                bad_npy(source, "shape " + shape + " has a dimension too large");
+            }
             a.shape.push_back(std::stoll(shape.substr(i, end - i)));
-            n *= size_t(a.shape.back());
+            if (__builtin_mul_overflow(n, size_t(a.shape.back()), &n) || n > bytes.size()) {
+                bad_npy(source, "shape " + shape + " needs more bytes than the file has (" + std::to_string(bytes.size()) + ")");
+            }
             i = end;
         } else {
             ++i;
@@ -194,6 +201,11 @@ std::vector<int32_t> ranks_from_masks(const npy_array & masks, const std::string
     const bool is_stack = (s.size() == 3) || (s.size() == 4 && s[3] == 1);
     if (!is_stack || masks.kind == 'f') {
         throw error(errc::io, source + ": region masks must be an integer stack [n, H, W] or [n, H, W, 1]");
+    }
+    // a stack with no mask still names its image size, which must be one eagle accepts
+    if (s[1] < 1 || s[2] < 1 || s[1] > max_image_side || s[2] > max_image_side || s[1] * s[2] > max_image_pixels) {
+        throw error(errc::io, source + ": region masks of " + std::to_string(s[2]) + "x" + std::to_string(s[1]) +
+                                  " pixels (eagle reads 1.." + std::to_string(max_image_side) + " px per side)");
     }
     ny = int32_t(s[1]);
     nx = int32_t(s[2]);

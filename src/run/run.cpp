@@ -138,6 +138,13 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     const image_rgb8 & image = rec.request.image;
     check_image_size(image.nx, image.ny, "run_explanation: the image"); // an in-memory image skips load_image's check
     rec.regions = make_regions(image, request.regions);
+    // found by fuzzing: a D close to the pixel count (or a fine grid) gave more regions than labels.png can hold,
+    // which failed only after the whole search, when the folder was written
+    if (rec.regions.n_regions > max_regions) {
+        throw error(errc::invalid_argument, "run_explanation: the image cuts into " + std::to_string(rec.regions.n_regions) +
+                                                " regions, more than eagle's limit of " + std::to_string(max_regions) +
+                                                " (labels.png is 16-bit); use a smaller --divisions or a coarser --grid");
+    }
 
     const model_params & mp = model.params();
     const session_params & sp = session.params();

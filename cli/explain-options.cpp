@@ -1,0 +1,136 @@
+#include "explain-options.h"
+
+#include "eagle/eagle.h"
+
+#include <cstdio>
+
+namespace eagle::cli {
+
+namespace {
+
+// "a | b | c" from one of the library's name tables
+std::string alternatives(const std::vector<std::string> & names) {
+    std::string out;
+    for (const std::string & n : names) {
+        out += (out.empty() ? "" : " | ") + n;
+    }
+    return out;
+}
+
+} // namespace
+
+void add_explain_options(CLI::App & app, explain_options & o) {
+    explanation_request & rq = o.request;
+    explain_params & p = rq.params;
+    app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
+    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()))->capture_default_str();
+    app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
+    app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
+    app.add_option("--segmenter", o.segmenter, "slico | grid | labels")->capture_default_str();
+    app.add_option("--divisions,-D", rq.regions.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
+    app.add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")->capture_default_str();
+    app.add_option("--labels", rq.regions.labels_path, "PNG of region ids for --segmenter labels");
+    app.add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
+    app.add_option("--image-fit", o.fit,
+                   "how the masked image is handed to the model: native (the engine's own preprocessing), crop (centred "
+                   "square: what LLaVA-1.5's Hugging Face processor shows its model), pad (centred on a square)")
+        ->capture_default_str();
+    app.add_option("--fit-size", rq.fit_size, "with --image-fit crop: resize the shortest side to this first, as the "
+                                              "reference's processor (336 for LLaVA-1.5; 0 = crop at full resolution)")
+        ->capture_default_str();
+    app.add_option("--lambda1", p.lambda1, "weight of insight")->capture_default_str();
+    app.add_option("--lambda2", p.lambda2, "weight of necessity")->capture_default_str();
+    app.add_option("--search-scope", p.efficient.search_scope, "efficient search: window size")->capture_default_str();
+    app.add_option("--pending-samples", p.efficient.pending_samples, "efficient search: removal candidates")->capture_default_str();
+    app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
+    app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
+    app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
+    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
+    app.add_option("--stop-fraction", p.budget.stop_fraction,
+                   "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
+}
+
+void resolve_explain_options(explain_options & o) {
+    explanation_request & rq = o.request;
+    rq.params.mode = search_mode_from_string(o.search);
+    set_method(rq.params, rq.method);
+    rq.regions.kind = region_kind_from_string(o.segmenter);
+    parse_grid(o.grid, rq.regions);
+    rq.fill = fill_mode_from_string(o.fill);
+    rq.fit = fit_mode_from_string(o.fit);
+    rq.prompt = o.model.prompt;
+    rq.use_raw_prompt = o.model.use_raw_prompt;
+    if (!o.answer_ids.empty()) {
+        rq.answer_ids = parse_token_ids(o.answer_ids, "--answer-ids");
+    }
+    if (!o.prompt_ids.empty()) {
+        rq.prompt_ids = parse_token_ids(o.prompt_ids, "--prompt-ids");
+    }
+    // their scripts read every revised answer (eval_hallucination_correction.py slices each one: a null would
+    // stop it), so their layout gets the complete walk, as the reference generates it
+    rq.revise_all = rq.revise_all || output_layout_from_string(o.layout) == output_layout::reference;
+    check_explain_params(rq.params); // the library's rules, before any model or dataset is loaded
+}
+
+output_layout output_layout_from_string(const std::string & name) {
+    if (name == "eagle") return output_layout::eagle;
+    if (name == "reference") return output_layout::reference;
+    throw error(errc::invalid_argument, "unknown --layout '" + name + "' (expected eagle or reference)");
+}
+
+CLI::Option * add_explain_command_options(CLI::App & app, explain_options & o) {
+    explanation_request & rq = o.request;
+    add_model_options(app, o.model);
+    CLI::Option * answer_opt =
+        app.add_option("--answer,-a", rq.answer_text, "answer to explain (default: the model's own greedy answer)");
+    app.add_option("--answer-ids", o.answer_ids,
+                   "answer as token ids (\"1 2 3\", \"1,2,3\" or \"[1, 2, 3]\"), scored exactly; give the end token yourself");
+    app.add_option("--prompt-ids", o.prompt_ids,
+                   "the whole prompt as token ids (chat template included) with one run of image placeholder ids where the "
+                   "image goes; replaces --prompt");
+    app.add_option("--image-token", rq.image_token,
+                   "the image placeholder id in --prompt-ids (default: the vocabulary's <image>-like token, else the longest "
+                   "run of one id)");
+    app.add_option("--max-tokens,-n", rq.max_tokens,
+                   "most tokens of the generated answer (>= 1; the reference's 128); a cut answer is warned about")
+        ->capture_default_str();
+    app.add_flag("!--no-eog", rq.append_eog, "do not count the end-of-generation token as a target");
+    app.add_option("--target-word", rq.target_words,
+                   "explain this answer word: W = its first occurrence (as the reference), W@k = the k-th, W@all = every "
+                   "one (repeatable; default: every token)");
+    app.add_option("--target-id", rq.target_token_ids,
+                   "score this token id at the targets instead of the answer's own (one for all, or one per target; "
+                   "the reference's counter_word_id)");
+    app.add_option("--target-index", rq.target_indices, "explain the answer token at this index (repeatable)");
+    app.add_option("--target-text", rq.target_text,
+                   "explain this token instead of the model's own at the target index (default index 0), e.g. the correct answer");
+    app.add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
+    add_explain_options(app, o);
+    app.add_option("--layout", o.layout,
+                   "eagle: one folder per explanation; reference: --out/json/<name>.json + --out/npy/<name>.npy, the "
+                   "authors' layout their evaluation scripts read (put --out below a folder named interpretation_results)")
+        ->capture_default_str();
+    app.add_option("--dataset", o.dataset_path,
+                   "explain every record of a JSON-lines file, or of one of the reference's datasets/*.json (their token "
+                   "ids scored exactly), into --out (resumable)");
+    app.add_option("--images", o.image_dir, "folder of a reference dataset's images (default: the dataset file's folder)");
+    app.add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
+        ->capture_default_str();
+    app.add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
+    app.add_flag("--revise-all", rq.revise_all,
+                 "with --revise: generate every revised answer (k = n..1), as the reference, not only down to the first "
+                 "correct one (implied by --layout reference)");
+    return answer_opt;
+}
+
+shard parse_shard(const std::string & text) {
+    shard s;
+    char slash = 0, extra = 0;
+    if (std::sscanf(text.c_str(), "%d%c%d%c", &s.index, &slash, &s.count, &extra) != 3 || slash != '/' || s.count < 1 ||
+        s.index < 0 || s.index >= s.count) {
+        throw error(errc::invalid_argument, "--shard '" + text + "' is not i/n with 0 <= i < n");
+    }
+    return s;
+}
+
+} // namespace eagle::cli
