@@ -24,13 +24,16 @@ def load_rgb(path):
 
 def from_explanation(folder):
     """The task an eagle explanation folder records. The image path in explanation.json is the one eagle was
-    given; a relative path is tried against the current directory, then against the folder."""
+    given; a relative path is tried against the current directory (run from where eagle ran), then against the
+    folder."""
     with open(os.path.join(folder, "explanation.json")) as f:
         ex = json.load(f)
     run = ex["run"]
     image_path = run["image"]
     if not os.path.exists(image_path) and os.path.exists(os.path.join(folder, image_path)):
         image_path = os.path.join(folder, image_path)
+    if not os.path.exists(image_path):
+        raise FileNotFoundError(f"{folder}: image '{run['image']}' not found; run from the directory eagle ran in")
     if run.get("raw_prompt"):
         raise ValueError(f"{folder}: a --raw-prompt explanation is not supported by the baseline")
     if run.get("fill", "black") != "black":

@@ -87,6 +87,7 @@ class TorchVLM:
         self.numerics = numerics
         self.gelu = gelu_ggml if numerics == "llama" else gelu_exact
         self.r16 = round_f16 if numerics == "llama" else (lambda x: x)
+        self.qp_f16 = numerics == "llama"  # Q and the softmax weights f16 too (ggml's CPU product)
         self.tokenizer = SpmTokenizer(text)
         self.chat_template = text.get("tokenizer.chat_template", "")
         t = lambda name: torch.from_numpy(np.array(text.tensors[name]))  # noqa: E731 (a copy: writable)
@@ -197,6 +198,9 @@ class TorchVLM:
     def _rms(self, x, w):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.rms_eps) * w
 
+    def qp16(self, x):
+        return self.r16(x) if self.qp_f16 else x
+
     def decode(self, embd):
         """embd [B, L, n_embd] -> logits [B, L, n_vocab] (every position, as a HF forward returns them)."""
         b, n, _ = embd.shape
@@ -215,8 +219,10 @@ class TorchVLM:
             if rep > 1:
                 k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
             # the f16 KV cache; ggml's CPU product with an f16 matrix rounds the other operand to f16 too
-            q, k, v = self.r16(q), self.r16(k), self.r16(v)
-            att = self.r16(torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + causal, dim=-1))
+            k, v = self.r16(k), self.r16(v)
+            if self.qp_f16:
+                q = self.r16(q)
+            att = self.qp16(torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + causal, dim=-1))
             h = h + F.linear((att @ v).transpose(1, 2).reshape(b, n, -1), L["attn_output"])
             m = self._rms(h, L["ffn_norm"])
             h = h + F.linear(F.silu(F.linear(m, L["ffn_gate"])) * F.linear(m, L["ffn_up"]), L["ffn_down"])
