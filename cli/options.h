@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace eagle::cli {
 
 struct model_options {
     std::string model_path;   // empty: the embedded default model
     std::string mmproj_path;
+    std::vector<std::string> servers; // --server URL (repeatable): the server engine instead of llama.cpp in process
     std::string image_path;   // empty: the bundled sample image
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;
