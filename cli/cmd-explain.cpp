@@ -3,6 +3,7 @@
 // and the dataset loop.
 #include "explain-options.h"
 #include "progress.h"
+#include "shard.h"
 
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
@@ -131,15 +132,12 @@ std::string safe_name(const std::string & id) {
 // target_indices, target_text, revise; and ground truth copied into explanation.json for `eagle eval`:
 // location (box xyxy), segmentation (COCO polygons), label, category.
 // Resumable: a record whose folder has explanation.json is skipped (it is written last, atomically, so a killed
-// run loses at most the record in flight). Shardable: --shard i/n takes the records with index % n == i.
+// run loses at most the record in flight). Shardable: --shard i/n takes the records with index % n == i (auto:
+// i and n from a Slurm array or a Kubernetes Indexed Job, cli/shard.h); the assignment depends on the file only.
 // A bad record is reported with its line number and skipped; the run goes on. Returns the exit code.
 int run_dataset(const explain_options & o, const model_params & mparams) {
-    int shard_i = 0, shard_n = 1;
-    char slash = 0;
-    if (std::sscanf(o.shard.c_str(), "%d%c%d", &shard_i, &slash, &shard_n) != 3 || slash != '/' || shard_n < 1 ||
-        shard_i < 0 || shard_i >= shard_n) {
-        throw error(errc::invalid_argument, "--shard '" + o.shard + "' is not i/n with 0 <= i < n");
-    }
+    const shard_spec shard = parse_shard(o.shard);
+    const int shard_i = shard.index, shard_n = shard.count;
     std::ifstream in(o.dataset_path);
     if (!in) {
         throw error(errc::io, "cannot read dataset '" + o.dataset_path + "'");
@@ -283,7 +281,10 @@ command add_explain_command(CLI::App & parent) {
     app->add_option("--out,-o", o.out_dir, "output folder")->capture_default_str();
     add_explain_options(*app, o);
     app->add_option("--dataset", o.dataset_path, "explain every record of a JSON-lines file into --out/<id>/ (resumable)");
-    app->add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
+    app->add_option("--shard", o.shard,
+                    "i/n: explain the records with index % n == i (spread a dataset over machines); auto: i and n from a "
+                    "Slurm job array ($SLURM_ARRAY_TASK_ID, _COUNT or _MIN/_MAX); auto/N: i from a Kubernetes Indexed "
+                    "Job ($JOB_COMPLETION_INDEX), N its completions (docs/scale-out.md)")
         ->capture_default_str();
     app->add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
     add_log_flags(*app);

@@ -101,6 +101,16 @@ void read_group(const request_group & group, const completion_result & result, c
     }
 }
 
+std::string server_vlm_session::with_marker(const std::string & prompt_text, const server_info & server) const {
+    // each llama-server draws its own random media marker at start; the model formats with the first one's
+    const std::string & first = model_.servers().front().media_marker;
+    std::string out = prompt_text;
+    for (size_t pos = out.find(first); pos != std::string::npos; pos = out.find(first, pos + server.media_marker.size())) {
+        out.replace(pos, first.size(), server.media_marker);
+    }
+    return out;
+}
+
 std::unique_ptr<vlm_session> server_vlm_model::make_session(const session_params & params) const {
     return std::make_unique<server_vlm_session>(*this, params);
 }
@@ -137,7 +147,10 @@ void server_vlm_session::prepare(const score_request & request) {
     is_prepared_ = false;
     const resolved_request targets = resolve_request(request, model_.n_vocab());
     std::vector<request_group> groups = make_groups(request.answer, targets.target_indices, targets.target_ids, model_);
-    prompt_text_ = model_.format_prompt(request.prompt, request.use_raw_prompt);
+    const std::string prompt_text = model_.format_prompt(request.prompt, request.use_raw_prompt);
+    for (endpoint & e : endpoints_) {
+        e.prompt_text = with_marker(prompt_text, e.info);
+    }
     image_ = request.image;
     fill_ = make_fill_image(request.image, request.fill);
     target_ids_ = targets.target_ids;
@@ -154,9 +167,9 @@ std::string server_vlm_session::image_base64(const mask * keep) const {
     return base64_encode(png_bytes(masked)); // PNG: lossless, the server decodes the very pixels
 }
 
-void server_vlm_session::score_one(http_client & client, const mask & keep, const request_group & group,
-                                   std::span<float> probs) {
-    const json body = forced_completion_body(prompt_text_, image_base64(&keep), group.forced, group.n_predict);
+void server_vlm_session::score_one(http_client & client, const std::string & prompt_text, const mask & keep,
+                                   const request_group & group, std::span<float> probs) {
+    const json body = forced_completion_body(prompt_text, image_base64(&keep), group.forced, group.n_predict);
     const int64_t t0 = detail::time_us();
     ++n_requests_;
     const json response = call(client, "/completion", body.dump(), model_.retry());
@@ -219,7 +232,7 @@ void server_vlm_session::score(std::span<const mask> masks, std::span<float> pro
             const size_t i_mask = task / groups_.size();
             std::vector<float> out(n_targets);
             try {
-                score_one(client, masks[i_mask], groups_[task % groups_.size()], out);
+                score_one(client, e.prompt_text, masks[i_mask], groups_[task % groups_.size()], out);
                 std::lock_guard<std::mutex> lock(m);
                 const request_group & g = groups_[task % groups_.size()];
                 for (const request_group::output & o : g.outputs) {
@@ -280,7 +293,7 @@ generation server_vlm_session::generate(const generate_request & request) {
         throw error(errc::invalid_argument, "generate: max_tokens must be positive, got " + std::to_string(request.max_tokens));
     }
     const std::string prompt_text = model_.format_prompt(request.prompt, request.use_raw_prompt);
-    const std::string body = generation_body(prompt_text, base64_encode(png_bytes(request.image)), request.max_tokens).dump();
+    const std::string image = base64_encode(png_bytes(request.image));
     for (endpoint & e : endpoints_) {
         if (e.is_down || model_.is_down(e.info.url)) {
             e.is_down = true;
@@ -289,6 +302,7 @@ generation server_vlm_session::generate(const generate_request & request) {
         if (e.clients.empty()) {
             e.clients.push_back(std::make_unique<http_client>(e.info.url, model_.timeouts().connect_s, model_.timeouts().request_s));
         }
+        const std::string body = generation_body(with_marker(prompt_text, e.info), image, request.max_tokens).dump();
         completion_result result;
         try {
             const int64_t t0 = detail::time_us();

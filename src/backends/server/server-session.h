@@ -55,9 +55,12 @@ private:
         server_info info;
         std::vector<std::unique_ptr<http_client>> clients; // one per slot
         bool is_down = false;
+        std::string prompt_text; // the prepared prompt with this server's media marker
     };
+    std::string with_marker(const std::string & prompt_text, const server_info & server) const;
     std::string image_base64(const mask * keep) const;     // the (masked) image as base64 PNG
-    void score_one(http_client & client, const mask & keep, const request_group & group, std::span<float> probs);
+    void score_one(http_client & client, const std::string & prompt_text, const mask & keep, const request_group & group,
+                   std::span<float> probs);
     void drop(endpoint & e, const std::string & why);
 
     const server_vlm_model & model_;
@@ -67,7 +70,6 @@ private:
     bool is_prepared_ = false;
     image_rgb8 image_;
     image_rgb8 fill_;
-    std::string prompt_text_;
     std::vector<int32_t> target_ids_;
     std::vector<request_group> groups_;
 
