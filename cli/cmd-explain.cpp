@@ -5,6 +5,7 @@
 #include "explain-options.h"
 #include "file-lock.h"
 #include "progress.h"
+#include "shard.h"
 #include "stop-signals.h"
 
 #include "eagle/backends.h"
@@ -93,14 +94,15 @@ namespace {
 //   are scored exactly (eagle/dataset.h); image names are relative to --images (default: the file's folder).
 // Resumable: a record whose explanation.json (or json/<name>.json) exists is skipped (it is written last,
 // atomically, so a killed run loses at most the record in flight). Shardable: --shard i/n takes the records with
-// index % n == i. A bad record is reported with its line (or record) number and skipped; the run goes on.
+// index % n == i (auto: i and n from a Slurm array or a Kubernetes Indexed Job, cli/shard.h); the assignment
+// depends on the file only. A bad record is reported with its line (or record) number and skipped; the run goes on.
 // Returns the exit code.
 // Stops (docs/bad-inputs.md): SIGINT/SIGTERM cancel the sample in progress (its search stops at the next region,
 // nothing of it is kept) and end the run with 128 + the signal; a rerun resumes. An output folder that cannot be
 // written (full disk, read-only) is one error that ends the run. Two processes: the same --shard into the same
 // folder is refused; otherwise each sample's folder is locked while it is produced, so they never clobber.
 int run_dataset(const explain_options & o, const model_params & mparams) {
-    const shard sh = parse_shard(o.shard);
+    const shard_spec sh = parse_shard(o.shard);
     const output_layout layout = output_layout_from_string(o.layout);
     std::ifstream in(o.dataset_path);
     if (!in) {

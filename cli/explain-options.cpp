@@ -114,23 +114,16 @@ CLI::Option * add_explain_command_options(CLI::App & app, explain_options & o) {
                    "explain every record of a JSON-lines file, or of one of the reference's datasets/*.json (their token "
                    "ids scored exactly), into --out (resumable)");
     app.add_option("--images", o.image_dir, "folder of a reference dataset's images (default: the dataset file's folder)");
-    app.add_option("--shard", o.shard, "i/n: explain the records with index % n == i (spread a dataset over machines)")
+    app.add_option("--shard", o.shard,
+                   "i/n: explain the records with index % n == i (spread a dataset over machines); auto: i and n from a "
+                   "Slurm job array ($SLURM_ARRAY_TASK_ID, _COUNT or _MIN/_MAX); auto/N: i from a Kubernetes Indexed "
+                   "Job ($JOB_COMPLETION_INDEX), N its completions (docs/scale-out.md)")
         ->capture_default_str();
     app.add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
     app.add_flag("--revise-all", rq.revise_all,
                  "with --revise: generate every revised answer (k = n..1), as the reference, not only down to the first "
                  "correct one (implied by --layout reference)");
     return answer_opt;
-}
-
-shard parse_shard(const std::string & text) {
-    shard s;
-    char slash = 0, extra = 0;
-    if (std::sscanf(text.c_str(), "%d%c%d%c", &s.index, &slash, &s.count, &extra) != 3 || slash != '/' || s.count < 1 ||
-        s.index < 0 || s.index >= s.count) {
-        throw error(errc::invalid_argument, "--shard '" + text + "' is not i/n with 0 <= i < n");
-    }
-    return s;
 }
 
 } // namespace eagle::cli

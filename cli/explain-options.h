@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "options.h"
+#include "shard.h"
 
 #include "eagle/run.h"
 
@@ -28,12 +29,6 @@ struct explain_options {
     std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
 };
 
-// `i/n` of --shard: this process explains the records with index % n == i; throws errc::invalid_argument
-struct shard {
-    int index = 0;
-    int count = 1;
-};
-shard parse_shard(const std::string & text);
 
 // every option of `eagle explain` (model, targets, output, dataset, and add_explain_options); returns --answer
 CLI::Option * add_explain_command_options(CLI::App & app, explain_options & o);

@@ -15,6 +15,9 @@ namespace eagle::cli {
 void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--model,-m", opts.model_path, "text model GGUF (default: the embedded ShapesWorld model)");
     app.add_option("--mmproj", opts.mmproj_path, "multimodal projector GGUF (required with --model)");
+    app.add_option("--server", opts.servers,
+                   "llama-server URL (http://host:port, repeatable): score and generate on running servers started with "
+                   "--mmproj, the work spread over all; --model then only checks the served model's file name");
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
@@ -30,6 +33,15 @@ void add_model_options(CLI::App & app, model_options & opts) {
 
 model_params resolve_model(const model_options & opts) {
     model_params params;
+    if (!opts.servers.empty()) {
+        // the servers hold the model: --model, if given, names the file they must serve
+        params.engine = "server";
+        params.servers = opts.servers;
+        params.model_path = opts.model_path;
+        params.n_threads = opts.n_threads;
+        params.n_gpu_layers = opts.n_gpu_layers;
+        return params;
+    }
     if (opts.model_path.empty()) {
         if (!opts.mmproj_path.empty()) {
             throw error(errc::invalid_argument, "--mmproj given without --model");
@@ -107,6 +119,8 @@ namespace eagle::cli {
 nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path) {
     return {{"eagle", version()},
             {"llama_cpp", llama_cpp_info().version},
+            {"engine", params.engine},
+            {"servers", params.servers},
             {"model", params.model_path},
             {"mmproj", params.mmproj_path},
             {"image", image_path},

@@ -13,6 +13,7 @@ namespace eagle::cli {
 struct model_options {
     std::string model_path;   // empty: the embedded default model
     std::string mmproj_path;
+    std::vector<std::string> servers; // --server URL (repeatable): the server engine instead of llama.cpp in process
     std::string image_path;   // empty: the bundled sample image
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;

@@ -25,6 +25,13 @@ if(EAGLE_LLAMA_PREFIX)
     list(REMOVE_AT _eagle_prov 0)
     list(JOIN _eagle_prov ", " EAGLE_LLAMA_PACKAGES)
     set(EAGLE_LLAMA_SOURCE "${_eagle_prov_first} (private prefix)")
+    # llama.cpp's tools from the same prefix (the server engine's tests start llama-server and ggml-rpc-server):
+    # run through the prefix's loader and library path
+    set(EAGLE_LLAMA_TOOLS_LOADER "${_eagle_libdir}/ld-linux-x86-64.so.2")
+    set(EAGLE_LLAMA_TOOLS_LIBRARY_PATH "${_eagle_libdir}:${_eagle_libdir}/llama")
+    find_program(EAGLE_LLAMA_SERVER llama-server PATHS "${EAGLE_LLAMA_PREFIX}/usr/bin" NO_DEFAULT_PATH)
+    find_program(EAGLE_GGML_RPC_SERVER ggml-rpc-server PATHS "${EAGLE_LLAMA_PREFIX}/usr/libexec/x86_64-linux-gnu/llama/bin"
+                 NO_DEFAULT_PATH)
 else()
     find_package(llama CONFIG REQUIRED)
     get_target_property(_eagle_llama_loc llama IMPORTED_LOCATION)
@@ -34,6 +41,10 @@ else()
     set(_eagle_link_options "")
     set(EAGLE_LLAMA_SOURCE "system")
     set(EAGLE_LLAMA_PACKAGES "")
+    set(EAGLE_LLAMA_TOOLS_LOADER "")
+    set(EAGLE_LLAMA_TOOLS_LIBRARY_PATH "")
+    find_program(EAGLE_LLAMA_SERVER llama-server)
+    find_program(EAGLE_GGML_RPC_SERVER NAMES ggml-rpc-server rpc-server)
 endif()
 
 # The llama.cpp eagle.cpp is tested with (Debian's 1:0.7.0+dfsg-2, build 11669): libmtmd's API moves between

@@ -340,3 +340,58 @@ TEST(dataset, a_second_process_on_the_same_shard_refuses_and_busy_samples_are_sk
     EXPECT_TRUE(fs::exists(out / "c" / "explanation.json"));
     expect_only_whole_samples(out);
 }
+
+// --shard auto: the index and count from a Slurm job array or a Kubernetes Indexed Job; every shard written to a
+// folder of its own (as array tasks on separate machines would), `eagle eval` over all of them gives the numbers
+// of one unsharded run
+TEST(dataset, shard_auto_from_the_scheduler_merges_to_the_unsharded_run) {
+    const fs::path dir = fresh_dir("shard-auto");
+    const fs::path file = write_dataset(dir);
+    const std::string explain = std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + model_args() + " -D 4";
+    ASSERT_EQ(run(explain + " --out " + (dir / "full").string()), 0);
+    // a Slurm array --array=1-3: ids 1..3, index = id - min
+    for (int id = 1; id <= 3; ++id) {
+        const std::string env = "SLURM_ARRAY_TASK_ID=" + std::to_string(id) + " SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=3 ";
+        ASSERT_EQ(run("env " + env + explain + " --shard auto --out " + (dir / ("slurm-" + std::to_string(id))).string()), 0);
+    }
+    // records 0 and 3 (a, d) go to index 0: task id 1
+    EXPECT_TRUE(fs::exists(dir / "slurm-1" / "a" / "explanation.json"));
+    EXPECT_TRUE(fs::exists(dir / "slurm-1" / "d" / "explanation.json"));
+    EXPECT_TRUE(fs::exists(dir / "slurm-2" / "b" / "explanation.json"));
+    EXPECT_TRUE(fs::exists(dir / "slurm-3" / "c" / "explanation.json"));
+    // a Kubernetes Indexed Job of 2 completions
+    for (int index = 0; index < 2; ++index) {
+        ASSERT_EQ(run("env JOB_COMPLETION_INDEX=" + std::to_string(index) + " " + explain + " --shard auto/2 --out " +
+                      (dir / ("k8s-" + std::to_string(index))).string()), 0);
+    }
+    EXPECT_TRUE(fs::exists(dir / "k8s-1" / "b" / "explanation.json"));
+
+    auto eval = [&](const std::string & dirs) {
+        const fs::path out = dir / "eval.json";
+        EXPECT_EQ(run(std::string(EAGLE_CLI_PATH) + " eval --json " + dirs + " > " + out.string()), 0);
+        nlohmann::json j = nlohmann::json::parse(read(out));
+        return j;
+    };
+    const nlohmann::json full = eval((dir / "full").string());
+    const nlohmann::json slurm = eval((dir / "slurm-1").string() + " " + (dir / "slurm-2").string() + " " + (dir / "slurm-3").string());
+    const nlohmann::json k8s = eval((dir / "k8s-0").string() + " " + (dir / "k8s-1").string());
+    EXPECT_EQ(full.value("n_samples", -1), 4) << full.dump();
+    for (const char * key : {"insertion", "deletion", "n_samples", "metrics"}) {
+        if (full.contains(key)) {
+            EXPECT_EQ(slurm[key], full[key]) << key;
+            EXPECT_EQ(k8s[key], full[key]) << key;
+        }
+    }
+
+    // one clear error each: no scheduler, a Kubernetes index without the count, an index outside the count
+    const std::string err = (dir / "err.txt").string();
+    EXPECT_EQ(run("env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX " + explain + " --shard auto --out " + (dir / "x").string() +
+                  " 2> " + err), 1);
+    EXPECT_NE(read(err).find("neither $SLURM_ARRAY_TASK_ID"), std::string::npos) << read(err);
+    EXPECT_EQ(run("env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=0 " + explain + " --shard auto --out " + (dir / "x").string() +
+                  " 2> " + err), 1);
+    EXPECT_NE(read(err).find("give them: --shard auto/N"), std::string::npos) << read(err);
+    EXPECT_EQ(run("env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=2 " + explain + " --shard auto/2 --out " + (dir / "x").string() +
+                  " 2> " + err), 1);
+    EXPECT_NE(read(err).find("index 2 is not in 0..1"), std::string::npos) << read(err);
+}

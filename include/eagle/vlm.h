@@ -24,10 +24,15 @@
 namespace eagle {
 
 struct model_params {
-    std::string engine = "llama"; // which engine loads it: "llama" (llama.cpp in process) or "mock"
-                                  // (weight-free and analytic, for tests and examples; no files)
-    std::string model_path;       // text model GGUF
-    std::string mmproj_path;      // multimodal projector GGUF (libmtmd)
+    std::string engine = "llama"; // which engine loads it: "llama" (llama.cpp in process), "server" (running
+                                  // llama-server processes over HTTP) or "mock" (weight-free and analytic, for
+                                  // tests and examples; no files)
+    std::string model_path;       // text model GGUF (server: optional; when set, each server must serve a model
+                                  // file of this name)
+    std::string mmproj_path;      // multimodal projector GGUF (libmtmd; server: unused)
+    std::vector<std::string> servers; // server: llama-server base URLs ("http://host:port"); the work is spread
+                                      // over all of them, one that stops answering is dropped with a warning
+    std::vector<std::string> rpc_servers; // llama: ggml RPC servers ("host:port") the model is split over
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
     bool    use_blas     = false; // llama: ggml's BLAS backend (OpenBLAS) for the large matrix products. Pays

@@ -5,6 +5,8 @@
 #include "eagle/error.h"
 #include "eagle/mock-vlm.h"
 
+#include "server/server-engine.h"
+
 #if EAGLE_WITH_LLAMA
 #include "llama/llama-engine.h"
 #endif
@@ -29,17 +31,20 @@ std::unique_ptr<vlm_model> load_vlm(const model_params & params) {
         throw error(errc::unsupported, "engine 'llama': this eagle was built without llama.cpp (EAGLE_WITH_LLAMA=OFF)");
 #endif
     }
+    if (engine == "server") {
+        return server_backend::load_model(params);
+    }
     if (engine == "mock") {
         return load_mock_vlm(params);
     }
-    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama or mock)");
+    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama, server or mock)");
 }
 
 std::vector<std::string> vlm_engines() {
 #if EAGLE_WITH_LLAMA
-    return {"llama", "mock"};
+    return {"llama", "server", "mock"};
 #else
-    return {"mock"};
+    return {"server", "mock"};
 #endif
 }
 

@@ -1,0 +1,227 @@
+// Server engine: the model (what the servers say about themselves, their tokenizer and chat template).
+#include "server-model.h"
+
+#include "server-engine.h"
+
+#include "eagle/log.h"
+
+namespace eagle::server_backend {
+
+namespace {
+
+// End-of-turn texts llama.cpp itself recognizes as end-of-generation tokens (llama-vocab.cpp), most specific
+// first: a vocabulary with one of them as a single control token ends a chat turn with it. The servers name
+// only the end-of-sequence token (/props eos_token), so the others are found by tokenizing these.
+const char * const k_end_of_turn_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                            "<EOT>", "<|end_of_text|>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"};
+
+} // namespace
+
+server_vlm_model::server_vlm_model(const model_params & params) : params_(params) {
+    if (params.servers.empty()) {
+        throw error(errc::invalid_argument, "engine 'server' needs at least one server URL (--server http://host:port)");
+    }
+    std::vector<std::string> urls;
+    for (const std::string & url : params.servers) {
+        const std::string u = normalize_url(url);
+        if (std::find(urls.begin(), urls.end(), u) == urls.end()) {
+            urls.push_back(u);
+        }
+    }
+    std::string last_down;
+    for (const std::string & url : urls) {
+        http_client client(url, timeouts_.connect_s, 30.0);
+        try {
+            const json props = call(client, "/props", "", retry_);
+            const json models = call(client, "/v1/models", "", retry_);
+            info_.push_back(parse_server_info(url, props, models));
+        } catch (const server_down & e) {
+            log(log_level::warn, std::string(e.what()) + "; dropped\n");
+            last_down = e.what();
+            continue;
+        }
+        if (info_.size() > 1) {
+            check_same_model(info_.front(), info_.back());
+        }
+    }
+    if (info_.empty()) {
+        throw error(errc::io, urls.size() == 1 ? last_down : "none of the " + std::to_string(urls.size()) +
+                                                                 " llama-servers answers (last: " + last_down + ")");
+    }
+    const server_info & first = info_.front();
+    if (!params_.model_path.empty() && model_file_name(params_.model_path) != model_file_name(first.model_path)) {
+        throw error(errc::model, "llama-server at " + first.url + " serves '" + model_file_name(first.model_path) +
+                                     "', not '" + model_file_name(params_.model_path) + "' (--model)");
+    }
+    params_.model_path = first.model_path;
+    params_.mmproj_path.clear();
+    find_eog_tokens();
+}
+
+std::string server_vlm_model::description() const {
+    const server_info & s = info_.front();
+    std::string urls;
+    for (const server_info & i : info_) {
+        urls += (urls.empty() ? "" : ", ") + i.url;
+    }
+    return "'" + model_file_name(s.model_path) + "', " + std::to_string(s.n_params) + " parameters, on " +
+           std::to_string(info_.size()) + " llama-server" + (info_.size() > 1 ? "s" : "") + " (" + urls + ")";
+}
+
+std::string server_vlm_model::engine_version() const {
+    return "llama-server " + info_.front().build;
+}
+
+void server_vlm_model::mark_down(const std::string & url) const {
+    std::lock_guard<std::mutex> lock(down_mutex_);
+    down_.insert(url);
+}
+
+bool server_vlm_model::is_down(const std::string & url) const {
+    std::lock_guard<std::mutex> lock(down_mutex_);
+    return down_.count(url) > 0;
+}
+
+json server_vlm_model::query(const std::string & path, const json & body) const {
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    for (const server_info & s : info_) {
+        if (is_down(s.url)) {
+            continue;
+        }
+        if (!client_ || client_->base_url() != s.url) {
+            client_ = std::make_unique<http_client>(s.url, timeouts_.connect_s, timeouts_.request_s);
+        }
+        try {
+            return call(*client_, path, body.is_null() ? std::string() : body.dump(), retry_);
+        } catch (const server_down & e) {
+            log(log_level::warn, std::string(e.what()) + "; dropped, the other servers take its work\n");
+            mark_down(s.url);
+        }
+    }
+    throw error(errc::io, "every llama-server stopped answering (" + std::to_string(info_.size()) + " given)");
+}
+
+std::vector<int32_t> server_vlm_model::tokenize(const std::string & text, bool add_bos, bool parse_special) const {
+    const json r = query("/tokenize", {{"content", text}, {"add_special", add_bos}, {"parse_special", parse_special}});
+    std::vector<int32_t> ids;
+    for (const json & t : r.at("tokens")) {
+        ids.push_back(t.is_object() ? t.at("id").get<int32_t>() : t.get<int32_t>());
+    }
+    return ids;
+}
+
+std::string server_vlm_model::token_piece(int32_t id) const {
+    if (id < 0 || id >= n_vocab()) {
+        throw error(errc::invalid_argument, "token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                                std::to_string(n_vocab() - 1) + ")");
+    }
+    {
+        std::lock_guard<std::mutex> lock(cache_mutex_);
+        if (auto it = pieces_.find(id); it != pieces_.end()) {
+            return it->second;
+        }
+    }
+    // /detokenize writes control tokens as their text, as token_piece does
+    const std::string piece = query("/detokenize", {{"tokens", {id}}}).at("content").get<std::string>();
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    pieces_[id] = piece;
+    return piece;
+}
+
+bool server_vlm_model::is_control(int32_t id) const {
+    {
+        std::lock_guard<std::mutex> lock(cache_mutex_);
+        if (auto it = control_.find(id); it != control_.end()) {
+            return it->second;
+        }
+    }
+    // a control token's text becomes the token only when special text is parsed
+    const std::string piece = token_piece(id);
+    const bool control = !piece.empty() && tokenize(piece, false, true) == std::vector<int32_t>{id} &&
+                         tokenize(piece, false, false) != std::vector<int32_t>{id};
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    control_[id] = control;
+    return control;
+}
+
+std::string server_vlm_model::detokenize(std::span<const int32_t> ids) const {
+    std::string text;
+    for (int32_t id : ids) {
+        if (!is_control(id)) {
+            text += token_piece(id);
+        }
+    }
+    if (!text.empty() && text[0] == ' ') {
+        text.erase(0, 1); // as the llama engine: SPM vocabularies start a text with the word-boundary space
+    }
+    return text;
+}
+
+void server_vlm_model::find_eog_tokens() {
+    auto single_control = [&](const std::string & text) -> int32_t {
+        const std::vector<int32_t> ids = tokenize(text, false, true);
+        if (ids.size() == 1 && tokenize(text, false, false) != ids) {
+            return ids[0];
+        }
+        return -1;
+    };
+    for (const char * text : k_end_of_turn_texts) {
+        const int32_t id = single_control(text);
+        if (id >= 0) {
+            eog_ids_.insert(id);
+            if (eog_token_ < 0) {
+                eog_token_ = id;
+            }
+        }
+    }
+    const json props = query("/props", nullptr);
+    const std::string eos = props.value("eos_token", std::string());
+    const int32_t eos_id = eos.empty() ? -1 : single_control(eos);
+    if (eos_id >= 0) {
+        eog_ids_.insert(eos_id);
+        if (eog_token_ < 0) {
+            eog_token_ = eos_id;
+        }
+    }
+    if (eog_token_ < 0) {
+        throw error(errc::model, "llama-server at " + info_.front().url + ": the model has no end-of-generation token "
+                                 "eagle can find (eos_token '" + eos + "')");
+    }
+}
+
+std::string server_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
+    static const std::string placeholder = "<image>";
+    const std::string & marker = info_.front().media_marker;
+    std::string content = prompt;
+    size_t n_placeholders = 0;
+    for (size_t pos = content.find(placeholder); pos != std::string::npos;
+         pos = content.find(placeholder, pos + marker.size())) {
+        content.replace(pos, placeholder.size(), marker);
+        ++n_placeholders;
+    }
+    if (n_placeholders > 1) {
+        throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) +
+                                                " <image> placeholders; eagle explains one image at a time");
+    }
+    if (use_raw_prompt) {
+        if (n_placeholders == 0) {
+            throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
+        }
+        return content;
+    }
+    if (n_placeholders == 0) {
+        content = marker + "\n" + content; // image first, as the llama engine does
+    }
+    if (!has_chat_template()) {
+        log(log_level::info, "model has no chat template; using the prompt as written\n");
+        return content;
+    }
+    const json messages = json::array({{{"role", "user"}, {"content", content}}});
+    return query("/apply-template", {{"messages", messages}}).at("prompt").get<std::string>();
+}
+
+std::unique_ptr<vlm_model> load_model(const model_params & params) {
+    return std::make_unique<server_vlm_model>(params);
+}
+
+} // namespace eagle::server_backend
