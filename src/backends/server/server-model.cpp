@@ -189,6 +189,21 @@ void server_vlm_model::find_eog_tokens() {
     }
 }
 
+std::vector<sequence_part> server_vlm_model::prompt_sequence(const score_request & request) const {
+    if (!request.prompt_ids.empty()) {
+        throw error(errc::unsupported, "the server engine takes text prompts; a prompt given as token ids needs the "
+                                       "in-process engine (drop --server)");
+    }
+    const std::string text = format_prompt(request.prompt, request.use_raw_prompt);
+    const std::string & marker = info_.front().media_marker;
+    const size_t at = text.find(marker);
+    sequence_part before, image, after;
+    before.ids = tokenize(text.substr(0, at), true, true);
+    image.is_image = true;
+    after.ids = tokenize(text.substr(at + marker.size()), false, true);
+    return {before, image, after};
+}
+
 std::string server_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
     static const std::string placeholder = "<image>";
     const std::string & marker = info_.front().media_marker;

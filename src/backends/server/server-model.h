@@ -42,6 +42,9 @@ public:
     bool is_eog(int32_t id) const override { return eog_ids_.count(id) > 0; }
     int32_t eog_token() const override { return eog_token_; }
     std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const override;
+    // The text around the media marker, tokenized by the server; the image part's token count is the server's
+    // (it does not report it: 0 here). Prompts given as token ids are the in-process engine's: errc::unsupported.
+    std::vector<sequence_part> prompt_sequence(const score_request & request) const override;
 
     // for the sessions (server-session.cpp)
     const std::vector<server_info> & servers() const { return info_; } // the servers that answered at load
