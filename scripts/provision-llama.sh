@@ -27,7 +27,7 @@ packages=(libllama0 libllama-dev libggml0 libggml-dev
 # The stamp lists every unpacked package with its exact version (first line: libllama0's), so a build and
 # `eagle --version` can say precisely what they run on; unstable moves, and this is the record of the day.
 stamp=$prefix/.eagle-provisioned
-stamp_format="# eagle provision stamp v5"
+stamp_format="# eagle provision stamp v6"
 if [[ -f $stamp ]] && grep -qxF "$stamp_format" "$stamp"; then
     echo "provision-llama: using $prefix ($(head -1 "$stamp"))"
     exit 0
@@ -62,13 +62,10 @@ libdir=$tmp/usr/lib/x86_64-linux-gnu
 for f in libllama.so libmtmd.so libggml.so libggml-base.so ld-linux-x86-64.so.2; do
     [[ -e $libdir/$f ]] || { echo "provision-llama: error: $f missing after unpacking" >&2; exit 1; }
 done
-# ggml's BLAS backend needs libblas.so.3, which Debian provides through update-alternatives (not run by dpkg -x):
-# point it at OpenBLAS, as installing libopenblas0-pthread does. OpenBLAS's libblas.so.3 finds libopenblas.so.0
-# through $ORIGIN, which is this folder once linked here, so that one is linked too. (eagle's RPATH puts this
-# folder first, so OpenCV's BLAS calls go to the same OpenBLAS, as on a system with OpenBLAS installed.)
-ln -sf openblas-pthread/libblas.so.3 "$libdir/libblas.so.3"
-ln -sf openblas-pthread/libopenblas.so.0 "$libdir/libopenblas.so.0"
-[[ -e $libdir/libblas.so.3 ]] || { echo "provision-llama: error: OpenBLAS's libblas.so.3 missing after unpacking" >&2; exit 1; }
+# ggml's BLAS backend needs libblas.so.3: eagle loads OpenBLAS's from openblas-pthread/ by its path when BLAS is
+# asked for (src/backends/llama/llama-runtime.cpp), so it is not linked into the library folder, where OpenCV
+# and numpy would pick it up instead of the system's BLAS.
+[[ -e $libdir/openblas-pthread/libblas.so.3 ]] || { echo "provision-llama: error: OpenBLAS's libblas.so.3 missing after unpacking" >&2; exit 1; }
 version=$(dpkg-deb -f "$state"/debs/libllama0_*.deb Version)
 {
     echo "libllama0 $version"
