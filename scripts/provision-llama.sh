@@ -17,17 +17,17 @@ mirror=${EAGLE_SID_MIRROR:-http://deb.debian.org/debian}
 
 # libllama/libggml and the runtime they need from unstable (apt-cache depends libllama0 libggml0);
 # llama.cpp's own tools (llama-server, llama-quantize, llama-mtmd-cli, ggml-rpc-server) for the server backend, quantized models and
-# the RPC tests; ggml's BLAS backend with OpenBLAS (a measured speed lever, docs in BENCHMARKS.md) and its RPC
+# the RPC tests; ggml's BLAS backend (on the system's libblas.so.3; measured in BENCHMARKS.md) and its RPC
 # backend; llama.cpp's GGUF Python library (pure Python) for the reference-style PyTorch baseline.
 packages=(libllama0 libllama-dev libggml0 libggml-dev
-          llama.cpp-tools llama.cpp-tools-extra libggml0-backend-blas libopenblas0-pthread libgfortran5 libggml0-backend-rpc
+          llama.cpp-tools llama.cpp-tools-extra libggml0-backend-blas libggml0-backend-rpc
           python3-gguf
           libc6 libstdc++6 libgcc-s1 libgomp1 libssl3t64 zlib1g libzstd1)
 
 # The stamp lists every unpacked package with its exact version (first line: libllama0's), so a build and
 # `eagle --version` can say precisely what they run on; unstable moves, and this is the record of the day.
 stamp=$prefix/.eagle-provisioned
-stamp_format="# eagle provision stamp v6"
+stamp_format="# eagle provision stamp v7"
 if [[ -f $stamp ]] && grep -qxF "$stamp_format" "$stamp"; then
     echo "provision-llama: using $prefix ($(head -1 "$stamp"))"
     exit 0
@@ -62,10 +62,6 @@ libdir=$tmp/usr/lib/x86_64-linux-gnu
 for f in libllama.so libmtmd.so libggml.so libggml-base.so ld-linux-x86-64.so.2; do
     [[ -e $libdir/$f ]] || { echo "provision-llama: error: $f missing after unpacking" >&2; exit 1; }
 done
-# ggml's BLAS backend needs libblas.so.3: eagle loads OpenBLAS's from openblas-pthread/ by its path when BLAS is
-# asked for (src/backends/llama/llama-runtime.cpp), so it is not linked into the library folder, where OpenCV
-# and numpy would pick it up instead of the system's BLAS.
-[[ -e $libdir/openblas-pthread/libblas.so.3 ]] || { echo "provision-llama: error: OpenBLAS's libblas.so.3 missing after unpacking" >&2; exit 1; }
 version=$(dpkg-deb -f "$state"/debs/libllama0_*.deb Version)
 {
     echo "libllama0 $version"

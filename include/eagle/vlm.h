@@ -35,9 +35,10 @@ struct model_params {
     std::vector<std::string> rpc_servers; // llama: ggml RPC servers ("host:port") the model is split over
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
-    bool    use_blas     = false; // llama: ggml's BLAS backend (OpenBLAS) for the large matrix products. Pays
-                                  // only for large models (BENCHMARKS.md). Process-wide once used: every
-                                  // llama.cpp context made afterwards in the process uses it too.
+    bool    use_blas     = false; // llama: ggml's BLAS backend for the large matrix products, on the system's
+                                  // libblas.so.3 (Debian: the one update-alternatives selects). Measured
+                                  // slower or equal at every size (BENCHMARKS.md). Process-wide once used:
+                                  // every llama.cpp context made afterwards in the process uses it too.
 };
 
 struct session_params {

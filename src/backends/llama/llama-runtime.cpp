@@ -9,8 +9,6 @@
 #include <gguf.h>
 #include <mtmd-helper.h>
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -91,16 +89,8 @@ void enable_blas_backend() {
     }
     const std::string dir = g_backend_dir.empty() ? std::string(".") : g_backend_dir;
     const std::string path = (std::filesystem::path(dir) / "libggml-blas.so").string();
-    // The backend needs libblas.so.3. The private prefix has OpenBLAS's in openblas-pthread/ (where Debian's
-    // update-alternatives would point libblas.so.3), deliberately not on the library path, so that OpenCV and
-    // numpy keep the system's BLAS. Loaded here by its full path, it is the libblas.so.3 the backend then binds
-    // to (the loader matches the soname of a library already loaded); without it the system's is used.
-    const std::filesystem::path openblas =
-        std::filesystem::path(dir).parent_path().parent_path() / "openblas-pthread" / "libblas.so.3";
-    std::error_code ec;
-    if (std::filesystem::exists(openblas, ec)) {
-        dlopen(openblas.c_str(), RTLD_NOW | RTLD_GLOBAL); // kept for the process's life, as the backend is
-    }
+    // The backend binds libblas.so.3 as the process finds it: on Debian the BLAS update-alternatives selects
+    // (OpenCV has loaded it already). For OpenBLAS: apt install libopenblas0-pthread, and select it.
     if (!ggml_backend_load(path.c_str())) {
         throw error(errc::backend, "BLAS requested but ggml's BLAS backend '" + path +
                                        "' could not be loaded (run scripts/provision-llama.sh, or set "
