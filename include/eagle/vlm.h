@@ -118,6 +118,12 @@ class vlm_model;
 // (eagle explains one image at a time).
 image_span find_image_span(const vlm_model & model, std::span<const int32_t> ids, int32_t image_token = -1);
 
+// A user prompt with the engine's image marker in place, before any chat template: its "<image>" placeholder
+// replaced by marker, or (none, not raw) the marker and a newline put first, as LLaVA-style models are trained.
+// Throws errc::invalid_argument for more than one placeholder, or a raw prompt without one. Engines'
+// format_prompt share it.
+std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt);
+
 class vlm_model {
 public:
     virtual ~vlm_model() = default;

@@ -46,4 +46,23 @@ std::unique_ptr<vlm_session> vlm_model::new_session(const session_params & param
     return std::make_unique<memo_session>(std::move(session));
 }
 
+std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt) {
+    static const std::string placeholder = "<image>";
+    std::string content = prompt;
+    size_t n_placeholders = 0;
+    for (size_t pos = content.find(placeholder); pos != std::string::npos;
+         pos = content.find(placeholder, pos + marker.size())) {
+        content.replace(pos, placeholder.size(), marker);
+        ++n_placeholders;
+    }
+    if (n_placeholders > 1) {
+        throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) +
+                                                " <image> placeholders; eagle explains one image at a time");
+    }
+    if (use_raw_prompt && n_placeholders == 0) {
+        throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
+    }
+    return n_placeholders == 0 ? marker + "\n" + content : content;
+}
+
 } // namespace eagle

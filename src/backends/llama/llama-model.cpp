@@ -133,27 +133,9 @@ int32_t llama_vlm_model::eog_token() const {
 }
 
 std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
-    static const std::string placeholder = "<image>";
-    const std::string marker = mtmd_get_marker(mctx_);
-    std::string content = prompt;
-    size_t n_placeholders = 0;
-    for (size_t pos = content.find(placeholder); pos != std::string::npos;
-         pos = content.find(placeholder, pos + marker.size())) {
-        content.replace(pos, placeholder.size(), marker);
-        ++n_placeholders;
-    }
-    if (n_placeholders > 1) {
-        throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) +
-                                                " <image> placeholders; eagle explains one image at a time");
-    }
+    const std::string content = place_image_marker(prompt, mtmd_get_marker(mctx_), use_raw_prompt);
     if (use_raw_prompt) {
-        if (n_placeholders == 0) {
-            throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
-        }
         return content;
-    }
-    if (n_placeholders == 0) {
-        content = marker + "\n" + content; // image first, as LLaVA-style models are trained
     }
     if (chat_template_.empty()) {
         log(log_level::info, "model has no chat template; using the prompt as written\n");

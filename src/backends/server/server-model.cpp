@@ -205,27 +205,9 @@ std::vector<sequence_part> server_vlm_model::prompt_sequence(const score_request
 }
 
 std::string server_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
-    static const std::string placeholder = "<image>";
-    const std::string & marker = info_.front().media_marker;
-    std::string content = prompt;
-    size_t n_placeholders = 0;
-    for (size_t pos = content.find(placeholder); pos != std::string::npos;
-         pos = content.find(placeholder, pos + marker.size())) {
-        content.replace(pos, placeholder.size(), marker);
-        ++n_placeholders;
-    }
-    if (n_placeholders > 1) {
-        throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) +
-                                                " <image> placeholders; eagle explains one image at a time");
-    }
+    const std::string content = place_image_marker(prompt, info_.front().media_marker, use_raw_prompt);
     if (use_raw_prompt) {
-        if (n_placeholders == 0) {
-            throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
-        }
         return content;
-    }
-    if (n_placeholders == 0) {
-        content = marker + "\n" + content; // image first, as the llama engine does
     }
     if (!has_chat_template()) {
         log(log_level::info, "model has no chat template; using the prompt as written\n");
