@@ -5,6 +5,7 @@
 #include "eagle/version.h"
 #include "eagle/error.h"
 #include "eagle/log.h"
+#include "common/prompt-fields.h"
 #include "common/text.h"
 
 #include <algorithm>
@@ -157,13 +158,8 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     } else if (request.answer_text.empty()) {
         generate_request asked;
         asked.image = image;
-        asked.prompt = request.prompt;
-        asked.use_raw_prompt = request.use_raw_prompt;
+        detail::copy_prompt_fields(request, asked);
         asked.max_tokens = request.max_tokens;
-        asked.prompt_ids = request.prompt_ids;
-        asked.image_token = request.image_token;
-        asked.fit = request.fit;
-        asked.fit_size = request.fit_size;
         const generation gen = session.generate(asked);
         for (const generated_token & t : gen.tokens) {
             if (!t.is_eog || request.append_eog) {
@@ -197,13 +193,8 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     const named_targets targets = resolve_targets(model, request, rec.answer, rec.words, rec.answer_text);
     score_request scoring;
     scoring.image = image;
-    scoring.prompt = request.prompt;
-    scoring.use_raw_prompt = request.use_raw_prompt;
-    scoring.prompt_ids = request.prompt_ids;
-    scoring.image_token = request.image_token;
+    detail::copy_prompt_fields(request, scoring);
     scoring.fill = request.fill;
-    scoring.fit = request.fit;
-    scoring.fit_size = request.fit_size;
     scoring.answer = rec.answer;
     scoring.target_indices = targets.indices;
     scoring.target_ids = targets.ids;
@@ -227,14 +218,9 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
                                     : !request.target_token_ids.empty() ? rec.target_pieces.front()
                                                                         : rec.words[size_t(rec.target_indices.front())];
         correction_walk_params walk;
-        walk.prompt = request.prompt;
-        walk.use_raw_prompt = request.use_raw_prompt;
-        walk.prompt_ids = request.prompt_ids;
-        walk.image_token = request.image_token;
+        detail::copy_prompt_fields(request, walk);
         walk.max_tokens = request.max_tokens;
         walk.fill = request.fill;
-        walk.fit = request.fit;
-        walk.fit_size = request.fit_size;
         walk.walk_all = request.revise_all;
         rec.hallucination = find_minimal_correction(session, image, rec.regions, rec.result, correct, walk,
                                                     [&](int32_t n_done, int32_t n_total) {

@@ -1,6 +1,7 @@
 #include "eagle/correction.h"
 
 #include "eagle/error.h"
+#include "common/prompt-fields.h"
 #include "common/text.h"
 
 
@@ -34,13 +35,8 @@ hallucination_record find_minimal_correction(vlm_session & session, const image_
         apply_mask(image, fill_image, region_mask(regions, keep), masked);
         generate_request request;
         request.image = masked;
-        request.prompt = params.prompt;
-        request.use_raw_prompt = params.use_raw_prompt;
+        detail::copy_prompt_fields(params, request);
         request.max_tokens = params.max_tokens;
-        request.prompt_ids = params.prompt_ids;
-        request.image_token = params.image_token;
-        request.fit = params.fit;
-        request.fit_size = params.fit_size;
         const generation g = session.generate(request);
         out.revised_answering[size_t(k - 1)] = g.text;
         const bool is_corrected = g.text.rfind(out.correct_answer, 0) == 0;
