@@ -1,6 +1,8 @@
 // The text, image, colour and table pieces of report.html (html-parts.h).
 #include "html-parts.h"
 
+#include "common/base64.h"
+
 #include "eagle/error.h"
 #include "eagle/report.h"
 
@@ -154,29 +156,6 @@ std::string json_text(const json & v) {
 // ---------------------------------------------------------------------------------------------------------
 // images
 
-std::string base64(const std::string & bytes) {
-    static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < bytes.size(); i += 3) {
-        const uint32_t v = uint32_t(uint8_t(bytes[i])) << 16 | uint32_t(uint8_t(bytes[i + 1])) << 8 | uint8_t(bytes[i + 2]);
-        out += table[v >> 18];
-        out += table[(v >> 12) & 63];
-        out += table[(v >> 6) & 63];
-        out += table[v & 63];
-    }
-    if (i < bytes.size()) {
-        uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-        if (i + 1 < bytes.size()) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-        out += table[v >> 18];
-        out += table[(v >> 12) & 63];
-        out += i + 1 < bytes.size() ? table[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
 std::string img_tag(const image_rgb8 & image, const std::string & alt, const std::string & extra_class) {
     if (image.empty()) {
         return "<div class=\"img-missing\">no image</div>";
@@ -187,7 +166,7 @@ std::string img_tag(const image_rgb8 & image, const std::string & alt, const std
     }
     return "<img class=\"pic" + (extra_class.empty() ? "" : " " + extra_class) + "\" width=\"" + std::to_string(image.nx) +
            "\" height=\"" + std::to_string(image.ny) + "\" alt=\"" + escape_html(alt) + "\" src=\"data:image/png;base64," +
-           base64(png_bytes(image)) + "\">";
+           base64_encode(png_bytes(image)) + "\">";
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ std::string basename_of(const std::string & path);
 std::string json_text(const json & v);                // scalars raw, containers compact; invalid UTF-8 replaced
 
 // images: a PNG data URI in an <img>
-std::string base64(const std::string & bytes);
 std::string img_tag(const image_rgb8 & image, const std::string & alt, const std::string & extra_class = "");
 
 // colours

@@ -17,6 +17,8 @@
 
 #include "eagle/error.h"
 
+#include "common/base64.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -104,7 +106,6 @@ struct retry_policy {
 // errc::backend with the server's message (they would fail again). body empty: GET, else POST.
 json call(http_client & client, const std::string & path, const std::string & body, const retry_policy & policy);
 
-// base64 of bytes (RFC 4648, padded)
-std::string base64_encode(const std::string & bytes);
+using eagle::base64_encode; // common/base64.h
 
 } // namespace eagle::server_backend
