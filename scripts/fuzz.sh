@@ -11,7 +11,7 @@ cd "$repo"
 seconds=${1:-30}
 shift || true
 all=(fuzz-image-file fuzz-segmenters fuzz-label-files fuzz-npy fuzz-explanation-files fuzz-dataset-record
-     fuzz-cli-options)
+     fuzz-reference-dataset fuzz-cli-options)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

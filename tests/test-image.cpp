@@ -4,6 +4,7 @@
 #include "eagle/log.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -353,4 +354,156 @@ TEST(image, damaged_jpegs_never_print_and_undecodable_ones_are_io_errors) {
     }
     EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
     eagle::set_log_callback(nullptr, nullptr);
+}
+
+// BMP, TIFF, WebP, PNM, PAM and PFM: decoded as OpenCV decodes them, but sized from their headers first, so a
+// header claiming a huge image is refused before a decoder allocates; other formats are refused by name.
+namespace {
+
+std::string encoded(const char * ext, const cv::Mat & bgr, const std::vector<int> & params = {}) {
+    std::vector<uint8_t> buf;
+    EXPECT_TRUE(cv::imencode(ext, bgr, buf, params)) << ext;
+    return std::string(buf.begin(), buf.end());
+}
+
+std::string written(const std::string & name, const std::string & bytes) {
+    const std::string path = tmp_path(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+}
+
+std::string le32(uint32_t v) { return {char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; }
+std::string le16(uint32_t v) { return {char(v), char(v >> 8)}; }
+
+// a TIFF (little-endian) holding only an IFD with ImageWidth and ImageLength as LONGs
+std::string tiff_header_only(uint32_t w, uint32_t h) {
+    return std::string("II*\0", 4) + le32(8) + le16(2) + le16(256) + le16(4) + le32(1) + le32(w) + le16(257) + le16(4) +
+           le32(1) + le32(h) + le32(0);
+}
+
+} // namespace
+
+TEST(image, every_format_is_sized_from_its_header_before_decoding) {
+    cv::Mat bgr(5, 7, CV_8UC3);
+    for (int y = 0; y < bgr.rows; ++y) {
+        for (int x = 0; x < bgr.cols; ++x) {
+            bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(uint8_t(30 * x), uint8_t(40 * y), uint8_t(200 - 9 * (x + y)));
+        }
+    }
+    cv::Mat bgr_f;
+    bgr.convertTo(bgr_f, CV_32FC3, 1.0 / 255);
+    const std::vector<std::pair<std::string, std::string>> files = {
+        {"small.bmp", encoded(".bmp", bgr)},
+        {"small.tiff", encoded(".tiff", bgr)},
+        {"small.webp", encoded(".webp", bgr, {cv::IMWRITE_WEBP_QUALITY, 101})}, // above 100: lossless (VP8L)
+        {"small-lossy.webp", encoded(".webp", bgr, {cv::IMWRITE_WEBP_QUALITY, 90})},
+        {"small.ppm", encoded(".ppm", bgr)},
+        {"small-ascii.ppm", encoded(".ppm", bgr, {cv::IMWRITE_PXM_BINARY, 0})},
+        {"small.pam", encoded(".pam", bgr)},
+        {"small.pfm", encoded(".pfm", bgr_f)},
+    };
+    for (const auto & [name, bytes] : files) {
+        const std::string path = written(name, bytes);
+        eagle::image_rgb8 image;
+        ASSERT_NO_THROW(image = eagle::load_image(path)) << name;
+        const cv::Mat expect = cv::imread(path, cv::IMREAD_COLOR);
+        ASSERT_EQ(image.nx, expect.cols) << name;
+        ASSERT_EQ(image.ny, expect.rows) << name;
+        ASSERT_EQ(image.nx, 7) << name;
+        for (int y = 0; y < expect.rows; ++y) {
+            for (int x = 0; x < expect.cols; ++x) {
+                const cv::Vec3b px = expect.at<cv::Vec3b>(y, x);
+                const uint8_t * got = &image.rgb[(size_t(y) * image.nx + x) * 3];
+                ASSERT_EQ(got[0], px[2]) << name << " at " << x << "," << y;
+                ASSERT_EQ(got[2], px[0]) << name << " at " << x << "," << y;
+            }
+        }
+    }
+
+    // headers claiming 20000x3 (over the 16384 px side limit), with no pixel data behind them
+    std::string bmp = encoded(".bmp", bgr).substr(0, 54);
+    bmp.replace(18, 8, le32(20000) + le32(uint32_t(-3))); // a negative height: rows stored top-down
+    std::string webp = std::string("RIFF") + le32(30) + "WEBPVP8X" + le32(10) + std::string(4, '\0') +
+                       std::string{char(19999 & 0xff), char(19999 >> 8), 0} + std::string{2, 0, 0};
+    const std::vector<std::pair<std::string, std::string>> huge = {
+        {"huge.bmp", bmp},
+        {"huge.tiff", tiff_header_only(20000, 3)},
+        {"huge.webp", webp},
+        {"huge.ppm", "P6\n# a comment\n20000 3\n255\n"},
+        {"huge.pgm", "P5 20000 3 255 "},
+        {"huge.pam", "P7\nWIDTH 20000\nHEIGHT 3\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n"},
+        {"huge.pfm", "PF\n20000 3\n-1.0\n"},
+    };
+    for (const auto & [name, bytes] : huge) {
+        const std::string path = written(name, bytes);
+        std::string message;
+        EXPECT_EQ(load_error(path, &message), eagle::errc::invalid_argument) << name << ": " << message;
+        EXPECT_NE(message.find("20000x3"), std::string::npos) << message;
+        EXPECT_NE(message.find(path), std::string::npos) << message;
+    }
+    // a side within the limit but too many pixels (9000x9000 = 81 Mpx): refused by the header too
+    {
+        std::string message;
+        EXPECT_EQ(load_error(written("many.tiff", tiff_header_only(9000, 9000)), &message), eagle::errc::invalid_argument);
+        EXPECT_NE(message.find("9000x9000"), std::string::npos) << message;
+    }
+
+    // a recognised signature whose header is cut short or states no size: an io error naming the format
+    const std::vector<std::pair<std::string, std::string>> cut = {
+        {"cut.bmp", std::string("BM") + le32(16)},
+        {"cut.tiff", std::string("II*\0", 4) + le32(4000)},
+        {"cut.webp", "RIFF" + le32(16) + "WEBPVP8 "},
+        {"cut.ppm", "P6\n12\n"},
+        {"cut.pam", "P7\nWIDTH 4\nENDHDR\n"},
+    };
+    for (const auto & [name, bytes] : cut) {
+        const std::string path = written(name, bytes);
+        std::string message;
+        EXPECT_EQ(load_error(path, &message), eagle::errc::io) << name << ": " << message;
+        EXPECT_NE(message.find("is not a valid"), std::string::npos) << message;
+        EXPECT_NE(message.find(path), std::string::npos) << message;
+    }
+
+    // formats OpenCV could decode but whose headers eagle does not read (a Sun raster here), and non-images
+    for (const std::string & bytes : {std::string("\x59\xa6\x6a\x95", 4) + std::string(28, '\0'), std::string("GIF89a....")}) {
+        const std::string path = written("other.img", bytes);
+        std::string message;
+        EXPECT_EQ(load_error(path, &message), eagle::errc::io);
+        EXPECT_NE(message.find("is not an image eagle reads"), std::string::npos) << message;
+    }
+}
+
+// A damaged JPEG is decoded by libjpeg (jpeg-check.h), not OpenCV; it is turned upright by its EXIF orientation
+// exactly as OpenCV turns the same file when undamaged.
+TEST(image, damaged_jpegs_keep_their_exif_orientation) {
+    std::string jpeg;
+    {
+        std::ifstream in(std::string(EAGLE_TEST_SOURCE_DIR) + "/data/images/gradient-24x16.jpg", std::ios::binary);
+        jpeg.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    ASSERT_EQ(jpeg.substr(0, 2), "\xFF\xD8");
+    for (const bool big_endian : {false, true}) {
+        for (int orientation = 1; orientation <= 8; ++orientation) {
+            // an APP1 Exif segment right after SOI: a TIFF structure whose first IFD holds Orientation (a SHORT)
+            auto u16 = [&](uint32_t v) { return big_endian ? std::string{char(v >> 8), char(v)} : le16(v); };
+            auto u32 = [&](uint32_t v) {
+                return big_endian ? std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)} : le32(v);
+            };
+            const std::string tiff = std::string(big_endian ? "MM" : "II") + u16(42) + u32(8) + u16(1) + u16(0x0112) +
+                                     u16(3) + u32(1) + u16(uint32_t(orientation)) + u16(0) + u32(0);
+            const std::string exif = std::string("Exif\0\0", 6) + tiff;
+            const std::string app1 = std::string("\xFF\xE1") + char((exif.size() + 2) >> 8) + char(exif.size() + 2) + exif;
+            const std::string clean = jpeg.substr(0, 2) + app1 + jpeg.substr(2);
+            const size_t sos = clean.find("\xFF\xDA");
+            ASSERT_NE(sos, std::string::npos);
+            const std::string damaged = clean.substr(0, sos) + "\x12\x34" + clean.substr(sos); // pixels unchanged
+            const std::string tag = std::to_string(orientation) + (big_endian ? "-be" : "-le");
+            const eagle::image_rgb8 upright = eagle::load_image(written("exif-" + tag + ".jpg", clean));
+            const eagle::image_rgb8 got = eagle::load_image(written("exif-damaged-" + tag + ".jpg", damaged));
+            EXPECT_EQ(upright.nx, orientation >= 5 ? 16 : 24) << tag; // OpenCV did turn the clean file
+            EXPECT_EQ(got.nx, upright.nx) << tag;
+            EXPECT_EQ(got.ny, upright.ny) << tag;
+            EXPECT_EQ(got.rgb, upright.rgb) << tag;
+        }
+    }
 }

@@ -123,4 +123,20 @@ TEST(reference_dataset, inconsistent_records_name_the_key) {
     r = good;
     r["output_word_id"] = json::array({7, 2});
     rejected(r, "'output_word_id' is not the tail of generated_ids");
+
+    // coco-object's single target: a position in the answer, never wrapped to 32 bits
+    json object = good;
+    object.erase("selected_interpretation_token_id");
+    object["target_generated_id"] = 319;
+    for (const json & index : {json(int64_t(1) << 32), json(-1), json(2), json("0")}) {
+        object["target_generated_index"] = index;
+        rejected(object, "'target_generated_index' must be a position in the answer of 2 tokens, found " + index.dump());
+    }
+    object["target_generated_index"] = 0;
+    EXPECT_EQ(eagle::reference_dataset_job(object, {}, ".").request.target_indices, (std::vector<int32_t>{0}));
+
+    // a question that is not text is no error (it is shown, never scored) and never a non-eagle exception
+    r = good;
+    r["question"] = json::array({1, 2});
+    EXPECT_EQ(eagle::reference_dataset_job(r, {}, ".").request.prompt, "");
 }

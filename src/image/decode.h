@@ -7,10 +7,12 @@
 
 namespace eagle::detail {
 
-// Reads and decodes `path` with cv::imread flags. PNGs are checked and made canonical first (png-check.h), so
-// libpng never prints; OpenCV's own log is silenced once per process (LOG_LEVEL_SILENT). Throws errc::io naming
-// `what` and the path for a missing, unreadable or undecodable file, and errc::invalid_argument for an image over
-// max_image_side / max_image_pixels (eagle/image.h): PNGs before decoding, other formats right after.
+// Reads and decodes `path` with cv::imread flags. Every file's size is held to max_image_side / max_image_pixels
+// (eagle/image.h) from its header, before a decoder allocates: PNGs are checked and made canonical first
+// (png-check.h), JPEGs decoded once by a silent libjpeg (jpeg-check.h), BMP, TIFF, WebP and PNM/PAM/PFM sized
+// from their headers (image-header.h); other files are refused. No decoder prints: OpenCV's own log is silenced
+// once per process. Throws errc::io naming `what` and the path for a missing, unreadable, unrecognised or
+// undecodable file, and errc::invalid_argument for an image over the limits.
 cv::Mat decode_image_file(const std::string & path, int flags, const char * what);
 
 } // namespace eagle::detail

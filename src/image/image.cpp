@@ -1,6 +1,7 @@
 #include "eagle/image.h"
 
 #include "decode.h"
+#include "image-header.h"
 #include "jpeg-check.h"
 #include "png-check.h"
 
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 
 namespace eagle {
 
@@ -80,12 +82,18 @@ cv::Mat decode_image_file(const std::string & path, int flags, const char * what
                 out = cv::imdecode(bytes, flags); // as before (imdecode applies EXIF orientation)
             } else {
                 eagle::log(log_level::warn, std::string(what) + ": '" + path + "' has damaged JPEG data (libjpeg: " +
-                                         jpeg.warning + "); using what libjpeg recovered, without EXIF orientation\n");
-                out = jpeg.pixels;
+                                         jpeg.warning + "); using what libjpeg recovered\n");
+                // turned upright as imdecode would have (it does so unless asked for the pixels unchanged)
+                const bool upright = flags != cv::IMREAD_UNCHANGED && (flags & cv::IMREAD_IGNORE_ORIENTATION) == 0;
+                out = upright ? apply_exif_orientation(jpeg.pixels, jpeg_exif_orientation(bytes)) : jpeg.pixels;
             }
+        } else if (const std::optional<image_header> header = read_image_header(bytes, path, what)) {
+            // BMP, TIFF, WebP, PNM/PAM/PFM: the header's size is held to eagle's limits before OpenCV allocates
+            check_image_size(header->width, header->height, std::string(what) + ": '" + path + "' (" + header->format + ")");
+            out = cv::imdecode(bytes, flags); // as imread did (EXIF orientation included)
         } else {
-            bytes = {};
-            out = cv::imread(path, flags); // JPEG, BMP, ...: as before (imread applies EXIF orientation)
+            throw error(errc::io, std::string(what) + ": '" + path + "' is not an image eagle reads (PNG, JPEG, BMP, "
+                                  "TIFF, WebP, PNM, PAM or PFM, by its first bytes); convert it to PNG");
         }
     } catch (const cv::Exception &) {
         out = cv::Mat();

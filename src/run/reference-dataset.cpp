@@ -85,7 +85,8 @@ dataset_job reference_dataset_job(const nlohmann::json & r, const explanation_re
     if (r.contains("output_word_id") && ids_of(r["output_word_id"], "output_word_id") != rq.answer_ids) {
         bad("output_word_id", "is not the tail of generated_ids");
     }
-    rq.prompt = r.value("question", std::string());
+    // the question is text shown in the report; a record whose question is not a string keeps it out of the prompt
+    rq.prompt = r.contains("question") && r["question"].is_string() ? r["question"].get<std::string>() : std::string();
     rq.answer_text.clear();
     rq.target_words.clear();
     rq.target_text.clear();
@@ -93,8 +94,9 @@ dataset_job reference_dataset_job(const nlohmann::json & r, const explanation_re
     // the targets, as positions in the answer and the ids scored there
     if (r.contains("target_generated_index")) {
         const nlohmann::json & index = r["target_generated_index"];
-        if (!index.is_number_integer()) {
-            bad("target_generated_index", "must be an integer");
+        if (!index.is_number_integer() || index.get<int64_t>() < 0 || index.get<int64_t>() >= int64_t(n_answer)) {
+            bad("target_generated_index", "must be a position in the answer of " + std::to_string(n_answer) +
+                                              " tokens, found " + index.dump());
         }
         rq.target_indices = {int32_t(index.get<int64_t>())};
         rq.target_token_ids = ids_of(nlohmann::json::array({need(r, "target_generated_id")}), "target_generated_id");

@@ -101,4 +101,23 @@ argvs = [
 ]
 for i, a in enumerate(argvs):
     put("fuzz-cli-options", f"argv-{i}", b"\0".join(x.encode() for x in a))
+# fuzz-reference-dataset: the reference's evaluation lists (tests/data/reference-dataset/, one of each kind)
+for name in ["shapesworld-coco-caption", "shapesworld-coco-object", "shapesworld-RePOPE"]:
+    put("fuzz-reference-dataset", name + ".json",
+        open(os.path.join(root, f"tests/data/reference-dataset/{name}.json"), "rb").read())
+
+# fuzz-image-file, the formats sized from their headers (src/image/image-header.cpp); kept last so the seeds
+# above stay byte-identical
+small = rgb(5, 7)
+put("fuzz-image-file", "7x5.tiff", head + img_bytes(small, "TIFF"))
+put("fuzz-image-file", "7x5-lossless.webp", head + img_bytes(small, "WEBP", lossless=True))
+put("fuzz-image-file", "7x5-lossy.webp", head + img_bytes(small, "WEBP", quality=80))
+put("fuzz-image-file", "7x5.ppm", head + img_bytes(small, "PPM"))
+put("fuzz-image-file", "7x5.pgm", head + b"P2\n# ascii\n7 5\n255\n" + b" ".join(b"%d" % v for v in small[..., 0].ravel()))
+put("fuzz-image-file", "7x5.pam", head + b"P7\nWIDTH 7\nHEIGHT 5\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n" + small.tobytes())
+put("fuzz-image-file", "7x5.pfm", head + b"PF\n7 5\n-1.0\n" + (small / 255.0).astype("<f4").tobytes())
+exif = b"Exif\0\0" + b"II*\0" + struct.pack("<IHHHIHHI", 8, 1, 0x0112, 3, 1, 6, 0, 0)
+jpeg = img_bytes(rgb(6, 9), "JPEG", quality=80)
+put("fuzz-image-file", "exif6.jpg", head + jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + jpeg[2:])
+
 print("wrote", corpus)
