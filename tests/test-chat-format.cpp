@@ -109,12 +109,13 @@ const template_case k_cases[] = {
      "What is in the image?<|im_end|>\n<|im_start|>assistant\n",
      "(<image>./</image>)", k_marker},
     // meta-llama/Llama-4-Scout-17B-16E-Instruct chat_template.json: bos_token, header turns ended by <|eot|>,
-    // '<|image|>' for an image; Llama4Processor expands it to <|image_start|> ... <|image_end|>.
+    // '<|image|>' for an image, texts as given; Llama4Processor expands it to <|image_start|> ... <|image_end|>.
     {chat_family::llama4, std::nullopt,
      "<|begin_of_text|><|header_start|>user<|header_end|>\n\n<|image|>What is in the image?<|eot|>"
      "<|header_start|>assistant<|header_end|>\n\n",
      "<|image|>", k_marker},
-    {chat_family::llama4, k_system,
+    // (the system text is trimmed: system_message = messages[0]['content'][0]['text']|trim)
+    {chat_family::llama4, " " + k_system + "\n",
      "<|begin_of_text|><|header_start|>system<|header_end|>\n\nAnswer in one word.<|eot|>"
      "<|header_start|>user<|header_end|>\n\n<|image|>What is in the image?<|eot|><|header_start|>assistant<|header_end|>\n\n",
      "<|image|>", k_marker},

@@ -164,9 +164,9 @@ std::string render_chat_prompt(chat_family family, const std::optional<std::stri
                    (image_leads ? ":" : ": ") + content + "<end_of_utterance>\nAssistant:";
         case chat_family::pixtral: // the system text opens the last user turn
             return "<s>[INST]" + (system.empty() ? "" : system + "\n\n") + content + "[/INST]";
-        case chat_family::llama4:
+        case chat_family::llama4: // the system text trimmed, the texts not
             return "<|begin_of_text|>" +
-                   (system.empty() ? "" : "<|header_start|>system<|header_end|>\n\n" + system + "<|eot|>") +
+                   (system.empty() ? "" : "<|header_start|>system<|header_end|>\n\n" + trim_space(system) + "<|eot|>") +
                    "<|header_start|>user<|header_end|>\n\n" + content + "<|eot|><|header_start|>assistant<|header_end|>\n\n";
         case chat_family::llama_cpp:
             break;
