@@ -35,13 +35,16 @@ struct template_case {
 const template_case k_cases[] = {
     // llava-hf/llava-1.5-7b-hf chat_template.json: role.upper() + ': ', images first ('<image>\n'), then each
     // text + ' ', then 'ASSISTANT:'; a system turn is its text + ' ' with no role name. The processor repeats
-    // <image> (576 image tokens, no delimiters).
+    // <image> (576 image tokens, no delimiters). The authors' datasets/LLaVA-1_5-7B-coco-caption.json generated_ids
+    // agree: BOS, "USER: ", 576 x 32000, "\n", the question, " ASSISTANT:".
     {chat_family::llava_1_5, std::nullopt, "USER: <image>\nWhat is in the image? ASSISTANT:", "<image>", k_marker},
     {chat_family::llava_1_5, k_system, "Answer in one word. USER: <image>\nWhat is in the image? ASSISTANT:", "<image>",
      k_marker},
     // Qwen/Qwen2-VL-2B-Instruct and Qwen/Qwen2.5-VL-3B-Instruct chat_template.json: the default system turn
     // "You are a helpful assistant." when none is given; the image is <|vision_start|><|image_pad|><|vision_end|>
-    // with the text right after it (the authors' datasets/Qwen2.5-VL-3B-RePOPE-FP.json generated_ids agree).
+    // with the text right after it (the authors' datasets/Qwen2.5-VL-3B-coco-caption.json generated_ids agree:
+    // 151644 8948 198 "You are a helpful assistant." 151645 198 151644 872 198 151652 n x 151655 151653, then the
+    // question with no "\n" before it).
     {chat_family::qwen2_vl, std::nullopt,
      "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
      "<|vision_start|><|image_pad|><|vision_end|>What is in the image?<|im_end|>\n<|im_start|>assistant\n",
@@ -89,6 +92,8 @@ const template_case k_cases[] = {
      "<image>", k_marker},
     // OpenGVLab/InternVL3_5-4B-HF chat template (the authors' InternVL): chatml with no default system turn,
     // '<IMG_CONTEXT>\n' for an image; InternVLProcessor expands <IMG_CONTEXT> to <img> + N x <IMG_CONTEXT> + </img>.
+    // The authors' datasets/InternVL3_5-4B-MMVP-VQA.json generated_ids agree: <|im_start|>user\n, <img>,
+    // 256 x <IMG_CONTEXT>, </img>, "\n", the question, <|im_end|>\n<|im_start|>assistant\n.
     {chat_family::internvl, std::nullopt,
      "<|im_start|>user\n<IMG_CONTEXT>\nWhat is in the image?<|im_end|>\n<|im_start|>assistant\n", "<IMG_CONTEXT>",
      k_marker},
