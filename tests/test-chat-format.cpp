@@ -225,6 +225,12 @@ TEST(chat_format, families_are_detected_from_the_gguf_template_and_name) {
          "MiniCPM-V-2_6", chat_family::minicpm_v_2_6},
         {"{% for message in messages %}...{{ '<image>\n' }}...{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}",
          "llava-1.5-7b-hf", chat_family::llava_1_5},
+        // look-alikes that render otherwise: Idefics3-8B (<|begin_of_text|>, not SmolVLM's <|im_start|>), Mistral Small
+        // 3.1 ([IMG] with its own [SYSTEM_PROMPT] turn)
+        {"<|begin_of_text|>{% for message in messages %}{{message['role'].capitalize()}}...<end_of_utterance>\n",
+         "Idefics3-8B-Llama3", chat_family::llama_cpp},
+        {"{{- bos_token }}{{- '[SYSTEM_PROMPT]' + system_message + '[/SYSTEM_PROMPT]' }}...{{- '[IMG]' }}",
+         "Mistral-Small-3.1-24B-Instruct-2503", chat_family::llama_cpp},
         // plain chatml (the ShapesWorld model's template) and no template at all: llama.cpp's table
         {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + "
          "'\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",

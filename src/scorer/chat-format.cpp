@@ -117,10 +117,10 @@ chat_family detect_chat_family(std::string_view tmpl, std::string_view model_nam
     if (contains(tmpl, "<start_of_turn>")) {
         return chat_family::gemma3;
     }
-    if (contains(tmpl, "<end_of_utterance>")) {
-        return chat_family::smolvlm;
+    if (contains(tmpl, "<end_of_utterance>") && contains(tmpl, "<|im_start|>")) { // Idefics3-8B opens with
+        return chat_family::smolvlm;                                                 // <|begin_of_text|> instead
     }
-    if (contains(tmpl, "[IMG]")) {
+    if (contains(tmpl, "[IMG]") && !contains(tmpl, "[SYSTEM_PROMPT]")) { // Mistral Small 3.1 writes its own system
         return chat_family::pixtral;
     }
     if (contains(tmpl, "<|header_start|>")) {
