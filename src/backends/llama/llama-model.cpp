@@ -144,7 +144,9 @@ std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_
         return content;
     }
     if (chat_template_.empty()) {
-        log(log_level::info, "model has no chat template; using the prompt as written\n");
+        log(params_.system_prompt.value_or("").empty() ? log_level::info : log_level::warn,
+            std::string("model has no chat template; using the prompt as written") +
+                (params_.system_prompt.value_or("").empty() ? "\n" : " (without the --system text)\n"));
         return content;
     }
     std::vector<llama_chat_message> messages;

@@ -215,7 +215,9 @@ std::string server_vlm_model::format_prompt(const std::string & prompt, bool use
         return content;
     }
     if (!has_chat_template()) {
-        log(log_level::info, "model has no chat template; using the prompt as written\n");
+        log(params_.system_prompt.value_or("").empty() ? log_level::info : log_level::warn,
+            std::string("model has no chat template; using the prompt as written") +
+                (params_.system_prompt.value_or("").empty() ? "\n" : " (without the --system text)\n"));
         return content;
     }
     json messages = json::array();
