@@ -21,6 +21,18 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
+    std::string families = "auto";
+    for (const chat_family_info & f : chat_families()) {
+        families += ", " + std::string(f.name);
+    }
+    app.add_option("--chat-template", opts.chat_template,
+                   "how the prompt is rendered: the Hugging Face chat template of a model family (" + families +
+                       "; auto: detected from the model's GGUF template, else llama.cpp's template table)")
+        ->capture_default_str();
+    app.add_option_function<std::string>(
+        "--system", [&opts](const std::string & text) { opts.system_prompt = text; },
+        "the system turn (default: the template family's own, e.g. Qwen2.5-VL's \"You are a helpful assistant.\"; "
+        "'' for none)");
     app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)");
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)");
@@ -40,6 +52,8 @@ model_params resolve_model(const model_options & opts) {
         params.model_path = opts.model_path;
         params.n_threads = opts.n_threads;
         params.n_gpu_layers = opts.n_gpu_layers;
+        params.chat_template = opts.chat_template;
+        params.system_prompt = opts.system_prompt;
         return params;
     }
     if (opts.model_path.empty()) {
@@ -65,6 +79,8 @@ model_params resolve_model(const model_options & opts) {
     params.n_threads    = opts.n_threads;
     params.n_gpu_layers = opts.n_gpu_layers;
     params.use_blas = opts.use_blas;
+    params.chat_template = opts.chat_template;
+    params.system_prompt = opts.system_prompt;
     return params;
 }
 
@@ -126,6 +142,8 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"image", image_path},
             {"prompt", opts.prompt},
             {"raw_prompt", opts.use_raw_prompt},
+            {"chat_template", opts.chat_template},
+            {"system", opts.system_prompt ? nlohmann::ordered_json(*opts.system_prompt) : nlohmann::ordered_json(nullptr)},
             {"threads", params.n_threads},
             {"batch", opts.n_seq},
             {"ctx", opts.n_ctx},

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct model_options {
     std::string image_path;   // empty: the bundled sample image
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;
+    std::string chat_template = "auto";       // --chat-template FAMILY
+    std::optional<std::string> system_prompt; // --system TEXT (unset: the family's default)
     int32_t n_threads = 0;
     int32_t n_seq     = 16;
     int32_t n_ctx     = 0;

@@ -339,3 +339,39 @@ TEST(cli, tampered_gguf_files_are_one_error_naming_the_file) {
         }
     }
 }
+
+// --system and --chat-template end to end on the embedded default model (ShapesWorld, rendered by llama.cpp's
+// chatml): the system turn is scored, its ids between BOS and the unchanged user turn, and recorded;
+// --system '' is no system turn; a family that does not exist is one error line
+TEST(cli, system_prompt_and_chat_template_reach_the_scored_tokens) {
+    const std::string out = tmp_dir() + "/explain-system";
+    auto explain = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = {"explain", "--out", out, "--answer", "a red circle", "-q", "-D", "4",
+                                         "--max-regions", "1"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const run_result r = run_eagle(args);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return nlohmann::json::parse(read_file(out + "/explanation.json"));
+    };
+    const auto plain = explain({});
+    const auto system = explain({"--system", "be brief"});
+    const auto none = explain({"--system", ""});
+    EXPECT_EQ(plain["run"]["chat_template"], "llama.cpp");
+    EXPECT_EQ(plain["run"]["system"], "");
+    EXPECT_EQ(system["run"]["system"], "be brief");
+    const auto & plain_parts = plain["scored_tokens"]["prompt"];
+    const auto & system_parts = system["scored_tokens"]["prompt"];
+    ASSERT_EQ(plain_parts.size(), 3u) << plain_parts; // text, image, text
+    ASSERT_EQ(system_parts.size(), 3u) << system_parts;
+    const auto before = plain_parts[0]["text"].get<std::vector<int32_t>>();
+    const auto system_before = system_parts[0]["text"].get<std::vector<int32_t>>();
+    ASSERT_GE(before.size(), 2u);
+    ASSERT_GT(system_before.size(), before.size());
+    EXPECT_EQ(system_before.front(), before.front()); // BOS
+    EXPECT_TRUE(std::equal(before.begin() + 1, before.end(), system_before.end() - std::ptrdiff_t(before.size() - 1)))
+        << "the user turn ends the text before the image";
+    EXPECT_EQ(system_parts[1], plain_parts[1]);
+    EXPECT_EQ(system_parts[2], plain_parts[2]);
+    EXPECT_EQ(none["scored_tokens"], plain["scored_tokens"]);
+    expect_clean_error(run_eagle({"explain", "--out", out, "--chat-template", "qwen25"}), 1, "'qwen25'");
+}

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -258,6 +259,34 @@ protected:
     static inline std::unique_ptr<eagle_test::llama_server_process> a_, b_;
     static inline std::unique_ptr<eagle::vlm_model> local_;
 };
+
+// --chat-template and --system render the same text on both engines (up to each engine's media marker): the
+// llama.cpp table with a system turn, a forced family whose BOS text the server's tokenizer adds itself (Pixtral's
+// "<s>"), and one without a system turn
+TEST_F(live_server, chat_templates_render_as_in_process) {
+    struct render_case {
+        std::string family;
+        std::optional<std::string> system;
+    };
+    const render_case cases[] = {{"llama.cpp", "be brief"}, {"pixtral", std::nullopt}, {"qwen2.5-vl", ""}};
+    for (const render_case & c : cases) {
+        eagle::model_params sp;
+        sp.engine = "server";
+        sp.servers = {a_->url()};
+        sp.chat_template = c.family;
+        sp.system_prompt = c.system;
+        eagle::model_params lp = local_->params();
+        lp.chat_template = c.family;
+        lp.system_prompt = c.system;
+        const auto served = eagle::load_vlm(sp);
+        const auto local = eagle::load_vlm(lp);
+        EXPECT_EQ(served->chat_format(), local->chat_format()) << c.family;
+        const std::string p = served->format_prompt("describe the image", false);
+        const std::string l = local->format_prompt("describe the image", false);
+        EXPECT_EQ(p.substr(0, p.find("<__media")), l.substr(0, l.find("<__media"))) << c.family;
+        EXPECT_EQ(p.substr(p.find("__>") + 3), l.substr(l.find("__>") + 3)) << c.family;
+    }
+}
 
 TEST_F(live_server, model_is_the_in_process_one) {
     const auto served = server_model({a_->url()});

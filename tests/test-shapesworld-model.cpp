@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -56,6 +57,49 @@ TEST_F(shapesworld_model, trainer_token_sequences_are_what_llama_cpp_builds) {
         answer.push_back(model_->eog_token());
         EXPECT_EQ(answer, ids_of(c.at("answer_ids"))) << c.at("answer");
     }
+}
+
+// The model is trained on llama.cpp's chatml rendering (tools/train/shapes-model.h): its template is no Hugging
+// Face family's, so "auto" keeps that rendering, character for character.
+TEST_F(shapesworld_model, its_prompt_rendering_is_the_one_it_was_trained_on) {
+    EXPECT_EQ(model_->chat_format(), eagle::chat_family::llama_cpp);
+    EXPECT_EQ(model_->format_prompt("describe the image", false),
+              "<|im_start|>user\n<__media__>\ndescribe the image<|im_end|>\n<|im_start|>assistant\n");
+}
+
+// --system on a llama.cpp-rendered model: a system turn through llama.cpp's template table
+TEST_F(shapesworld_model, a_system_prompt_opens_the_chat) {
+    eagle::model_params params = model_->params();
+    params.system_prompt = "be brief";
+    const auto model = eagle::load_vlm(params);
+    EXPECT_EQ(model->format_prompt("describe the image", false),
+              "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\n<__media__>\ndescribe the image<|im_end|>\n"
+              "<|im_start|>assistant\n");
+    params.system_prompt = "";
+    EXPECT_EQ(eagle::load_vlm(params)->format_prompt("describe the image", false),
+              model_->format_prompt("describe the image", false));
+}
+
+// A Hugging Face family forced on this model: the family's text, with its BOS text dropped because the
+// tokenizer adds BOS itself (Pixtral's template writes "<s>", this vocabulary's BOS), so the prompt holds one BOS.
+TEST_F(shapesworld_model, a_forced_family_renders_its_template_with_one_bos) {
+    eagle::model_params params = model_->params();
+    params.chat_template = "pixtral";
+    const auto model = eagle::load_vlm(params);
+    EXPECT_EQ(model->chat_format(), eagle::chat_family::pixtral);
+    const std::string text = model->format_prompt("describe the image", false);
+    const std::string hf = eagle::render_chat_prompt(eagle::chat_family::pixtral, std::nullopt, "describe the image",
+                                                     "<__media__>");
+    ASSERT_TRUE(hf.starts_with("<s>")) << hf;
+    EXPECT_EQ(text, hf.substr(3));
+    const std::vector<int32_t> ids = model->tokenize(text.substr(0, text.find("<__media__>")), true, true);
+    ASSERT_FALSE(ids.empty());
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), ids.front()), 1) << "one BOS";
+    EXPECT_EQ(model->token_piece(ids.front()), "<s>");
+    // a family whose template writes no BOS text keeps its text whole
+    params.chat_template = "qwen2.5-vl";
+    EXPECT_EQ(eagle::load_vlm(params)->format_prompt("describe the image", false),
+              eagle::render_chat_prompt(eagle::chat_family::qwen2_5_vl, std::nullopt, "describe the image", "<__media__>"));
 }
 
 TEST_F(shapesworld_model, llama_cpp_reproduces_the_libtorch_probabilities) {

@@ -72,6 +72,8 @@ struct engine_record {
     bool use_flash_attn = false;
     bool use_f32_kv = true;
     bool use_blas = false;
+    std::string chat_template;   // the family prompts were rendered with (eagle/chat-format.h names)
+    std::string system_prompt;   // the system turn rendered ("" = none)
 };
 
 // One --target-word spec: a word and which of its occurrences in the answer ("cat" = the first, "cat@2" the

@@ -12,11 +12,13 @@
 // (an engine serializes what it must inside). A vlm_session must be used by one thread at a time.
 #pragma once
 
+#include "eagle/chat-format.h"
 #include "eagle/image.h"
 #include "eagle/scorer.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +41,11 @@ struct model_params {
                                   // libblas.so.3 (Debian: the one update-alternatives selects). Measured
                                   // slower or equal at every size (BENCHMARKS.md). Process-wide once used:
                                   // every llama.cpp context made afterwards in the process uses it too.
+    std::string chat_template = "auto"; // how a prompt is rendered (eagle/chat-format.h): a family's name
+                                        // ("qwen2.5-vl", "llama.cpp", ...) or "auto" (detect_chat_family on the
+                                        // model's GGUF template and name); checked by load_vlm
+    std::optional<std::string> system_prompt; // the system turn; nullopt: the family's default (Qwen2-VL's
+                                              // "You are a helpful assistant."), "": none
 };
 
 struct session_params {
@@ -124,6 +131,16 @@ image_span find_image_span(const vlm_model & model, std::span<const int32_t> ids
 // format_prompt share it.
 std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt);
 
+// The chat-rendered prompt an engine tokenizes, for a family other than llama_cpp: render_chat_prompt, less
+// the leading BOS text when the model's tokenizer adds BOS itself (so the sequence has one BOS, as the Hugging
+// Face processor's). Engines' format_prompt share it.
+std::string render_for_engine(const vlm_model & model, chat_family family, const std::optional<std::string> & system,
+                              const std::string & prompt, const std::string & marker);
+
+// The family an engine renders prompts with: model_params::chat_template's, or for "auto" detect_chat_family on
+// the model's chat template and name. Logs which (info). Throws like parse_chat_family.
+chat_family resolve_chat_family(const std::string & choice, std::string_view chat_template, std::string_view model_name);
+
 class vlm_model {
 public:
     virtual ~vlm_model() = default;
@@ -135,6 +152,8 @@ public:
     virtual int32_t n_vocab() const = 0;
     virtual int32_t n_ctx_train() const = 0;
     virtual bool has_chat_template() const = 0;
+    // The family prompts are rendered with (model_params::chat_template, "auto" resolved)
+    virtual chat_family chat_format() const { return chat_family::llama_cpp; }
 
     // Text <-> tokens with the model's vocabulary. parse_special: control-token text becomes control tokens.
     virtual std::vector<int32_t> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const = 0;

@@ -259,12 +259,14 @@ class Model:
     ``Model()`` is the embedded ShapesWorld model; ``Model("m.gguf", "mmproj.gguf")`` a GGUF pair llama.cpp
     runs; ``Model(engine="mock")`` the weight-free analytic engine (for trying the API). Keywords: threads
     (0 = all), batch (masked images per llama_decode), ctx (0 = sized from the request), gpu_layers,
-    flash_attn, blas (ggml's BLAS backend; faster for large models only, process-wide once used).
+    flash_attn, blas (ggml's BLAS backend; faster for large models only, process-wide once used),
+    chat_template (the CLI's --chat-template: a family's Hugging Face rendering, e.g. "qwen2.5-vl", or "auto"),
+    system (the CLI's --system: None = the family's default system turn, "" = none).
     """
 
     def __init__(self, model: Optional[str] = None, mmproj: Optional[str] = None, *, engine: str = "llama",
                  threads: int = 0, batch: int = 16, ctx: int = 0, gpu_layers: int = 0, flash_attn: bool = False,
-                 blas: bool = False):
+                 blas: bool = False, chat_template: str = "auto", system: Optional[str] = None):
         mp = _eagle.ModelParams()
         mp.engine = engine
         if engine == "llama":
@@ -279,6 +281,8 @@ class Model:
         mp.n_threads = int(threads)
         mp.n_gpu_layers = int(gpu_layers)
         mp.use_blas = bool(blas)
+        mp.chat_template = str(chat_template)
+        mp.system_prompt = None if system is None else str(system)
         sp = _eagle.SessionParams()
         sp.n_seq = int(batch)
         sp.n_ctx = int(ctx)
@@ -290,6 +294,15 @@ class Model:
     @property
     def description(self) -> str:
         return self._model.description
+
+    @property
+    def chat_template(self) -> str:
+        """The chat template family prompts are rendered with ("llama.cpp" for llama.cpp's own table)."""
+        return self._model.chat_template
+
+    def format_prompt(self, prompt: str = "describe the image", *, raw_prompt: bool = False) -> str:
+        """The prompt text the model is fed (chat template applied), the image marked by the engine's marker."""
+        return self._model.format_prompt(prompt, bool(raw_prompt))
 
     def _image(self, image) -> tuple[str, Optional[_np.ndarray]]:
         if image is None:

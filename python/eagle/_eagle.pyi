@@ -21,6 +21,8 @@ class ModelParams:
     n_threads: int
     n_gpu_layers: int
     use_blas: bool
+    chat_template: str
+    system_prompt: Optional[str]
 
 class SessionParams:
     n_seq: int
@@ -88,6 +90,8 @@ class Model:
                 progress: Optional[Callable[[str, int, int], Optional[bool]]] = None) -> Record: ...
     description: str
     engine_version: str
+    chat_template: str
+    def format_prompt(self, prompt: str, use_raw_prompt: bool) -> str: ...
     def stats(self) -> dict: ...
     def tokenize(self, text: str) -> list[int]: ...
     def token_piece(self, id: int) -> bytes: ...

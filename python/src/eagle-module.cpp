@@ -133,6 +133,10 @@ public:
     }
 
     std::string description() const { return model_->description(); }
+    std::string chat_template() const { return std::string(eagle::chat_family_of(model_->chat_format()).name); }
+    std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const {
+        return model_->format_prompt(prompt, use_raw_prompt);
+    }
     std::string engine_version() const { return model_->engine_version(); }
     py::dict stats() const { return json_to_python(eagle::to_json(session_->stats())); }
     std::vector<int32_t> tokenize(const std::string & text) const { return model_->tokenize(text, false); }
@@ -186,7 +190,9 @@ PYBIND11_MODULE(_eagle, m) {
         .def_readwrite("mmproj_path", &eagle::model_params::mmproj_path)
         .def_readwrite("n_threads", &eagle::model_params::n_threads)
         .def_readwrite("n_gpu_layers", &eagle::model_params::n_gpu_layers)
-        .def_readwrite("use_blas", &eagle::model_params::use_blas);
+        .def_readwrite("use_blas", &eagle::model_params::use_blas)
+        .def_readwrite("chat_template", &eagle::model_params::chat_template)
+        .def_readwrite("system_prompt", &eagle::model_params::system_prompt);
     py::class_<eagle::session_params>(m, "SessionParams")
         .def(py::init<>())
         .def_readwrite("n_seq", &eagle::session_params::n_seq)
@@ -311,6 +317,8 @@ PYBIND11_MODULE(_eagle, m) {
         .def("explain", &py_model::explain, py::arg("request"), py::arg("image") = py::none(), py::arg("progress") = py::none())
         .def_property_readonly("description", &py_model::description)
         .def_property_readonly("engine_version", &py_model::engine_version)
+        .def_property_readonly("chat_template", &py_model::chat_template)
+        .def("format_prompt", &py_model::format_prompt)
         .def("stats", &py_model::stats)
         .def("tokenize", &py_model::tokenize)
         .def("token_piece", &py_model::token_piece);

@@ -31,6 +31,8 @@ ordered_json run_json(const explanation_record & rec) {
             {"image", rq.image_path},
             {"prompt", rq.prompt},
             {"raw_prompt", rq.use_raw_prompt},
+            {"chat_template", en.chat_template},
+            {"system", en.system_prompt},
             {"prompt_ids", rq.prompt_ids},
             {"image_token", rq.image_token},
             {"threads", en.n_threads},

@@ -151,6 +151,11 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     const session_params & sp = session.params();
     rec.engine = {version(), model.engine_version(), mp.model_path, mp.mmproj_path, mp.n_threads,
                   sp.n_seq, sp.n_ctx, sp.use_flash_attn, sp.use_f32_kv, mp.use_blas};
+    if (!request.use_raw_prompt && request.prompt_ids.empty()) { // else no template was applied: both stay empty
+        const chat_family_info & family = chat_family_of(model.chat_format());
+        rec.engine.chat_template = std::string(family.name);
+        rec.engine.system_prompt = mp.system_prompt.value_or(std::string(family.default_system));
+    }
 
     // the answer: given as ids, given as text, or the model's own (with its end token, as the reference explains it)
     if (!request.answer_ids.empty()) {

@@ -3,6 +3,7 @@
 #include "eagle/vlm.h"
 
 #include "eagle/error.h"
+#include "eagle/log.h"
 #include "eagle/memo-scorer.h"
 
 namespace eagle {
@@ -63,6 +64,28 @@ std::string place_image_marker(const std::string & prompt, const std::string & m
         throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
     }
     return n_placeholders == 0 ? marker + "\n" + content : content;
+}
+
+chat_family resolve_chat_family(const std::string & choice, std::string_view chat_template, std::string_view model_name) {
+    const std::optional<chat_family> chosen = parse_chat_family(choice);
+    const chat_family family = chosen ? *chosen : detect_chat_family(chat_template, model_name);
+    log(log_level::info, "prompts rendered with the " + std::string(chat_family_of(family).name) + " chat template (" +
+                             (chosen ? "as asked" : "detected from the model") + ")\n");
+    return family;
+}
+
+std::string render_for_engine(const vlm_model & model, chat_family family, const std::optional<std::string> & system,
+                              const std::string & prompt, const std::string & marker) {
+    std::string text = render_chat_prompt(family, system, prompt, marker);
+    // a tokenizer that adds BOS gives it for an empty text
+    const std::vector<int32_t> added = model.tokenize("", true, true);
+    if (!added.empty()) {
+        const std::string bos = model.token_piece(added.front());
+        if (!bos.empty() && text.starts_with(bos)) {
+            text.erase(0, bos.size());
+        }
+    }
+    return text;
 }
 
 } // namespace eagle

@@ -245,3 +245,27 @@ def test_token_ids_and_image_fit_equal_the_cli(model, tmp_path):
     second = model.explain(divisions=DIVISIONS, progress=False, targets=["a@2"]).to_dict()
     assert first["selected_interpretation_token_id"] == [0]
     assert second["selected_interpretation_token_id"][0] > 0
+
+
+def test_system_and_chat_template_equal_the_cli(tmp_path):
+    """system / chat_template reach the library as the CLI's --system / --chat-template do."""
+    brief = eagle.Model(system="be brief")
+    assert brief.chat_template == "llama.cpp"  # the ShapesWorld model keeps the chatml it was trained on
+    assert brief.format_prompt("describe the image") == (
+        "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\n<__media__>\ndescribe the image<|im_end|>\n"
+        "<|im_start|>assistant\n")
+    d = brief.explain(divisions=DIVISIONS, progress=False, answer="a red circle").to_dict()
+    assert d["run"]["system"] == "be brief"
+    run_cli("explain", "-q", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--system", "be brief",
+            "--answer", "a red circle")
+    with open(tmp_path / "cli" / "explanation.json") as f:
+        cli = json.load(f)
+    assert cli["scored_tokens"] == d["scored_tokens"]
+    assert cli["order"] == d["order"]
+    qwen = eagle.Model(chat_template="qwen2.5-vl", system=None)
+    assert qwen.chat_template == "qwen2.5-vl"
+    assert qwen.format_prompt("describe the image") == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<__media__>describe the image"
+        "<|im_end|>\n<|im_start|>assistant\n")
+    with pytest.raises(ValueError, match="qwen25"):
+        eagle.Model(chat_template="qwen25")

@@ -56,6 +56,9 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     if (const char * tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;
     }
+    char name[256] = "";
+    llama_model_meta_val_str(model_, "general.name", name, sizeof(name));
+    chat_family_ = resolve_chat_family(params.chat_template, chat_template_, name);
 }
 
 llama_vlm_model::~llama_vlm_model() {
@@ -133,20 +136,32 @@ int32_t llama_vlm_model::eog_token() const {
 }
 
 std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
+    if (!use_raw_prompt && chat_family_ != chat_family::llama_cpp) {
+        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, mtmd_get_marker(mctx_));
+    }
     const std::string content = place_image_marker(prompt, mtmd_get_marker(mctx_), use_raw_prompt);
     if (use_raw_prompt) {
         return content;
     }
     if (chat_template_.empty()) {
-        log(log_level::info, "model has no chat template; using the prompt as written\n");
+        log(params_.system_prompt.value_or("").empty() ? log_level::info : log_level::warn,
+            std::string("model has no chat template; using the prompt as written") +
+                (params_.system_prompt.value_or("").empty() ? "\n" : " (without the --system text)\n"));
         return content;
     }
-    llama_chat_message message{"user", content.c_str()};
-    std::string out(content.size() * 2 + 256, '\0');
-    int32_t n = llama_chat_apply_template(chat_template_.c_str(), &message, 1, true, out.data(), int32_t(out.size()));
+    std::vector<llama_chat_message> messages;
+    const std::string system = params_.system_prompt.value_or("");
+    if (!system.empty()) {
+        messages.push_back({"system", system.c_str()});
+    }
+    messages.push_back({"user", content.c_str()});
+    std::string out(content.size() * 2 + system.size() + 256, '\0');
+    int32_t n = llama_chat_apply_template(chat_template_.c_str(), messages.data(), messages.size(), true, out.data(),
+                                          int32_t(out.size()));
     if (n > int32_t(out.size())) {
         out.resize(n);
-        n = llama_chat_apply_template(chat_template_.c_str(), &message, 1, true, out.data(), int32_t(out.size()));
+        n = llama_chat_apply_template(chat_template_.c_str(), messages.data(), messages.size(), true, out.data(),
+                                      int32_t(out.size()));
     }
     if (n < 0) {
         throw error(errc::unsupported, "the chat template of '" + params_.model_path +

@@ -51,6 +51,7 @@ public:
     int32_t n_vocab() const override;
     int32_t n_ctx_train() const override;
     bool has_chat_template() const override { return !chat_template_.empty(); }
+    chat_family chat_format() const override { return chat_family_; }
 
     std::vector<int32_t> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const override;
     std::string token_piece(int32_t id) const override;
@@ -82,6 +83,7 @@ private:
     mtmd_context * mctx_ = nullptr;
     mutable std::mutex encode_mutex_; // libmtmd's context holds the encoder's buffers: one encode at a time
     std::string chat_template_;       // empty: the GGUF has none
+    chat_family chat_family_ = chat_family::llama_cpp;
 };
 
 } // namespace eagle::llama_backend

@@ -56,6 +56,8 @@ server_vlm_model::server_vlm_model(const model_params & params) : params_(params
     params_.model_path = first.model_path;
     params_.mmproj_path.clear();
     find_eog_tokens();
+    // the served file's name stands in for general.name, which /props does not give
+    chat_family_ = resolve_chat_family(params_.chat_template, first.chat_template, model_file_name(first.model_path));
 }
 
 std::string server_vlm_model::description() const {
@@ -205,15 +207,24 @@ std::vector<sequence_part> server_vlm_model::prompt_sequence(const score_request
 }
 
 std::string server_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
+    if (!use_raw_prompt && chat_family_ != chat_family::llama_cpp) {
+        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, info_.front().media_marker);
+    }
     const std::string content = place_image_marker(prompt, info_.front().media_marker, use_raw_prompt);
     if (use_raw_prompt) {
         return content;
     }
     if (!has_chat_template()) {
-        log(log_level::info, "model has no chat template; using the prompt as written\n");
+        log(params_.system_prompt.value_or("").empty() ? log_level::info : log_level::warn,
+            std::string("model has no chat template; using the prompt as written") +
+                (params_.system_prompt.value_or("").empty() ? "\n" : " (without the --system text)\n"));
         return content;
     }
-    const json messages = json::array({{{"role", "user"}, {"content", content}}});
+    json messages = json::array();
+    if (!params_.system_prompt.value_or("").empty()) {
+        messages.push_back({{"role", "system"}, {"content", *params_.system_prompt}});
+    }
+    messages.push_back({{"role", "user"}, {"content", content}});
     return query("/apply-template", {{"messages", messages}}).at("prompt").get<std::string>();
 }
 

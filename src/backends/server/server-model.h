@@ -35,6 +35,7 @@ public:
     int32_t n_vocab() const override { return info_.front().n_vocab; }
     int32_t n_ctx_train() const override { return info_.front().n_ctx_train; }
     bool has_chat_template() const override { return !info_.front().chat_template.empty(); }
+    chat_family chat_format() const override { return chat_family_; }
 
     std::vector<int32_t> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const override;
     std::string token_piece(int32_t id) const override;
@@ -66,6 +67,7 @@ private:
     server_timeouts timeouts_;
     retry_policy retry_;
     std::vector<server_info> info_;
+    chat_family chat_family_ = chat_family::llama_cpp;
     std::set<int32_t> eog_ids_;
     int32_t eog_token_ = -1;
 
