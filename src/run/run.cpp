@@ -149,8 +149,17 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
 
     const model_params & mp = model.params();
     const session_params & sp = session.params();
-    rec.engine = {version(), model.engine_version(), mp.model_path, mp.mmproj_path, mp.n_threads,
-                  sp.n_seq, sp.n_ctx, sp.use_flash_attn, sp.use_f32_kv, mp.use_blas};
+    rec.engine = engine_record{};
+    rec.engine.eagle_version = version();
+    rec.engine.llama_cpp_version = model.engine_version();
+    rec.engine.model_path = mp.model_path;
+    rec.engine.mmproj_path = mp.mmproj_path;
+    rec.engine.n_threads = mp.n_threads;
+    rec.engine.n_seq = sp.n_seq;
+    rec.engine.n_ctx = sp.n_ctx;
+    rec.engine.use_flash_attn = sp.use_flash_attn;
+    rec.engine.use_f32_kv = sp.use_f32_kv;
+    rec.engine.use_blas = mp.use_blas;
     if (!request.use_raw_prompt && request.prompt_ids.empty()) { // else no template was applied: both stay empty
         const chat_family_info & family = chat_family_of(model.chat_format());
         rec.engine.chat_template = std::string(family.name);
