@@ -56,6 +56,11 @@ void add_search_options(CLI::App & app, explain_params & p) {
         ->capture_default_str();
     app.add_option("--shortlist-neighbours", p.shortlist.use_neighbours,
                    "shortlist search: also re-evaluate the regions touching the last chosen one")->capture_default_str();
+    app.add_option("--shortlist-tolerance", p.shortlist.tolerance,
+                   "shortlist search: gains closer than this count as equal (further rounds, neighbours)")->capture_default_str();
+    app.add_option("--shortlist-rescreen-loss", p.shortlist.rescreen_loss,
+                   "shortlist search: re-evaluate every region when the best fresh gain is below minus this (0 = never)")
+        ->capture_default_str();
     app.add_option("--shortlist-rescreen", p.shortlist.rescreen_every,
                    "shortlist search: re-evaluate every remaining region every k steps (0 = never)")->capture_default_str();
     app.add_option("--shortlist-saturation", p.shortlist.saturation,

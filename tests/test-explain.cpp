@@ -198,6 +198,8 @@ TEST(search, shortlist_equals_exact_on_additive_and_unbounded_rounds_on_submodul
     lazy_like.shortlist.max_rounds = 0;
     lazy_like.shortlist.use_neighbours = false;
     lazy_like.shortlist.saturation = 1.0f;
+    lazy_like.shortlist.tolerance = 0.0f;
+    lazy_like.shortlist.rescreen_loss = 0.0f;
     analytic_scorer c1 = coverage(), c2 = coverage();
     const eagle::explanation c = eagle::explain(c1, dummy_request(80, 80, 2), regions, exact);
     const eagle::explanation d = eagle::explain(c2, dummy_request(80, 80, 2), regions, lazy_like);
@@ -543,6 +545,13 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.budget.stop_fraction, 0.0f);
     EXPECT_EQ(p.lazy.batch, 8);
     EXPECT_EQ(p.lazy.epsilon, 0.0f);
+    EXPECT_EQ(p.shortlist.n_top, 2);
+    EXPECT_EQ(p.shortlist.max_rounds, 2);
+    EXPECT_TRUE(p.shortlist.use_neighbours);
+    EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
+    EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
+    EXPECT_EQ(p.shortlist.rescreen_every, 0);
+    EXPECT_EQ(p.shortlist.saturation, 1.0f);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
     EXPECT_EQ(p.efficient.update_step, 5);
@@ -574,6 +583,8 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.max_rounds", [](eagle::explain_params & p) { p.shortlist.max_rounds = -1; }},
         {"shortlist.rescreen_every", [](eagle::explain_params & p) { p.shortlist.rescreen_every = -2; }},
         {"shortlist.saturation", [](eagle::explain_params & p) { p.shortlist.saturation = 0.0f; }},
+        {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
+        {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},

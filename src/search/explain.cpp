@@ -143,6 +143,12 @@ void check_params(const explain_params & params) {
     if (params.lazy.batch < 1) fail("lazy.batch", std::to_string(params.lazy.batch), ">= 1");
     if (params.shortlist.n_top < 1) fail("shortlist.n_top", std::to_string(params.shortlist.n_top), ">= 1");
     if (params.shortlist.max_rounds < 0) fail("shortlist.max_rounds", std::to_string(params.shortlist.max_rounds), ">= 0");
+    if (!std::isfinite(params.shortlist.tolerance) || params.shortlist.tolerance < 0.0f) {
+        fail("shortlist.tolerance", number_text(params.shortlist.tolerance), "finite and >= 0");
+    }
+    if (!std::isfinite(params.shortlist.rescreen_loss) || params.shortlist.rescreen_loss < 0.0f) {
+        fail("shortlist.rescreen_loss", number_text(params.shortlist.rescreen_loss), "finite and >= 0");
+    }
     if (params.shortlist.rescreen_every < 0) {
         fail("shortlist.rescreen_every", std::to_string(params.shortlist.rescreen_every), ">= 0");
     }

@@ -61,6 +61,7 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
     float f_current = empty.objective;
     const size_t n_top = size_t(std::max(1, params.n_top));
     int32_t last_chosen = -1;
+    float f_before_last = f_current; // F before the last choice: did it move the objective?
 
     const auto evaluate_now = [&](const std::vector<int32_t> & regions_to_score, int32_t step) {
         std::vector<subset> candidates;
@@ -104,7 +105,8 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
                 return known;
             }());
             first_round.resize(std::min(first_round.size(), n_top));
-            for (int32_t v : adjacent[last_chosen]) {
+            const bool moved = std::fabs(fresh_score[last_chosen].objective - f_before_last) >= params.tolerance;
+            for (int32_t v : moved ? adjacent[last_chosen] : std::vector<int32_t>{}) {
                 if (!log.selected()[v] && std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
                     first_round.push_back(v);
                 }
@@ -119,7 +121,9 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
             }
             std::vector<std::pair<int32_t, float>> blockers;
             for (int32_t u : remaining) {
-                if (fresh_at[u] != step && (gain[u] > gain[best] || (gain[u] == gain[best] && u < best))) {
+                const bool beats = params.tolerance > 0.0f ? gain[u] > gain[best] + params.tolerance
+                                                           : gain[u] > gain[best] || (gain[u] == gain[best] && u < best);
+                if (fresh_at[u] != step && beats) {
                     blockers.emplace_back(u, gain[u]);
                 }
             }
@@ -128,11 +132,25 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
             next.resize(std::min(next.size(), n_top));
             evaluate_now(next, step);
         }
-        int32_t chosen = -1;
-        for (int32_t u : remaining) {
-            if (fresh_at[u] == step && (chosen < 0 || gain[u] > gain[chosen])) chosen = u;
+        const auto best_fresh = [&] {
+            int32_t best = -1;
+            for (int32_t u : remaining) {
+                if (fresh_at[u] == step && (best < 0 || gain[u] > gain[best])) best = u;
+            }
+            return best;
+        };
+        int32_t chosen = best_fresh();
+        if (params.rescreen_loss > 0.0f && gain[chosen] < -params.rescreen_loss) {
+            // every candidate loses: the last-known gains no longer say which region keeps the objective
+            std::vector<int32_t> rest;
+            for (int32_t u : remaining) {
+                if (fresh_at[u] != step) rest.push_back(u);
+            }
+            evaluate_now(rest, step);
+            chosen = best_fresh();
         }
         log.append(chosen, fresh_score[chosen]);
+        f_before_last = f_current;
         f_current = fresh_score[chosen].objective;
         last_chosen = chosen;
         if (progress && !progress(log.n_selected(), n)) {
