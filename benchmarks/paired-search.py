@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Paired comparison of a search against the exact greedy on the same explanations (issue 11, goal 3).
 
-    benchmarks/paired-search.py --eagle build/bin/eagle --baseline DIR_A --candidate DIR_B [--label NAME]
+    benchmarks/paired-search.py --eagle build/bin/eagle --baseline DIR_A --candidate DIR_B [--label NAME] [--exclude a,b]
 
 DIR_A and DIR_B hold one explanation folder per sample with the same folder names (as `eagle bench shapes`
 writes them: OUT/<task>/<method>/<scene>). The AUCs come from `eagle eval --json --per-sample` (the project's
@@ -49,9 +49,10 @@ def main():
     ap.add_argument("--candidate", required=True, help="folder of the candidate's explanations (same sample names)")
     ap.add_argument("--label", default="candidate")
     ap.add_argument("--header", action="store_true", help="print the table header first")
+    ap.add_argument("--exclude", default="", help="comma-separated sample names left out (e.g. the scenes a setting was tuned on)")
     args = ap.parse_args()
     base, cand = per_sample(args.eagle, args.baseline), per_sample(args.eagle, args.candidate)
-    names = sorted(set(base) & set(cand))
+    names = sorted((set(base) & set(cand)) - set(filter(None, args.exclude.split(","))))
     if not names:
         sys.exit("paired-search: no sample folder is in both " + args.baseline + " and " + args.candidate)
     pairs = [(base[k], cand[k]) for k in names]
