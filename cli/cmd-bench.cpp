@@ -269,6 +269,7 @@ command add_bench_command(CLI::App & parent) {
     app->add_option("--methods", o.methods, "comma-separated methods")->capture_default_str();
     app->add_option("--tasks", o.tasks, "comma-separated: sentence, word, probe")->capture_default_str();
     app->add_option("--divisions,-D", o.explain.request.regions.n_divisions, "SLICO division number")->capture_default_str();
+    add_search_options(*app, o.explain.request.params);
     app->add_option("--out,-o", o.explain.out_dir, "output folder (resumable)")->capture_default_str();
     app->add_option("--update", o.update_path, "write the tables into this BENCHMARKS.md (between the bench markers)");
     add_log_flags(*app);

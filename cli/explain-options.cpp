@@ -38,6 +38,10 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     app.add_option("--fit-size", rq.fit_size, "with --image-fit crop: resize the shortest side to this first, as the "
                                               "reference's processor (336 for LLaVA-1.5; 0 = crop at full resolution)")
         ->capture_default_str();
+    add_search_options(app, p);
+}
+
+void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--lambda1", p.lambda1, "weight of insight")->capture_default_str();
     app.add_option("--lambda2", p.lambda2, "weight of necessity")->capture_default_str();
     app.add_option("--search-scope", p.efficient.search_scope, "efficient search: window size")->capture_default_str();
@@ -45,6 +49,23 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
     app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
     app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
+    app.add_option("--shortlist-top", p.shortlist.n_top, "shortlist search: stale candidates re-evaluated per round")
+        ->capture_default_str();
+    app.add_option("--shortlist-rounds", p.shortlist.max_rounds,
+                   "shortlist search: rounds per step while a stale gain beats the best fresh one (0 = as lazy)")
+        ->capture_default_str();
+    app.add_option("--shortlist-neighbours", p.shortlist.use_neighbours,
+                   "shortlist search: also re-evaluate the regions touching the last chosen one")->capture_default_str();
+    app.add_option("--shortlist-tolerance", p.shortlist.tolerance,
+                   "shortlist search: gains closer than this count as equal (further rounds, neighbours)")->capture_default_str();
+    app.add_option("--shortlist-rescreen-loss", p.shortlist.rescreen_loss,
+                   "shortlist search: re-evaluate every region when the best fresh gain is below minus this (0 = never)")
+        ->capture_default_str();
+    app.add_option("--shortlist-rescreen", p.shortlist.rescreen_every,
+                   "shortlist search: re-evaluate every remaining region every k steps (0 = never)")->capture_default_str();
+    app.add_option("--shortlist-saturation", p.shortlist.saturation,
+                   "shortlist search: order the rest by last-known gain once both curves covered this fraction of "
+                   "their range (1 = never)")->capture_default_str();
     app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
     app.add_option("--stop-fraction", p.budget.stop_fraction,
                    "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();

@@ -36,6 +36,9 @@ CLI::Option * add_explain_command_options(CLI::App & app, explain_options & o);
 // the search, region, fill and image-fit options (explain and bench)
 void add_explain_options(CLI::App & app, explain_options & o);
 
+// the search knobs alone: lambdas, each search's parameters, the budget (explain and bench)
+void add_search_options(CLI::App & app, explain_params & p);
+
 // The option strings into o.request (method, search, segmenter, grid, fill, fit, token ids); throws on unknown
 // names and malformed id lists.
 void resolve_explain_options(explain_options & o);

@@ -167,6 +167,86 @@ TEST(search, lazy_stays_close_to_exact_on_non_submodular_objectives) {
     EXPECT_LE(b.n_evaluations, a.n_evaluations);
 }
 
+// The shortlist search on objectives whose exact greedy is known: on an additive objective gains never change,
+// so re-evaluating only the top stale candidates (and ordering the flat tail by them) is the exact greedy's
+// order, at a fraction of its cost; with unlimited rounds, no neighbours and no tail it is the lazy greedy,
+// so on a submodular objective it is the exact order again.
+TEST(search, shortlist_equals_exact_on_additive_and_unbounded_rounds_on_submodular_objectives) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0; // distinct, sum 1
+    analytic_scorer add1 = additive_scorer(regions, w), add2 = additive_scorer(regions, w);
+    const eagle::explanation a = eagle::explain(add1, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    const eagle::explanation b = eagle::explain(add2, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::shortlist));
+    EXPECT_EQ(a.order, b.order);
+    EXPECT_LT(b.n_evaluations * 5, a.n_evaluations) << "shortlist " << b.n_evaluations << " vs exact " << a.n_evaluations;
+    ASSERT_EQ(b.insertion_score.size(), 64u);
+    for (size_t k = 0; k < 64; ++k) {
+        EXPECT_NEAR(b.insertion_score[k], a.insertion_score[k], 1e-6) << k; // the tail's curves are measured too
+        EXPECT_NEAR(b.deletion_score[k], a.deletion_score[k], 1e-6) << k;
+    }
+
+    auto coverage = [&] {
+        return analytic_scorer(regions, 2, [w](int32_t t, const std::vector<double> & kept) {
+            double miss = 1.0;
+            for (size_t i = 0; i < w.size(); ++i) miss *= 1.0 - (t == 0 ? 4 * w[i] : 3 * w[63 - i]) * kept[i];
+            return float(1.0 - miss);
+        });
+    };
+    eagle::explain_params exact = with_mode(eagle::search_mode::exact), lazy_like = with_mode(eagle::search_mode::shortlist);
+    exact.lambda2 = lazy_like.lambda2 = 0.0f; // insight only: monotone submodular
+    lazy_like.shortlist.max_rounds = 0;
+    lazy_like.shortlist.use_neighbours = false;
+    lazy_like.shortlist.saturation = 1.0f;
+    lazy_like.shortlist.tolerance = 0.0f;
+    lazy_like.shortlist.rescreen_loss = 0.0f;
+    analytic_scorer c1 = coverage(), c2 = coverage();
+    const eagle::explanation c = eagle::explain(c1, dummy_request(80, 80, 2), regions, exact);
+    const eagle::explanation d = eagle::explain(c2, dummy_request(80, 80, 2), regions, lazy_like);
+    EXPECT_EQ(c.order, d.order);
+    EXPECT_EQ(d.n_ranked, 64);
+    EXPECT_LT(d.n_evaluations, c.n_evaluations);
+}
+
+// On an objective that is not submodular (recorded model scores, and a pair of regions worth something only
+// together) the shortlist search still returns a permutation of every region with complete curves, counts
+// its evaluations, and stays within the exact greedy's cost.
+TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    auto pairs_scorer = [&] {
+        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+            double p = 0.0;
+            for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
+            return float(p);
+        });
+    };
+    for (bool neighbours : {true, false}) {
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.use_neighbours = neighbours;
+        p.shortlist.rescreen_every = neighbours ? 0 : 7;
+        analytic_scorer pairs = pairs_scorer();
+        const eagle::explanation ex = eagle::explain(pairs, dummy_request(80, 80, 1), regions, p);
+        ASSERT_EQ(ex.order.size(), 64u);
+        EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
+        EXPECT_EQ(ex.insertion_score.size(), 64u);
+        EXPECT_EQ(ex.deletion_score.size(), 64u);
+        EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+        EXPECT_NEAR(ex.insertion_score.back(), ex.org_score[0], 1e-6);
+        EXPECT_GT(ex.n_evaluations, 2 * 64); // every region screened once
+        EXPECT_LT(ex.n_evaluations, 64 * 65);
+        EXPECT_GE(ex.n_ranked, 1);
+        EXPECT_LE(ex.n_ranked, 64);
+    }
+    // with every step searched (no tail), the partner of each chosen region (its grid neighbour, re-evaluated at
+    // once) follows it, and the order is the exact greedy's
+    analytic_scorer pairs_exact = pairs_scorer(), pairs2 = pairs_scorer();
+    const eagle::explanation exact = eagle::explain(pairs_exact, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    p.shortlist.saturation = 1.0f;
+    const eagle::explanation ex = eagle::explain(pairs2, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(ex.order, exact.order);
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -192,7 +272,7 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
     for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0;
-    for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy}) {
+    for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy, eagle::search_mode::shortlist}) {
         analytic_scorer sc = additive_scorer(regions, w);
         eagle::explain_params p = with_mode(mode);
         p.budget.max_regions = 5;
@@ -465,6 +545,13 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.budget.stop_fraction, 0.0f);
     EXPECT_EQ(p.lazy.batch, 8);
     EXPECT_EQ(p.lazy.epsilon, 0.0f);
+    EXPECT_EQ(p.shortlist.n_top, 2);
+    EXPECT_EQ(p.shortlist.max_rounds, 2);
+    EXPECT_TRUE(p.shortlist.use_neighbours);
+    EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
+    EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
+    EXPECT_EQ(p.shortlist.rescreen_every, 0);
+    EXPECT_EQ(p.shortlist.saturation, 1.0f);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
     EXPECT_EQ(p.efficient.update_step, 5);
@@ -492,6 +579,12 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"budget.stop_fraction", [](eagle::explain_params & p) { p.budget.stop_fraction = -0.5f; }},
         {"lazy.batch", [](eagle::explain_params & p) { p.lazy.batch = 0; }},
         {"lazy.epsilon", [](eagle::explain_params & p) { p.lazy.epsilon = -1.0f; }},
+        {"shortlist.n_top", [](eagle::explain_params & p) { p.shortlist.n_top = 0; }},
+        {"shortlist.max_rounds", [](eagle::explain_params & p) { p.shortlist.max_rounds = -1; }},
+        {"shortlist.rescreen_every", [](eagle::explain_params & p) { p.shortlist.rescreen_every = -2; }},
+        {"shortlist.saturation", [](eagle::explain_params & p) { p.shortlist.saturation = 0.0f; }},
+        {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
+        {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},

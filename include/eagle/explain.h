@@ -25,6 +25,7 @@ enum class search_mode {
     exact,     // the reference greedy: all remaining regions evaluated at every step, n(n+1) evaluations
     efficient, // the reference's bidirectional windowed greedy (explain_params::efficient)
     lazy,      // lazy greedy: stale gains as upper bounds, the top candidates re-evaluated until one is fresh
+    shortlist, // every region screened once, then per step only a shortlist re-evaluated (explain_params::shortlist)
 };
 search_mode search_mode_from_string(const std::string & name); // throws errc::invalid_argument
 const char * search_mode_name(search_mode mode);
@@ -62,6 +63,24 @@ struct explain_params {
         int32_t batch   = 8;           // stale candidates re-evaluated per round (one scorer batch)
         float   epsilon = 0.0f;        // accept a fresh gain within epsilon of the best stale bound
     } lazy;
+
+    // shortlist search: step 0 scores every region, as exact does; each later step re-evaluates only the
+    // n_top regions with the highest last-known gains (more rounds, up to max_rounds, while a stale gain beats
+    // the best fresh one by more than `tolerance`) and, when the last chosen region moved the objective by at
+    // least `tolerance`, the regions touching it, whose gains change most (parts of one object gain together).
+    // When every fresh gain is a loss larger than rescreen_loss, the shortlist is stale: all remaining regions
+    // are re-evaluated at that step. Once the insertion and deletion curves have covered `saturation` of their
+    // range (empty to full image), the rest is ordered by the last known gain and flagged unranked.
+    struct shortlist_params {
+        // the defaults are the best of the settings measured against exact (BENCHMARKS.md, "Search")
+        int32_t n_top          = 2;     // stale candidates re-evaluated per round (one scorer batch)
+        int32_t max_rounds     = 2;     // rounds per step (0 = until no stale gain beats the best fresh: lazy)
+        bool    use_neighbours = true;  // also re-evaluate the regions adjacent to the last chosen one
+        float   tolerance      = 1e-3f; // >= 0: gains closer than this count as equal (rounds, neighbours)
+        float   rescreen_loss  = 0.01f; // >= 0: re-evaluate all when the best fresh gain is below -rescreen_loss (0 = never)
+        int32_t rescreen_every = 0;     // every k steps re-evaluate all remaining regions (0 = never)
+        float   saturation     = 1.0f;  // in (0, 1]; 1 = rank every region by the search
+    } shortlist;
 
     // efficient search (the reference's defaults)
     struct efficient_params {

@@ -287,6 +287,13 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"update_step", params.efficient.update_step},
                    {"lazy_batch", params.lazy.batch},
                    {"lazy_epsilon", params.lazy.epsilon},
+                   {"shortlist_top", params.shortlist.n_top},
+                   {"shortlist_rounds", params.shortlist.max_rounds},
+                   {"shortlist_neighbours", params.shortlist.use_neighbours},
+                   {"shortlist_tolerance", params.shortlist.tolerance},
+                   {"shortlist_rescreen_loss", params.shortlist.rescreen_loss},
+                   {"shortlist_rescreen_every", params.shortlist.rescreen_every},
+                   {"shortlist_saturation", params.shortlist.saturation},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", params.budget.stop_fraction}};
     const int64_t n = ex.n_regions;

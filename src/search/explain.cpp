@@ -18,6 +18,7 @@ constexpr std::pair<const char *, search_mode> k_search_modes[] = {
     {"exact", search_mode::exact},
     {"efficient", search_mode::efficient},
     {"lazy", search_mode::lazy},
+    {"shortlist", search_mode::shortlist},
 };
 
 // the names set_method accepts; an ablation is EAGLE with one lambda zeroed
@@ -140,6 +141,20 @@ void check_params(const explain_params & params) {
         fail("lazy.epsilon", number_text(params.lazy.epsilon), "finite and >= 0");
     }
     if (params.lazy.batch < 1) fail("lazy.batch", std::to_string(params.lazy.batch), ">= 1");
+    if (params.shortlist.n_top < 1) fail("shortlist.n_top", std::to_string(params.shortlist.n_top), ">= 1");
+    if (params.shortlist.max_rounds < 0) fail("shortlist.max_rounds", std::to_string(params.shortlist.max_rounds), ">= 0");
+    if (!std::isfinite(params.shortlist.tolerance) || params.shortlist.tolerance < 0.0f) {
+        fail("shortlist.tolerance", number_text(params.shortlist.tolerance), "finite and >= 0");
+    }
+    if (!std::isfinite(params.shortlist.rescreen_loss) || params.shortlist.rescreen_loss < 0.0f) {
+        fail("shortlist.rescreen_loss", number_text(params.shortlist.rescreen_loss), "finite and >= 0");
+    }
+    if (params.shortlist.rescreen_every < 0) {
+        fail("shortlist.rescreen_every", std::to_string(params.shortlist.rescreen_every), ">= 0");
+    }
+    if (!std::isfinite(params.shortlist.saturation) || params.shortlist.saturation <= 0.0f || params.shortlist.saturation > 1.0f) {
+        fail("shortlist.saturation", number_text(params.shortlist.saturation), "finite and in (0, 1]");
+    }
     if (params.sampling.n_samples < 2) fail("sampling.n_samples", std::to_string(params.sampling.n_samples), ">= 2");
     if (params.efficient.search_scope < 1) fail("efficient.search_scope", std::to_string(params.efficient.search_scope), ">= 1");
     if (params.efficient.pending_samples < 1) {
@@ -197,6 +212,9 @@ explanation explain(scorer & sc, const score_request & request, const region_set
         switch (mode) {
             case search_mode::exact:     search_exact(ex, log, eval, limit, progress, n); break;
             case search_mode::lazy:      search_lazy(ex, log, eval, limit, params.lazy, progress, n, f_empty); break;
+            case search_mode::shortlist:
+                search_shortlist(ex, log, eval, regions, limit, params.shortlist, progress, n, full, empty);
+                break;
             case search_mode::efficient: search_efficient(ex, eval, regions, params.efficient, progress, n, full, empty); break;
         }
     }
