@@ -72,6 +72,7 @@ struct engine_record {
     bool use_flash_attn = false;
     bool use_f32_kv = true;
     bool use_blas = false;
+    bool is_approximate = false; // the engine only approximates the probabilities (vlm_model::is_approximate)
 };
 
 // One --target-word spec: a word and which of its occurrences in the answer ("cat" = the first, "cat@2" the
