@@ -1,12 +1,15 @@
 // The openai engine (src/backends/openai), approximate scoring on OpenAI-compatible chat servers:
 //   * the chat API as pure functions: word pieces, request bodies, response parsing (a documented OpenAI
 //     response and a recorded llama-server one), the top-k lookup;
+//   * vLLM's and SGLang's prompt log-probabilities (exact-api.h, not yet run against a live server): request
+//     bodies and parsing against examples written from their documented formats;
 //   * a real llama-server on 127.0.0.1 serving the default ShapesWorld model through its /v1/chat/completions:
 //     every probability the approximate engine gives equals the in-process llama.cpp engine's (fed the sequence
 //     the chat endpoint feeds, see chat_request) where the target is among the top k, and is 0 only where it
 //     cannot be (p <= 1/(k+1)); generation equals in-process; the
 //     explanation is marked approximate with its call count; every failure is one clear error. Skipped where the
 //     build found no llama-server.
+#include "openai/exact-api.h"
 #include "openai/openai-api.h"
 #include "openai/openai-model.h"
 
@@ -161,6 +164,77 @@ TEST(openai_api, the_factory_checks_top_logprobs) {
     EXPECT_EQ(code, eagle::errc::invalid_argument);
     const std::vector<std::string> engines = eagle::vlm_engines();
     EXPECT_NE(std::find(engines.begin(), engines.end(), "openai"), engines.end());
+}
+
+// ------------------------------------------------------------------------ vLLM and SGLang, from their docs
+
+const std::vector<int32_t> k_yellow_triangle = {264, 447, 457}; // "a yellow triangle" in the default model
+
+TEST(exact_api, vllm_body_continues_the_answer_as_the_final_assistant_turn) {
+    const json b = vllm_score_body("m", "describe the image", "QUJD", "a yellow triangle");
+    ASSERT_EQ(b["messages"].size(), 2u);
+    EXPECT_EQ(b["messages"][0]["content"][0]["image_url"]["url"], "data:image/png;base64,QUJD");
+    EXPECT_EQ(b["messages"][1], json({{"role", "assistant"}, {"content", "a yellow triangle"}}));
+    EXPECT_EQ(b["continue_final_message"], true);
+    EXPECT_EQ(b["add_generation_prompt"], false);
+    EXPECT_EQ(b["prompt_logprobs"], 0);
+    EXPECT_EQ(b["max_tokens"], 1);
+    EXPECT_EQ(b["model"], "m");
+}
+
+TEST(exact_api, vllm_reads_the_answer_from_the_end_of_prompt_logprobs) {
+    const json response = read_json("vllm-chat-prompt-logprobs.json");
+    const std::vector<double> lp = vllm_answer_logprobs(response, k_yellow_triangle, "http://v:8000");
+    EXPECT_EQ(lp, (std::vector<double>{-2.467662670824211e-05, -0.016795041039586067, -4.625427391147241e-05}));
+    // a position whose dict also holds other tokens: the answer's id is looked up, not the first key
+    json more = response;
+    more["prompt_logprobs"][5] = json::parse(R"({"430": {"logprob": -0.01, "rank": 1}, "447": {"logprob": -4.7, "rank": 2}})");
+    EXPECT_EQ(vllm_answer_logprobs(more, k_yellow_triangle, "http://v:8000")[1], -4.7);
+    eagle::errc code{};
+    // the server tokenized the answer otherwise
+    std::string e = error_of([&] { vllm_answer_logprobs(response, std::vector<int32_t>{264, 447, 442}, "http://v:8000"); }, &code);
+    EXPECT_NE(e.find("answer token 2"), std::string::npos) << e;
+    EXPECT_NE(e.find("tokenizes the answer otherwise"), std::string::npos) << e;
+    EXPECT_EQ(code, eagle::errc::backend);
+    // no prompt_logprobs: the feature is missing
+    json none = response;
+    none.erase("prompt_logprobs");
+    e = error_of([&] { vllm_answer_logprobs(none, k_yellow_triangle, "http://v:8000"); }, &code);
+    EXPECT_NE(e.find("returned no prompt_logprobs"), std::string::npos) << e;
+    EXPECT_EQ(code, eagle::errc::unsupported);
+    // an answer as long as the whole prompt: the first entry is null, there is nothing before the answer
+    e = error_of([&] { vllm_answer_logprobs(response, std::vector<int32_t>(7, 1), "http://v:8000"); }, &code);
+    EXPECT_NE(e.find("fewer than the prompt"), std::string::npos) << e;
+}
+
+TEST(exact_api, sglang_body_asks_for_the_answer_log_probabilities) {
+    const json b = sglang_score_body("<|im_start|>user\n<image>\ndescribe<|im_end|>\n<|im_start|>assistant\n",
+                                     "a yellow triangle", "QUJD", 17);
+    EXPECT_EQ(b["text"], "<|im_start|>user\n<image>\ndescribe<|im_end|>\n<|im_start|>assistant\na yellow triangle");
+    EXPECT_EQ(b["image_data"], "data:image/png;base64,QUJD");
+    EXPECT_EQ(b["return_logprob"], true);
+    EXPECT_EQ(b["logprob_start_len"], 17);
+    EXPECT_EQ(b["sampling_params"]["max_new_tokens"], 1);
+    EXPECT_EQ(b["sampling_params"]["temperature"], 0.0);
+}
+
+TEST(exact_api, sglang_reads_the_answer_from_the_end_of_input_token_logprobs) {
+    const json response = read_json("sglang-generate-logprobs.json");
+    EXPECT_EQ(sglang_answer_logprobs(response, k_yellow_triangle, "http://s:30000"),
+              (std::vector<double>{-2.467662670824211e-05, -0.016795041039586067, -4.625427391147241e-05}));
+    eagle::errc code{};
+    std::string e = error_of([&] { sglang_answer_logprobs(response, std::vector<int32_t>{264, 430, 457}, "http://s:30000"); }, &code);
+    EXPECT_NE(e.find("answer token 1 is 447, not 430"), std::string::npos) << e;
+    EXPECT_EQ(code, eagle::errc::backend);
+    json first = response; // logprob_start_len 0: the very first prompt token has no log-probability
+    first["meta_info"]["input_token_logprobs"][1][0] = nullptr;
+    e = error_of([&] { sglang_answer_logprobs(first, k_yellow_triangle, "http://s:30000"); }, &code);
+    EXPECT_NE(e.find("has no log-probability"), std::string::npos) << e;
+    json none = response;
+    none["meta_info"].erase("input_token_logprobs");
+    e = error_of([&] { sglang_answer_logprobs(none, k_yellow_triangle, "http://s:30000"); }, &code);
+    EXPECT_NE(e.find("returned no meta_info.input_token_logprobs"), std::string::npos) << e;
+    EXPECT_EQ(code, eagle::errc::unsupported);
 }
 
 // ------------------------------------------------------------------------------------ a real llama-server
