@@ -7,12 +7,13 @@
 //     every probability the approximate engine gives equals the in-process llama.cpp engine's (fed the sequence
 //     the chat endpoint feeds, see chat_request) where the target is among the top k, and is 0 only where it
 //     cannot be (p <= 1/(k+1)); generation equals in-process; the
-//     explanation is marked approximate with its call count; every failure is one clear error. Skipped where the
-//     build found no llama-server.
+//     explanation is marked approximate with its call count (library and CLI, which warns once); every failure is
+//     one clear error. Skipped where the build found no llama-server.
 #include "openai/exact-api.h"
 #include "openai/openai-api.h"
 #include "openai/openai-model.h"
 
+#include "cli-runner.h"
 #include "llama-server-process.h"
 
 #include "eagle/backends.h"
@@ -465,6 +466,41 @@ TEST_F(live_openai, failures_are_one_clear_error) {
     e = error_of([&] { eagle::server_backend::call(client, "/v1/chat/completions", body.dump(), {}, k_server_kind); }, &code);
     EXPECT_NE(e.find("OpenAI-compatible server at " + server_->url() + "/v1/chat/completions failed (HTTP "), std::string::npos) << e;
     EXPECT_EQ(code, eagle::errc::backend);
+}
+
+TEST_F(live_openai, the_cli_selects_it_warns_once_and_fails_in_one_line) {
+    const std::string out = std::string(EAGLE_TEST_TMP_DIR) + "/openai-cli-" + std::to_string(getpid());
+    std::filesystem::remove_all(out);
+    eagle::testing::run_result r = eagle::testing::run_eagle(
+        {"explain", "--server", server_->url(), "--server-api", "openai", "--top-logprobs", "5", "-i", k_image, "--no-eog",
+         "--segmenter", "grid", "--grid", "2x1", "-o", out},
+        EAGLE_TEST_TMP_DIR);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    size_t n_warnings = 0;
+    for (size_t at = r.err.find("is approximate"); at != std::string::npos; at = r.err.find("is approximate", at + 1)) {
+        ++n_warnings;
+    }
+    EXPECT_EQ(n_warnings, 1u) << r.err;
+    std::ifstream in(out + "/explanation.json");
+    const nlohmann::json j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["run"]["approximate"], true);
+    // the generation, then a call per scored masked image and target
+    const int64_t n_targets = int64_t(j["scored_tokens"]["answer"].size());
+    EXPECT_EQ(j["run"]["calls"].get<int64_t>(), 1 + j["run"]["scorer"]["n_evaluations"].get<int64_t>() * n_targets);
+
+    // a server that does not answer: one error line, nonzero exit
+    const std::string nobody = "http://127.0.0.1:" + std::to_string(eagle_test::free_port());
+    r = eagle::testing::run_eagle({"explain", "--server", nobody, "--server-api", "openai", "-i", k_image, "-o", out + "-x"},
+                                  EAGLE_TEST_TMP_DIR);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("OpenAI-compatible server at " + nobody + " does not answer"), std::string::npos) << r.err;
+    // an API the option does not know, and --server-api without --server
+    r = eagle::testing::run_eagle({"explain", "--server", nobody, "--server-api", "grpc"}, EAGLE_TEST_TMP_DIR);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--server-api"), std::string::npos) << r.err;
+    r = eagle::testing::run_eagle({"explain", "--server-api", "openai", "-i", k_image}, EAGLE_TEST_TMP_DIR);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--server-api openai needs --server URL"), std::string::npos) << r.err;
 }
 
 } // namespace
