@@ -18,6 +18,15 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--server", opts.servers,
                    "llama-server URL (http://host:port, repeatable): score and generate on running servers started with "
                    "--mmproj, the work spread over all; --model then only checks the served model's file name");
+    app.add_option("--server-api", opts.server_api,
+                   "what the --server URLs speak: llama (llama-server, exact), openai (any OpenAI-compatible "
+                   "/v1/chat/completions with logprobs: APPROXIMATE, top-k log-probabilities, one call per target and "
+                   "masked image; --model names the served model; $OPENAI_API_KEY is sent when set)")
+        ->check(CLI::IsMember({"llama", "openai"}))
+        ->capture_default_str();
+    app.add_option("--top-logprobs", opts.top_logprobs,
+                   "with --server-api openai: log-probabilities asked per call (1..20); a target outside them scores 0")
+        ->capture_default_str();
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
@@ -47,14 +56,18 @@ model_params resolve_model(const model_options & opts) {
     model_params params;
     if (!opts.servers.empty()) {
         // the servers hold the model: --model, if given, names the file they must serve
-        params.engine = "server";
+        params.engine = opts.server_api == "openai" ? "openai" : "server";
         params.servers = opts.servers;
+        params.top_logprobs = opts.top_logprobs;
         params.model_path = opts.model_path;
         params.n_threads = opts.n_threads;
         params.n_gpu_layers = opts.n_gpu_layers;
         params.chat_template = opts.chat_template;
         params.system_prompt = opts.system_prompt;
         return params;
+    }
+    if (opts.server_api != "llama") {
+        throw error(errc::invalid_argument, "--server-api " + opts.server_api + " needs --server URL");
     }
     if (opts.model_path.empty()) {
         if (!opts.mmproj_path.empty()) {

@@ -15,6 +15,9 @@ struct model_options {
     std::string model_path;   // empty: the embedded default model
     std::string mmproj_path;
     std::vector<std::string> servers; // --server URL (repeatable): the server engine instead of llama.cpp in process
+    std::string server_api = "llama"; // --server-api: what the servers speak (llama: the exact server engine; openai:
+                                      // any OpenAI-compatible chat server, approximate)
+    int32_t top_logprobs = 20;        // --top-logprobs: with --server-api openai, log-probabilities per call
     std::string image_path;   // empty: the bundled sample image
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;

@@ -5,7 +5,7 @@
 # also needs llama.cpp where find_package(llama) finds it.
 include(CMakePackageConfigHelpers)
 
-set(_eagle_install_targets eagle-core eagle-mock eagle-server eagle-backends eagle-shapes)
+set(_eagle_install_targets eagle-core eagle-mock eagle-server eagle-openai eagle-backends eagle-shapes)
 if(EAGLE_WITH_LLAMA)
     list(APPEND _eagle_install_targets eagle-llama)
 endif()

@@ -74,6 +74,7 @@ struct engine_record {
     bool use_blas = false;
     std::string chat_template;   // the family prompts were rendered with (eagle/chat-format.h names)
     std::string system_prompt;   // the system turn rendered ("" = none)
+    bool is_approximate = false; // the engine only approximates the probabilities (vlm_model::is_approximate)
 };
 
 // One --target-word spec: a word and which of its occurrences in the answer ("cat" = the first, "cat@2" the

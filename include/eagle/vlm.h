@@ -27,13 +27,16 @@ namespace eagle {
 
 struct model_params {
     std::string engine = "llama"; // which engine loads it: "llama" (llama.cpp in process), "server" (running
-                                  // llama-server processes over HTTP) or "mock" (weight-free and analytic, for
-                                  // tests and examples; no files)
+                                  // llama-server processes over HTTP), "openai" (any OpenAI-compatible chat
+                                  // server, approximate: top-k log-probabilities) or "mock" (weight-free and
+                                  // analytic, for tests and examples; no files)
     std::string model_path;       // text model GGUF (server: optional; when set, each server must serve a model
-                                  // file of this name)
+                                  // file of this name; openai: the model's name on the servers, default the
+                                  // first one they list)
     std::string mmproj_path;      // multimodal projector GGUF (libmtmd; server: unused)
     std::vector<std::string> servers; // server: llama-server base URLs ("http://host:port"); the work is spread
                                       // over all of them, one that stops answering is dropped with a warning
+    int32_t top_logprobs = 20;    // openai: log-probabilities asked per call (1..20); a target outside them scores 0
     std::vector<std::string> rpc_servers; // llama: ggml RPC servers ("host:port") the model is split over
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
@@ -149,6 +152,9 @@ public:
     virtual std::string description() const = 0; // architecture, size, parameter count
     // The inference engine's version, recorded in every output ("0.7.0 (build 11669, Debian)" for llama.cpp)
     virtual std::string engine_version() const { return ""; }
+    // True when scores only approximate the teacher-forced probabilities (the openai engine: top-k
+    // log-probabilities, 0 outside them); explanations record it.
+    virtual bool is_approximate() const { return false; }
     virtual int32_t n_vocab() const = 0;
     virtual int32_t n_ctx_train() const = 0;
     virtual bool has_chat_template() const = 0;

@@ -5,6 +5,7 @@
 #include "eagle/error.h"
 #include "eagle/mock-vlm.h"
 
+#include "openai/openai-engine.h"
 #include "server/server-engine.h"
 
 #if EAGLE_WITH_LLAMA
@@ -35,17 +36,20 @@ std::unique_ptr<vlm_model> load_vlm(const model_params & params) {
     if (engine == "server") {
         return server_backend::load_model(params);
     }
+    if (engine == "openai") {
+        return openai_backend::load_model(params);
+    }
     if (engine == "mock") {
         return load_mock_vlm(params);
     }
-    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama, server or mock)");
+    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama, server, openai or mock)");
 }
 
 std::vector<std::string> vlm_engines() {
 #if EAGLE_WITH_LLAMA
-    return {"llama", "server", "mock"};
+    return {"llama", "server", "openai", "mock"};
 #else
-    return {"server", "mock"};
+    return {"server", "openai", "mock"};
 #endif
 }
 

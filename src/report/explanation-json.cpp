@@ -41,6 +41,8 @@ ordered_json run_json(const explanation_record & rec) {
             {"flash_attn", en.use_flash_attn},
             {"kv_f32", en.use_f32_kv},
             {"blas", en.use_blas},
+            {"approximate", en.is_approximate},      // true: probabilities from top-k log-probabilities (engine openai)
+            {"calls", rec.scorer.n_backend_calls},   // the scorer's engine calls (openai: one per masked image and target)
             {"answer_given", rq.answer_text},
             {"answer_ids_given", rq.answer_ids},
             {"max_tokens", rq.max_tokens},

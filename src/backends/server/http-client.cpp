@@ -71,13 +71,18 @@ http_response http_client::perform(const std::string & path, const std::string *
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, append_body);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &out.body);
+    for (const std::string & h : headers_) {
+        headers = curl_slist_append(headers, h.c_str());
+    }
     if (body) {
         headers = curl_slist_append(headers, "Content-Type: application/json");
         // no "Expect: 100-continue" round trip for large bodies (a base64 image is tens of kB)
         headers = curl_slist_append(headers, "Expect:");
-        curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());
         curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body->size()));
+    }
+    if (headers) {
+        curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     }
     const CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 typedef void CURL;
 
@@ -28,6 +29,8 @@ public:
     http_client & operator=(const http_client &) = delete;
 
     const std::string & base_url() const { return base_url_; }
+    // A header sent with every request, e.g. "Authorization: Bearer KEY"
+    void add_header(std::string header) { headers_.push_back(std::move(header)); }
 
     // Throw transport_error when no answer came back.
     http_response get(const std::string & path);
@@ -39,6 +42,7 @@ private:
     std::string base_url_;
     double connect_timeout_s_;
     double timeout_s_;
+    std::vector<std::string> headers_;
     CURL * curl_ = nullptr; // reused: libcurl keeps the connection alive between requests on one handle
 };
 

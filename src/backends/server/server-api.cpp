@@ -141,7 +141,8 @@ std::string error_message(const http_response & response) {
     return response.body.substr(0, 200);
 }
 
-json call(http_client & client, const std::string & path, const std::string & body, const retry_policy & policy) {
+json call(http_client & client, const std::string & path, const std::string & body, const retry_policy & policy,
+          const std::string & kind) {
     double backoff = policy.first_backoff_s;
     std::string last;
     for (int32_t attempt = 1;; ++attempt) {
@@ -152,18 +153,18 @@ json call(http_client & client, const std::string & path, const std::string & bo
                 try {
                     return json::parse(r.body);
                 } catch (const json::exception & e) {
-                    throw error(errc::backend, "llama-server at " + client.base_url() + path + " answered no JSON (" +
+                    throw error(errc::backend, kind + " at " + client.base_url() + path + " answered no JSON (" +
                                                    e.what() + ")");
                 }
             }
             const std::string message = "HTTP " + std::to_string(r.status) + ": " + error_message(r);
             if (r.status != 503 || is_last) {
-                throw error(errc::backend, "llama-server at " + client.base_url() + path + " failed (" + message + ")");
+                throw error(errc::backend, kind + " at " + client.base_url() + path + " failed (" + message + ")");
             }
             last = message; // loading the model, or no free slot: wait
         } catch (const transport_error & e) {
             if (is_last) {
-                throw server_down(client.base_url(), e.what);
+                throw server_down(client.base_url(), e.what, kind);
             }
             last = e.what;
         }

@@ -85,11 +85,12 @@ completion_result parse_completion(const json & response);
 // The message of an error response ({"error": {"message": ...}}), else the body's start.
 std::string error_message(const http_response & response);
 
-// A server that stopped answering (no HTTP answer after every retry): the pool drops it.
+// A server that stopped answering (no HTTP answer after every retry): the pool drops it. kind names the server
+// in the message ("llama-server", "OpenAI-compatible server", ...).
 class server_down : public error {
 public:
-    server_down(const std::string & url, const std::string & what)
-        : error(errc::io, "llama-server at " + url + " does not answer (" + what + "); is it running?"), url_(url) {}
+    server_down(const std::string & url, const std::string & what, const std::string & kind = "llama-server")
+        : error(errc::io, kind + " at " + url + " does not answer (" + what + "); is it running?"), url_(url) {}
     const std::string & url() const { return url_; }
 
 private:
@@ -103,8 +104,10 @@ struct retry_policy {
 
 // One request with retries: no answer (refused, reset, timeout) and 503 (loading, busy) are retried with
 // backoff; after the last try no answer throws server_down, a 503 errc::backend. Other error statuses throw
-// errc::backend with the server's message (they would fail again). body empty: GET, else POST.
-json call(http_client & client, const std::string & path, const std::string & body, const retry_policy & policy);
+// errc::backend with the server's message (they would fail again). body empty: GET, else POST. kind names the
+// server in the messages.
+json call(http_client & client, const std::string & path, const std::string & body, const retry_policy & policy,
+          const std::string & kind = "llama-server");
 
 using eagle::base64_encode; // common/base64.h
 
