@@ -149,8 +149,8 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
 
     const model_params & mp = model.params();
     const session_params & sp = session.params();
-    rec.engine = {version(), model.engine_version(), mp.model_path, mp.mmproj_path, mp.n_threads,
-                  sp.n_seq, sp.n_ctx, sp.use_flash_attn, sp.use_f32_kv, mp.use_blas};
+    rec.engine = {version(), model.engine_version(), mp.engine, mp.servers, mp.rpc_servers, mp.model_path, mp.mmproj_path,
+                  mp.n_threads, sp.n_seq, sp.n_ctx, sp.use_flash_attn, sp.use_f32_kv, mp.use_blas};
 
     // the answer: given as ids, given as text, or the model's own (with its end token, as the reference explains it)
     if (!request.answer_ids.empty()) {
