@@ -17,7 +17,9 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--mmproj", opts.mmproj_path, "multimodal projector GGUF (required with --model)");
     app.add_option("--server", opts.servers,
                    "llama-server URL (http://host:port, repeatable): score and generate on running servers started with "
-                   "--mmproj, the work spread over all; --model then only checks the served model's file name");
+                   "--mmproj, the work spread over all; --model then only checks the served model's file name. The "
+                   "servers' own settings apply: --threads, --batch, --ctx, --gpu-layers, --kv-f16, --blas, --flash-attn, "
+                   "--rpc are errors with --server");
     app.add_option("--server-api", opts.server_api,
                    "what the --server URLs speak: llama (llama-server, exact), openai (any OpenAI-compatible "
                    "/v1/chat/completions with logprobs: APPROXIMATE, top-k log-probabilities, one call per target and "
@@ -27,6 +29,10 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--top-logprobs", opts.top_logprobs,
                    "with --server-api openai: log-probabilities asked per call (1..20); a target outside them scores 0")
         ->capture_default_str();
+    app.add_option("--rpc", opts.rpc_servers,
+                   "ggml RPC servers (host:port,...) to split the in-process model over (llama.cpp's rpc-server; "
+                   "all layers go to them unless --gpu-layers says otherwise; docs/scale-out.md)")
+        ->delimiter(',');
     app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
@@ -42,9 +48,9 @@ void add_model_options(CLI::App & app, model_options & opts) {
         "--system", [&opts](const std::string & text) { opts.system_prompt = text; },
         "the system turn (default: the template family's own, e.g. Qwen2.5-VL's \"You are a helpful assistant.\"; "
         "'' for none)");
-    app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all)");
-    app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256)");
-    app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request)");
+    app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all; not with --server)");
+    app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256; not with --server)");
+    app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
     app.add_flag("--kv-f16", opts.use_f16_kv, "keep llama.cpp's KV cache in f16 (less memory; on CPU slower than the default f32)");
     app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (the system's libblas.so.3) for the matrix products (measured slower on CPU; BENCHMARKS.md)");
@@ -52,16 +58,36 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_flag("--json", opts.is_json, "print JSON");
 }
 
+namespace {
+
+// The in-process options a --server run would silently ignore (the servers' own -t, -np, -c, -ngl, -ctk, -fa
+// decide): one error naming the first one set away from its default.
+void reject_in_process_options(const model_options & opts) {
+    const model_options defaults;
+    const std::pair<bool, const char *> set[] = {
+        {opts.n_threads != defaults.n_threads, "--threads"},   {opts.n_seq != defaults.n_seq, "--batch"},
+        {opts.n_ctx != defaults.n_ctx, "--ctx"},               {opts.n_gpu_layers != defaults.n_gpu_layers, "--gpu-layers"},
+        {opts.use_f16_kv, "--kv-f16"},                         {opts.use_blas, "--blas"},
+        {opts.use_flash_attn, "--flash-attn"},                 {!opts.rpc_servers.empty(), "--rpc"}};
+    for (const auto & [is_set, name] : set) {
+        if (is_set) {
+            throw error(errc::invalid_argument, std::string(name) + " does not apply with --server: the servers run the model "
+                                                "with their own settings (llama-server -t, -np, -c, -ngl, -ctk/-ctv, -fa, --rpc)");
+        }
+    }
+}
+
+} // namespace
+
 model_params resolve_model(const model_options & opts) {
     model_params params;
     if (!opts.servers.empty()) {
+        reject_in_process_options(opts);
         // the servers hold the model: --model, if given, names the file they must serve
         params.engine = opts.server_api == "openai" ? "openai" : "server";
         params.servers = opts.servers;
         params.top_logprobs = opts.top_logprobs;
         params.model_path = opts.model_path;
-        params.n_threads = opts.n_threads;
-        params.n_gpu_layers = opts.n_gpu_layers;
         params.chat_template = opts.chat_template;
         params.system_prompt = opts.system_prompt;
         return params;
@@ -94,6 +120,7 @@ model_params resolve_model(const model_options & opts) {
     params.use_blas = opts.use_blas;
     params.chat_template = opts.chat_template;
     params.system_prompt = opts.system_prompt;
+    params.rpc_servers = opts.rpc_servers;
     return params;
 }
 
@@ -150,6 +177,7 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"llama_cpp", llama_cpp_info().version},
             {"engine", params.engine},
             {"servers", params.servers},
+            {"rpc", params.rpc_servers},
             {"model", params.model_path},
             {"mmproj", params.mmproj_path},
             {"image", image_path},

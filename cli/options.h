@@ -18,6 +18,7 @@ struct model_options {
     std::string server_api = "llama"; // --server-api: what the servers speak (llama: the exact server engine; openai:
                                       // any OpenAI-compatible chat server, approximate)
     int32_t top_logprobs = 20;        // --top-logprobs: with --server-api openai, log-probabilities per call
+    std::vector<std::string> rpc_servers; // --rpc host:port,...: ggml RPC servers the in-process model is split over
     std::string image_path;   // empty: the bundled sample image
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;
@@ -35,7 +36,8 @@ struct model_options {
 
 void add_model_options(CLI::App & app, model_options & opts);
 
-// model/mmproj/image paths with the defaults filled in; throws eagle::error if a default is missing
+// model/mmproj/image paths with the defaults filled in; throws eagle::error if a default is missing, and
+// errc::invalid_argument for an in-process option (--threads, --batch, --ctx, ...) set with --server
 model_params resolve_model(const model_options & opts);
 std::string resolve_image(const model_options & opts);
 session_params make_session_params(const model_options & opts);

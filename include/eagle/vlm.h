@@ -37,9 +37,12 @@ struct model_params {
     std::vector<std::string> servers; // server: llama-server base URLs ("http://host:port"); the work is spread
                                       // over all of them, one that stops answering is dropped with a warning
     int32_t top_logprobs = 20;    // openai: log-probabilities asked per call (1..20); a target outside them scores 0
-    std::vector<std::string> rpc_servers; // llama: ggml RPC servers ("host:port") the model is split over
+    std::vector<std::string> rpc_servers; // llama: ggml RPC servers ("host:port", llama.cpp's rpc-server) the
+                                          // model's layers are split over (by their memory); the projector and
+                                          // the rest stay in process. Unreachable: errc::io at load
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
-    int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected
+    int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
+                                  // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
     bool    use_blas     = false; // llama: ggml's BLAS backend for the large matrix products, on the system's
                                   // libblas.so.3 (Debian: the one update-alternatives selects). Measured
                                   // slower or equal at every size (BENCHMARKS.md). Process-wide once used:

@@ -26,6 +26,9 @@ ordered_json run_json(const explanation_record & rec) {
     const engine_record & en = rec.engine;
     return {{"eagle", en.eagle_version},
             {"llama_cpp", en.llama_cpp_version},
+            {"engine", en.engine},
+            {"servers", en.servers},
+            {"rpc", en.rpc_servers},
             {"model", en.model_path},
             {"mmproj", en.mmproj_path},
             {"image", rq.image_path},

@@ -152,6 +152,9 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     rec.engine = engine_record{};
     rec.engine.eagle_version = version();
     rec.engine.llama_cpp_version = model.engine_version();
+    rec.engine.engine = mp.engine;
+    rec.engine.servers = mp.servers;
+    rec.engine.rpc_servers = mp.rpc_servers;
     rec.engine.model_path = mp.model_path;
     rec.engine.mmproj_path = mp.mmproj_path;
     rec.engine.n_threads = mp.n_threads;

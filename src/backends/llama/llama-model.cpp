@@ -30,6 +30,22 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
 
     llama_model_params mparams = llama_model_default_params();
     mparams.n_gpu_layers = params.n_gpu_layers;
+    // RPC servers join ggml's process-wide device list once registered: a model names its devices then, so
+    // that only a model given --rpc uses them (theirs first, as llama.cpp orders them, then local GPUs)
+    std::vector<ggml_backend_dev_t> devices;
+    if (!params.rpc_servers.empty()) {
+        devices = rpc_devices(params.rpc_servers);
+        if (params.n_gpu_layers == 0) {
+            mparams.n_gpu_layers = -1; // --rpc alone: every layer goes to the servers
+        }
+    }
+    if (has_rpc_devices()) {
+        for (ggml_backend_dev_t dev : local_offload_devices()) {
+            devices.push_back(dev);
+        }
+        devices.push_back(nullptr);
+        mparams.devices = devices.data();
+    }
     model_ = llama_model_load_from_file(params.model_path.c_str(), mparams);
     if (!model_) {
         throw error(errc::model, "cannot load model '" + params.model_path + "' (architecture '" + text_arch +
@@ -42,6 +58,10 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     cparams.n_threads     = n_threads_;
     cparams.print_timings = false;
     cparams.warmup        = false;
+    // libmtmd's default (auto) turns flash attention on for the vision encoder even on CPU, where it
+    // accumulates in f16: on ShapesWorld the scores moved up to 4e-4 from llama-server's (-fa off) by that
+    // alone. Off on CPU, as for the text model (session_params::use_flash_attn).
+    cparams.flash_attn_type = params.n_gpu_layers != 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     mctx_ = mtmd_init_from_file(params.mmproj_path.c_str(), model_, cparams);
     if (!mctx_) {
         llama_model_free(model_); // the destructor does not run for a constructor that throws
@@ -77,7 +97,11 @@ std::string llama_vlm_model::engine_version() const {
 std::string llama_vlm_model::description() const {
     char buf[256];
     llama_model_desc(model_, buf, sizeof(buf));
-    return std::string(buf) + ", " + std::to_string(llama_model_n_params(model_)) + " parameters";
+    std::string rpc;
+    for (const std::string & endpoint : params_.rpc_servers) {
+        rpc += (rpc.empty() ? ", layers on RPC servers " : ", ") + endpoint;
+    }
+    return std::string(buf) + ", " + std::to_string(llama_model_n_params(model_)) + " parameters" + rpc;
 }
 
 int32_t llama_vlm_model::n_vocab() const { return llama_vocab_n_tokens(vocab_); }

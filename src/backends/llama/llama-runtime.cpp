@@ -9,10 +9,19 @@
 #include <gguf.h>
 #include <mtmd-helper.h>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -96,6 +105,134 @@ void enable_blas_backend() {
                                        "' could not be loaded (run scripts/provision-llama.sh, or set "
                                        "EAGLE_GGML_BACKEND_DIR to a folder with libggml-blas.so)");
     }
+}
+
+namespace {
+
+bool is_rpc(ggml_backend_dev_t dev) {
+    return std::string(ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev))).rfind("RPC", 0) == 0;
+}
+
+// host:port split at the last colon; throws errc::invalid_argument naming the endpoint
+std::pair<std::string, std::string> split_endpoint(const std::string & endpoint) {
+    const size_t colon = endpoint.rfind(':');
+    const std::string host = colon == std::string::npos ? "" : endpoint.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : endpoint.substr(colon + 1);
+    const bool port_ok = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit) &&
+                         std::stoi(port) > 0 && std::stoi(port) < 65536;
+    if (host.empty() || !port_ok) {
+        throw error(errc::invalid_argument, "--rpc '" + endpoint + "' is not host:port (e.g. 192.168.1.2:50052)");
+    }
+    return {host, port};
+}
+
+// ggml's RPC client aborts the process on a failed connection in some versions, and waits for the kernel's
+// connect timeout in others: a connection is tried here first, with a timeout, for one clear error.
+void check_reachable(const std::string & endpoint, double timeout_s) {
+    const auto [host, port] = split_endpoint(endpoint);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo * found = nullptr;
+    if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        throw error(errc::io, "ggml RPC server '" + endpoint + "': cannot resolve '" + host + "' (" + gai_strerror(rc) + ")");
+    }
+    std::string why = "no address";
+    bool connected = false;
+    for (addrinfo * a = found; a && !connected; a = a->ai_next) {
+        const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) {
+            why = std::strerror(errno);
+            continue;
+        }
+        int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            rc = poll(&p, 1, int(timeout_s * 1000));
+            if (rc == 0) {
+                why = "no answer in " + std::to_string(int(timeout_s)) + " s";
+                rc = -1;
+            } else if (rc > 0) {
+                int err = 0;
+                socklen_t len = sizeof(err);
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                rc = err == 0 ? 0 : -1;
+                if (err != 0) {
+                    why = std::strerror(err);
+                }
+            } else {
+                why = std::strerror(errno);
+            }
+        } else if (rc != 0) {
+            why = std::strerror(errno);
+        }
+        connected = rc == 0;
+        close(fd);
+    }
+    freeaddrinfo(found);
+    if (!connected) {
+        throw error(errc::io, "ggml RPC server at " + endpoint + " does not answer (" + why +
+                                  "); is ggml-rpc-server (rpc-server) running there with -H on a reachable address?");
+    }
+}
+
+std::mutex g_rpc_mutex;
+std::map<std::string, ggml_backend_reg_t> g_rpc_regs; // endpoint -> its registered devices
+
+} // namespace
+
+std::vector<ggml_backend_dev_t> rpc_devices(const std::vector<std::string> & endpoints) {
+    init_backends_once();
+    std::vector<ggml_backend_dev_t> devices;
+    const std::lock_guard<std::mutex> lock(g_rpc_mutex);
+    for (const std::string & endpoint : endpoints) {
+        auto it = g_rpc_regs.find(endpoint);
+        if (it == g_rpc_regs.end()) {
+            check_reachable(endpoint, 5.0);
+            ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+            if (!rpc) {
+                throw error(errc::backend, "--rpc needs ggml's RPC backend (libggml-rpc.so, Debian: libggml0-backend-rpc) "
+                                           "in the backend folder '" + g_backend_dir + "'");
+            }
+            using add_server_fn = ggml_backend_reg_t (*)(const char * endpoint);
+            auto add_server = reinterpret_cast<add_server_fn>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server"));
+            if (!add_server) {
+                throw error(errc::backend, "this ggml's RPC backend has no ggml_backend_rpc_add_server (too old for --rpc)");
+            }
+            ggml_backend_reg_t reg = add_server(endpoint.c_str());
+            if (!reg || ggml_backend_reg_dev_count(reg) == 0) {
+                throw error(errc::io, "ggml RPC server at " + endpoint + " accepted the connection but offers no device "
+                                      "(another client connected, or another protocol version; run with --verbose)");
+            }
+            ggml_backend_register(reg); // once per endpoint: registering twice would list its devices twice
+            it = g_rpc_regs.emplace(endpoint, reg).first;
+        }
+        for (size_t i = 0; i < ggml_backend_reg_dev_count(it->second); ++i) {
+            devices.push_back(ggml_backend_reg_dev_get(it->second, i));
+        }
+    }
+    return devices;
+}
+
+std::vector<ggml_backend_dev_t> local_offload_devices() {
+    std::vector<ggml_backend_dev_t> gpus, igpus;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        if (is_rpc(dev)) {
+            continue;
+        }
+        if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_GPU) {
+            gpus.push_back(dev);
+        } else if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_IGPU) {
+            igpus.push_back(dev);
+        }
+    }
+    return gpus.empty() ? igpus : gpus;
+}
+
+bool has_rpc_devices() {
+    const std::lock_guard<std::mutex> lock(g_rpc_mutex);
+    return !g_rpc_regs.empty();
 }
 
 // All hardware threads, unless EAGLE_THREADS says otherwise: ggml's worker threads spin while they wait, so

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace eagle::llama_backend {
 
@@ -22,6 +23,17 @@ void init_backends_once();
 // Loads ggml's BLAS backend (once). Process-wide: llama.cpp then uses it in every context made afterwards,
 // of any model. Throws errc::backend if the backend library is missing.
 void enable_blas_backend();
+
+// The devices of ggml's RPC servers ("host:port" each, llama.cpp's rpc-server), registered with ggml once per
+// endpoint for the process. Throws errc::invalid_argument for an endpoint that is not host:port, errc::io for
+// one that does not accept a connection within 5 s, errc::backend when ggml's RPC backend is not loaded.
+std::vector<ggml_backend_dev_t> rpc_devices(const std::vector<std::string> & endpoints);
+
+// The offload devices llama.cpp would pick by default, RPC devices left out: GPUs, else integrated GPUs.
+std::vector<ggml_backend_dev_t> local_offload_devices();
+
+// Whether this process has registered any RPC server (their devices then join ggml's global list).
+bool has_rpc_devices();
 
 // All hardware threads, unless $EAGLE_THREADS says otherwise.
 int32_t default_n_threads();

@@ -55,6 +55,10 @@ server_vlm_model::server_vlm_model(const model_params & params) : params_(params
     }
     params_.model_path = first.model_path;
     params_.mmproj_path.clear();
+    params_.servers.clear(); // the servers used: those that answered, as normalized URLs (the run record's)
+    for (const server_info & i : info_) {
+        params_.servers.push_back(i.url);
+    }
     find_eog_tokens();
     // the served file's name stands in for general.name, which /props does not give
     chat_family_ = resolve_chat_family(params_.chat_template, first.chat_template, model_file_name(first.model_path));

@@ -29,7 +29,8 @@ public:
     // when two serve different models or params.model_path names another model file.
     explicit server_vlm_model(const model_params & params);
 
-    const model_params & params() const override { return params_; } // model_path: the served model's path
+    // model_path: the served model's path; servers: those that answered at load, normalized
+    const model_params & params() const override { return params_; }
     std::string description() const override;
     std::string engine_version() const override;
     int32_t n_vocab() const override { return info_.front().n_vocab; }
