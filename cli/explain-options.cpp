@@ -63,6 +63,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
         ->capture_default_str();
     app.add_option("--shortlist-rescreen", p.shortlist.rescreen_every,
                    "shortlist search: re-evaluate every remaining region every k steps (0 = never)")->capture_default_str();
+    app.add_option("--shortlist-rescreen-first", p.shortlist.rescreen_first,
+                   "shortlist search: the first k steps re-evaluate every remaining region (as exact)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--shortlist-saturation", p.shortlist.saturation,
                    "shortlist search: order the rest by last-known gain once both curves covered this fraction of "
                    "their range (1 = never)")->capture_default_str();

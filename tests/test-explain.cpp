@@ -247,6 +247,39 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
     EXPECT_EQ(ex.order, exact.order);
 }
 
+// The first rescreen_first steps re-evaluate every region, as exact does: on the pairs objective with a
+// one-candidate shortlist and no neighbour rule, the first k choices are exact's, each full step costs
+// evaluations, and with k = n the whole order is exact's.
+TEST(search, shortlist_rescreen_first_follows_exact_for_its_steps) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    auto pairs_scorer = [&] {
+        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+            double p = 0.0;
+            for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
+            return float(p);
+        });
+    };
+    analytic_scorer exact_scorer = pairs_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    auto shortlist = [&](int32_t first) {
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.use_neighbours = false;
+        p.shortlist.n_top = 1;
+        p.shortlist.max_rounds = 1;
+        p.shortlist.rescreen_loss = 0.0f;
+        p.shortlist.rescreen_first = first;
+        analytic_scorer sc = pairs_scorer();
+        return eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
+    };
+    const size_t k = 6;
+    const eagle::explanation base = shortlist(1), first_k = shortlist(int32_t(k)), all = shortlist(64);
+    const auto prefix = [&](const eagle::explanation & ex) { return std::vector<int32_t>(ex.order.begin(), ex.order.begin() + k); };
+    EXPECT_EQ(prefix(first_k), prefix(exact));
+    EXPECT_EQ(all.order, exact.order);
+    EXPECT_LT(base.n_evaluations, first_k.n_evaluations);
+    EXPECT_LT(first_k.n_evaluations, all.n_evaluations);
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -551,6 +584,7 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
     EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
     EXPECT_EQ(p.shortlist.rescreen_every, 0);
+    EXPECT_EQ(p.shortlist.rescreen_first, 1);
     EXPECT_EQ(p.shortlist.saturation, 1.0f);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
@@ -582,6 +616,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.n_top", [](eagle::explain_params & p) { p.shortlist.n_top = 0; }},
         {"shortlist.max_rounds", [](eagle::explain_params & p) { p.shortlist.max_rounds = -1; }},
         {"shortlist.rescreen_every", [](eagle::explain_params & p) { p.shortlist.rescreen_every = -2; }},
+        {"shortlist.rescreen_first", [](eagle::explain_params & p) { p.shortlist.rescreen_first = 0; }},
         {"shortlist.saturation", [](eagle::explain_params & p) { p.shortlist.saturation = 0.0f; }},
         {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
         {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},

@@ -64,7 +64,7 @@ struct explain_params {
         float   epsilon = 0.0f;        // accept a fresh gain within epsilon of the best stale bound
     } lazy;
 
-    // shortlist search: step 0 scores every region, as exact does; each later step re-evaluates only the
+    // shortlist search: the first rescreen_first steps (step 0 at least) score every region, as exact does; each later step re-evaluates only the
     // n_top regions with the highest last-known gains (more rounds, up to max_rounds, while a stale gain beats
     // the best fresh one by more than `tolerance`) and, when the last chosen region moved the objective by at
     // least `tolerance`, the regions touching it, whose gains change most (parts of one object gain together).
@@ -79,6 +79,8 @@ struct explain_params {
         float   tolerance      = 1e-3f; // >= 0: gains closer than this count as equal (rounds, neighbours)
         float   rescreen_loss  = 0.01f; // >= 0: re-evaluate all when the best fresh gain is below -rescreen_loss (0 = never)
         int32_t rescreen_every = 0;     // every k steps re-evaluate all remaining regions (0 = never)
+        int32_t rescreen_first = 1;     // >= 1: the first k steps re-evaluate all remaining regions, as exact does
+                                        // (the deletion curve is decided by the first regions)
         float   saturation     = 1.0f;  // in (0, 1]; 1 = rank every region by the search
     } shortlist;
 

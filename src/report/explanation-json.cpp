@@ -298,6 +298,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_tolerance", params.shortlist.tolerance},
                    {"shortlist_rescreen_loss", params.shortlist.rescreen_loss},
                    {"shortlist_rescreen_every", params.shortlist.rescreen_every},
+                   {"shortlist_rescreen_first", params.shortlist.rescreen_first},
                    {"shortlist_saturation", params.shortlist.saturation},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", params.budget.stop_fraction}};

@@ -152,6 +152,9 @@ void check_params(const explain_params & params) {
     if (params.shortlist.rescreen_every < 0) {
         fail("shortlist.rescreen_every", std::to_string(params.shortlist.rescreen_every), ">= 0");
     }
+    if (params.shortlist.rescreen_first < 1) {
+        fail("shortlist.rescreen_first", std::to_string(params.shortlist.rescreen_first), ">= 1");
+    }
     if (!std::isfinite(params.shortlist.saturation) || params.shortlist.saturation <= 0.0f || params.shortlist.saturation > 1.0f) {
         fail("shortlist.saturation", number_text(params.shortlist.saturation), "finite and in (0, 1]");
     }

@@ -93,7 +93,7 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
             order_rest_by_gain();
             return;
         }
-        const bool rescreen = step == 0 || (params.rescreen_every > 0 && step % params.rescreen_every == 0);
+        const bool rescreen = step < params.rescreen_first || (params.rescreen_every > 0 && step % params.rescreen_every == 0);
         std::vector<int32_t> first_round;
         if (rescreen) {
             first_round = remaining;
