@@ -53,6 +53,31 @@ inline long http_status(const std::string & url) {
     return status;
 }
 
+// Starts args[0] with args in ggml's backend folder (where the prefix's tools find their backends), stdout and
+// stderr to log_path; returns the child's pid (< 0: fork failed). Shared by the llama-server and rpc-server fixtures.
+inline pid_t spawn_logged(std::vector<std::string> args, const std::string & log_path) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const std::string dir = EAGLE_TEST_GGML_BACKEND_DIR;
+        if (!dir.empty() && chdir(dir.c_str()) != 0) {
+            _exit(126);
+        }
+        const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        std::vector<char *> argv;
+        for (std::string & a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
 class llama_server_process {
 public:
     // mmproj empty: a server without a vision projector
@@ -78,25 +103,7 @@ public:
         } else {
             args.push_back("--no-mmproj");
         }
-        pid_ = fork();
-        if (pid_ == 0) {
-            const std::string dir = EAGLE_TEST_GGML_BACKEND_DIR;
-            if (!dir.empty() && chdir(dir.c_str()) != 0) {
-                _exit(126);
-            }
-            const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-            }
-            std::vector<char *> argv;
-            for (std::string & a : args) {
-                argv.push_back(a.data());
-            }
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
+        pid_ = spawn_logged(args, log_path);
         if (pid_ < 0) {
             throw std::runtime_error("fork failed");
         }
@@ -148,25 +155,7 @@ public:
                                       std::string("-p"), std::to_string(port_), std::string("-t"), std::string("1")}) {
             args.push_back(a);
         }
-        pid_ = fork();
-        if (pid_ == 0) {
-            const std::string dir = EAGLE_TEST_GGML_BACKEND_DIR;
-            if (!dir.empty() && chdir(dir.c_str()) != 0) {
-                _exit(126);
-            }
-            const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-            }
-            std::vector<char *> argv;
-            for (std::string & a : args) {
-                argv.push_back(a.data());
-            }
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
+        pid_ = spawn_logged(args, log_path);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         while (!accepts()) {
             if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
