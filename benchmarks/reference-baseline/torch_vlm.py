@@ -12,11 +12,13 @@ tools/mtmd/clip.cpp + models/llava.cpp and llama.cpp's "llama" graph, and checke
 numerics="llama" (the default) also reproduces where llama.cpp's CPU path (Debian's llama.cpp 0.7.0) leaves
 float32, each found by dumping its intermediate tensors (cb_eval) and matching them here to ~1e-6:
   * the patch embedding: ggml_conv_2d makes an f16 im2col, so pixels and kernel are rounded to f16;
-  * ViT attention: libmtmd runs flash attention with K and V cast to f16 (Q and the softmax stay f32);
+  * ViT attention, only with libmtmd's flash attention (eagle turns it off on CPU; vision_flash_attn=True
+    reproduces it): K and V cast to f16 (Q and the softmax stay f32);
   * GELU (ViT MLP and projector): ggml's f16 lookup table (input and result rounded to f16; |x| >= 10 passed
     through or zeroed);
-  * text attention: the KV cache is f16, and ggml's product with an f16 matrix rounds the other operand to f16,
-    so Q, K, V and the softmax weights are all f16-rounded (float32 accumulation);
+  * text attention, only with an f16 KV cache (eagle's is f32 unless --kv-f16; kv_f16=True reproduces it):
+    ggml's product with an f16 matrix rounds the other operand to f16, so Q, K, V and the softmax weights are
+    all f16-rounded (float32 accumulation);
   * RoPE angles by repeated float32 multiplication, as ggml builds them.
 Without these ("plain": float32 throughout, exact tanh GELU) probabilities differ from llama.cpp's by up to
 ~6e-4 on the ShapesWorld model; with them by ~2e-5 at the most sensitive token tested (p = 0.55).
@@ -76,7 +78,7 @@ def apply_rope(x, cos, sin):
 
 
 class TorchVLM:
-    def __init__(self, model_path, mmproj_path, numerics="llama"):
+    def __init__(self, model_path, mmproj_path, numerics="llama", kv_f16=False, vision_flash_attn=False):
         text, vis = GGUFFile(model_path), GGUFFile(mmproj_path)
         if text.get("general.architecture") != "llama":
             raise ValueError(f"'{model_path}': architecture '{text.get('general.architecture')}', expected 'llama'")
@@ -87,7 +89,11 @@ class TorchVLM:
         self.numerics = numerics
         self.gelu = gelu_ggml if numerics == "llama" else gelu_exact
         self.r16 = round_f16 if numerics == "llama" else (lambda x: x)
-        self.qp_f16 = numerics == "llama"  # Q and the softmax weights f16 too (ggml's CPU product)
+        llama = numerics == "llama"
+        # the f16 KV cache: K, V, and with them Q and the softmax weights f16 (ggml's CPU product)
+        self.kv16 = round_f16 if (llama and kv_f16) else (lambda x: x)
+        self.qp_f16 = llama and kv_f16
+        self.vfa16 = round_f16 if (llama and vision_flash_attn) else (lambda x: x)
         self.tokenizer = SpmTokenizer(text)
         self.chat_template = text.get("tokenizer.chat_template", "")
         t = lambda name: torch.from_numpy(np.array(text.tensors[name]))  # noqa: E731 (a copy: writable)
@@ -183,7 +189,7 @@ class TorchVLM:
             q = F.linear(a, L["attn_q.weight"], L["attn_q.bias"]).view(b, n, self.v_n_head, hd).transpose(1, 2)
             k = F.linear(a, L["attn_k.weight"], L["attn_k.bias"]).view(b, n, self.v_n_head, hd).transpose(1, 2)
             vv = F.linear(a, L["attn_v.weight"], L["attn_v.bias"]).view(b, n, self.v_n_head, hd).transpose(1, 2)
-            k, vv = self.r16(k), self.r16(vv)  # libmtmd's flash attention casts K and V to f16
+            k, vv = self.vfa16(k), self.vfa16(vv)  # libmtmd's flash attention casts K and V to f16
             att = torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(hd)), dim=-1)
             o = (att @ vv).transpose(1, 2).reshape(b, n, e)
             x = x + F.linear(o, L["attn_out.weight"], L["attn_out.bias"])
@@ -219,7 +225,7 @@ class TorchVLM:
             if rep > 1:
                 k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
             # the f16 KV cache; ggml's CPU product with an f16 matrix rounds the other operand to f16 too
-            k, v = self.r16(k), self.r16(v)
+            k, v = self.kv16(k), self.kv16(v)
             if self.qp_f16:
                 q = self.r16(q)
             att = self.qp16(torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + causal, dim=-1))
@@ -239,6 +245,24 @@ class TorchVLM:
         self._rows = torch.tensor([answer_start + i - 1 for i in idx], dtype=torch.long)
         self._ids = torch.tensor([answer_ids[i] for i in idx], dtype=torch.long)
         self.n_seq_tokens = len(pre) + self.n_image_tokens + len(post)
+
+    def flop_per_evaluation(self):
+        """Multiply-adds x 2 of one evaluation as the floor needs it (after prepare()): the ViT blocks that run,
+        the projector, every text layer over the whole sequence, causal attention, and the output matrix at the
+        target rows only (the baseline's forward computes it at every row: that is not part of the floor)."""
+        n_patch, e = self.n_image_tokens, self.patch_w.shape[0]
+        n_v = n_patch + (1 if self.class_embd is not None else 0)
+        flop = 2 * self.patch_w.numel() * n_patch
+        for L in self.v_layers:
+            flop += 2 * n_v * sum(L[k].numel() for k in L if k.endswith(".weight") and L[k].dim() == 2)
+            flop += 2 * 2 * n_v * n_v * e  # Q K^T and att V
+        flop += 2 * n_patch * (self.mm0[0].numel() + self.mm2[0].numel())
+        n = self.n_seq_tokens
+        for L in self.layers:
+            flop += 2 * n * sum(L[k].numel() for k in L if L[k].dim() == 2)
+            flop += 2 * 2 * self.n_head * self.head_dim * n * (n + 1) // 2
+        flop += 2 * self.out.numel() * len(self._rows)
+        return int(flop)
 
     @torch.no_grad()
     def score_one(self, rgb_u8):
