@@ -23,8 +23,12 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--server-api", opts.server_api,
                    "what the --server URLs speak: llama (llama-server, exact), openai (any OpenAI-compatible "
                    "/v1/chat/completions with logprobs: APPROXIMATE, top-k log-probabilities, one call per target and "
-                   "masked image; --model names the served model; $OPENAI_API_KEY is sent when set)")
-        ->check(CLI::IsMember({"llama", "openai"}))
+                   "masked image; --model names the served model; $OPENAI_API_KEY is sent when set), vllm (exact: "
+                   "prompt_logprobs of the answer as the continued assistant turn) or sglang (exact: /generate input "
+                   "logprobs; needs --chat-template qwen2-vl, qwen2.5-vl, qwen3-vl or llava-1.5). vllm and sglang are "
+                   "implemented from the vLLM/SGLang documentation, not yet run against a live server; they score "
+                   "the answer's own tokens without its end (--no-eog)")
+        ->check(CLI::IsMember({"llama", "openai", "vllm", "sglang"}))
         ->capture_default_str();
     app.add_option("--top-logprobs", opts.top_logprobs,
                    "with --server-api openai: log-probabilities asked per call (1..20); a target outside them scores 0")
@@ -45,9 +49,11 @@ void add_model_options(CLI::App & app, model_options & opts) {
                        "; auto: detected from the model's GGUF template, else llama.cpp's template table)")
         ->capture_default_str();
     app.add_option_function<std::string>(
-        "--system", [&opts](const std::string & text) { opts.system_prompt = text; },
+        "--system", [&opts](const std::string & text) { opts.system_prompt = resolve_system_prompt(text); },
         "the system turn (default: the template family's own, e.g. Qwen2.5-VL's \"You are a helpful assistant.\"; "
-        "'' for none)");
+        "'' for none; with --server-api openai/vllm: none unless given). preset:eagle-continuation is the EAGLE "
+        "authors' \"text continuation engine\" prompt for closed models (their API notebook), to reproduce their "
+        "closed-model setup with --server-api openai");
     app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all; not with --server)");
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256; not with --server)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
@@ -84,7 +90,7 @@ model_params resolve_model(const model_options & opts) {
     if (!opts.servers.empty()) {
         reject_in_process_options(opts);
         // the servers hold the model: --model, if given, names the file they must serve
-        params.engine = opts.server_api == "openai" ? "openai" : "server";
+        params.engine = opts.server_api == "llama" ? "server" : opts.server_api;
         params.servers = opts.servers;
         params.top_logprobs = opts.top_logprobs;
         params.model_path = opts.model_path;

@@ -16,7 +16,8 @@ struct model_options {
     std::string mmproj_path;
     std::vector<std::string> servers; // --server URL (repeatable): the server engine instead of llama.cpp in process
     std::string server_api = "llama"; // --server-api: what the servers speak (llama: the exact server engine; openai:
-                                      // any OpenAI-compatible chat server, approximate)
+                                      // any OpenAI-compatible chat server, approximate; vllm, sglang: exact, from
+                                      // their documentation); the engine of the same name (llama: "server")
     int32_t top_logprobs = 20;        // --top-logprobs: with --server-api openai, log-probabilities per call
     std::vector<std::string> rpc_servers; // --rpc host:port,...: ggml RPC servers the in-process model is split over
     std::string image_path;   // empty: the bundled sample image

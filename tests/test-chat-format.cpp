@@ -198,6 +198,29 @@ TEST(chat_format, names_parse_and_bad_names_list_the_families) {
     }
 }
 
+TEST(chat_format, system_presets_resolve_and_other_text_stays_itself) {
+    EXPECT_EQ(eagle::resolve_system_prompt("be brief"), "be brief");
+    EXPECT_EQ(eagle::resolve_system_prompt(""), "");
+    const std::string continuation = eagle::resolve_system_prompt("preset:eagle-continuation");
+    // the EAGLE authors' closed-model system prompt, word for word (tutorial/API_interpretation.ipynb)
+    EXPECT_EQ(continuation.rfind("You are a text continuation engine.\nGiven a prefix already produced by the assistant, "
+                                 "you must continue it.\nRules:\n1) Output ONLY the continuation (suffix), NOT the prefix.\n", 0),
+              0u) << continuation;
+    EXPECT_NE(continuation.find("4) Start your output with the next token immediately (often a leading space).\n"),
+              std::string::npos);
+    ASSERT_EQ(eagle::system_presets().size(), 1u);
+    EXPECT_EQ(eagle::system_presets()[0].text, continuation);
+    try {
+        eagle::resolve_system_prompt("preset:closed");
+        FAIL() << "'preset:closed' accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        const std::string what = e.what();
+        EXPECT_NE(what.find("'preset:closed'"), std::string::npos) << what;
+        EXPECT_NE(what.find("eagle-continuation"), std::string::npos) << what;
+    }
+}
+
 // Excerpts of each published template: the tokens that tell the families apart.
 TEST(chat_format, families_are_detected_from_the_gguf_template_and_name) {
     struct detect_case {

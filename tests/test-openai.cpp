@@ -15,6 +15,7 @@
 
 #include "cli-runner.h"
 #include "llama-server-process.h"
+#include "server-test-util.h"
 
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
@@ -31,6 +32,8 @@
 namespace {
 
 using namespace eagle::openai_backend;
+using eagle_test::error_of;
+using eagle_test::scores;
 
 const std::string k_models = EAGLE_TEST_MODELS_DIR;
 const std::string k_model = k_models + "/shapesworld-model.gguf";
@@ -44,18 +47,6 @@ const std::string k_answer = "a yellow triangle , a green square and a red circl
 // to ~p(1-p) x the logit difference: at most 1.6e-3 seen, on uncertain tokens (p ~ 0.5-0.7), < 1e-4 on confident
 // ones. The bound is twice the largest seen.
 constexpr float k_tol = 3e-3f;
-
-std::string error_of(const std::function<void()> & f, eagle::errc * code = nullptr) {
-    try {
-        f();
-    } catch (const eagle::error & e) {
-        if (code) {
-            *code = e.code();
-        }
-        return e.what();
-    }
-    return "";
-}
 
 json read_json(const std::string & name) {
     std::ifstream in(std::string(EAGLE_TEST_SOURCE_DIR) + "/data/openai/" + name);
@@ -88,6 +79,12 @@ TEST(openai_api, messages_put_the_image_first_and_the_prefix_as_the_assistant_tu
     m = chat_messages("describe the image", "QUJD", "a yellow");
     ASSERT_EQ(m.size(), 2u);
     EXPECT_EQ(m[1], json({{"role", "assistant"}, {"content", "a yellow"}}));
+    // --system: a system turn first (none unless given)
+    m = chat_messages("describe the image", "QUJD", "a yellow", "You are a text continuation engine.");
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m[0], json({{"role", "system"}, {"content", "You are a text continuation engine."}}));
+    EXPECT_EQ(m[1]["role"], "user");
+    EXPECT_EQ(m[2]["role"], "assistant");
 }
 
 TEST(openai_api, bodies_ask_for_one_token_and_its_top_k) {
@@ -300,38 +297,6 @@ protected:
         r.answer = model.tokenize(k_answer, false);
         return r;
     }
-    static std::vector<eagle::mask> random_masks(const eagle::image_rgb8 & image, int n, uint32_t seed) {
-        eagle::region_params rp;
-        rp.kind = eagle::region_kind::grid;
-        rp.n_cols = 4;
-        rp.n_rows = 4;
-        const eagle::region_set regions = eagle::make_regions(image, rp);
-        std::mt19937 rng(seed);
-        std::vector<eagle::mask> masks;
-        for (int i = 0; i < n; ++i) {
-            eagle::mask m = eagle::mask::empty(image.nx, image.ny);
-            for (int32_t p = 0; p < image.nx * image.ny; ++p) {
-                m.keep[p] = (rng() >> (regions.labels[p] % 16)) & 1;
-            }
-            masks.push_back(std::move(m));
-        }
-        masks.push_back(eagle::mask::empty(image.nx, image.ny)); // all removed: many targets fall outside the top k
-        return masks;
-    }
-    static std::vector<float> scores(const eagle::vlm_model & model, const eagle::score_request & r,
-                                     const std::vector<eagle::mask> & masks, eagle::scorer_stats * stats = nullptr) {
-        eagle::session_params sp;
-        sp.use_memo = false;
-        sp.n_seq = 4;
-        auto session = model.new_session(sp);
-        session->prepare(r);
-        std::vector<float> probs(masks.size() * size_t(session->n_targets()));
-        session->score(masks, probs);
-        if (stats) {
-            *stats = session->stats();
-        }
-        return probs;
-    }
     static inline std::unique_ptr<eagle_test::llama_server_process> server_;
     static inline std::unique_ptr<eagle::vlm_model> local_;
 };
@@ -352,14 +317,15 @@ TEST_F(live_openai, word_pieces_are_the_model_tokens) {
 
 TEST_F(live_openai, probabilities_equal_exact_inside_the_top_k_and_0_only_outside) {
     const eagle::score_request exact_request = chat_request();
-    const std::vector<eagle::mask> masks = random_masks(exact_request.image, 23, 7);
-    const std::vector<float> exact = scores(*local_, exact_request, masks);
+    std::vector<eagle::mask> masks = eagle_test::random_masks(exact_request.image, 23, 7);
+    masks.push_back(eagle::mask::empty(exact_request.image.nx, exact_request.image.ny)); // many targets outside the top k
+    const std::vector<float> exact = scores(*local_, exact_request, masks, nullptr, 4);
     const size_t n_targets = exact_request.answer.size();
     float max_diff = 0.0f;
     for (int32_t k : {1, 3, 20}) {
         const auto model = approximate(k);
         eagle::scorer_stats stats;
-        const std::vector<float> approx = scores(*model, request(*model), masks, &stats);
+        const std::vector<float> approx = scores(*model, request(*model), masks, &stats, 4);
         ASSERT_EQ(approx.size(), exact.size());
         int64_t n_zero = 0;
         for (size_t i = 0; i < approx.size(); ++i) {

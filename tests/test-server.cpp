@@ -9,6 +9,7 @@
 #include "server/server-session.h"
 
 #include "llama-server-process.h"
+#include "server-test-util.h"
 
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
@@ -28,6 +29,10 @@
 namespace {
 
 using namespace eagle::server_backend;
+using eagle_test::error_of;
+using eagle_test::max_abs_diff;
+using eagle_test::random_masks;
+using eagle_test::scores;
 
 const std::string k_models = EAGLE_TEST_MODELS_DIR;
 const std::string k_model = k_models + "/shapesworld-model.gguf";
@@ -40,18 +45,6 @@ const std::string k_image = std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapesw
 // near 1 comes out up to ~2e-5 high (bound: n_vocab x 2^-24 relative). Decoding the answer token by token (the
 // server) or all at once (the engine) gives bit-identical logits.
 constexpr float k_tol = 1e-4f;
-
-std::string error_of(const std::function<void()> & f, eagle::errc * code = nullptr) {
-    try {
-        f();
-    } catch (const eagle::error & e) {
-        if (code) {
-            *code = e.code();
-        }
-        return e.what();
-    }
-    return "";
-}
 
 // ---------------------------------------------------------------------------------------------- pure API
 
@@ -181,6 +174,10 @@ TEST(server_api, base64_and_urls) {
     for (const char * bad : {"127.0.0.1:8080", "http://h:1/completion", "ftp://h:1", "http://"}) {
         EXPECT_NE(error_of([&] { normalize_url(bad); }).find(bad), std::string::npos) << bad;
     }
+    // the same server named twice (or with a trailing '/') is used once, in the order given
+    EXPECT_EQ(unique_urls({"http://b:2", "http://a:1/", "http://b:2/", "http://a:1"}),
+              (std::vector<std::string>{"http://b:2", "http://a:1"}));
+    EXPECT_NE(error_of([&] { unique_urls({"http://a:1", "a:2"}); }).find("'a:2'"), std::string::npos);
 }
 
 // ------------------------------------------------------------------------------------ real llama-servers
@@ -222,44 +219,6 @@ protected:
         r.answer = local_->tokenize("a yellow triangle , a green square and a red circle .", false);
         r.answer.push_back(local_->eog_token());
         return r;
-    }
-    static std::vector<eagle::mask> random_masks(const eagle::image_rgb8 & image, int n, uint32_t seed) {
-        eagle::region_params rp;
-        rp.kind = eagle::region_kind::grid;
-        rp.n_cols = 4;
-        rp.n_rows = 4;
-        const eagle::region_set regions = eagle::make_regions(image, rp);
-        std::mt19937 rng(seed);
-        std::vector<eagle::mask> masks;
-        for (int i = 0; i < n; ++i) {
-            eagle::mask m = eagle::mask::empty(image.nx, image.ny);
-            for (int32_t p = 0; p < image.nx * image.ny; ++p) {
-                m.keep[p] = (rng() >> (regions.labels[p] % 16)) & 1;
-            }
-            masks.push_back(std::move(m));
-        }
-        return masks;
-    }
-    static std::vector<float> scores(eagle::vlm_model & model, const eagle::score_request & r, const std::vector<eagle::mask> & masks,
-                                     eagle::scorer_stats * stats = nullptr) {
-        eagle::session_params sp;
-        sp.use_memo = false;
-        auto session = model.new_session(sp);
-        session->prepare(r);
-        std::vector<float> probs(masks.size() * session->n_targets());
-        session->score(masks, probs);
-        if (stats) {
-            *stats = session->stats();
-        }
-        return probs;
-    }
-    static float max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
-        EXPECT_EQ(a.size(), b.size());
-        float d = 0.0f;
-        for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-            d = std::max(d, std::fabs(a[i] - b[i]));
-        }
-        return d;
     }
     static inline std::unique_ptr<eagle_test::llama_server_process> a_, b_;
     static inline std::unique_ptr<eagle::vlm_model> local_;

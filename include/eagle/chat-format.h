@@ -66,4 +66,18 @@ chat_family detect_chat_family(std::string_view chat_template, std::string_view 
 std::string render_chat_prompt(chat_family family, const std::optional<std::string> & system, const std::string & prompt,
                                const std::string & marker);
 
+// Named system turns, for --system preset:NAME. "eagle-continuation": the system prompt the EAGLE authors send
+// closed models with their approximate, one-call-per-token scoring (tutorial/API_interpretation.ipynb of
+// github.com/RuoyuChen10/EAGLE), so that a run with --server-api openai reproduces their closed-model setup.
+struct system_preset {
+    std::string_view name;
+    std::string_view text;
+    std::string_view source;
+};
+std::span<const system_preset> system_presets();
+
+// A --system value: "preset:NAME" is that preset's text (errc::invalid_argument naming the value and listing the
+// presets for an unknown NAME); any other value is the text itself.
+std::string resolve_system_prompt(std::string_view value);
+
 } // namespace eagle

@@ -64,7 +64,7 @@ struct explanation_request {
 struct engine_record {
     std::string eagle_version;
     std::string llama_cpp_version;   // the engine's version (server: "llama-server <build>")
-    std::string engine;              // model_params::engine: "llama", "server", "openai", "mock"
+    std::string engine;              // model_params::engine: "llama", "server", "openai", "vllm", "sglang", "mock"
     std::vector<std::string> servers;     // server, openai: the server URLs given (normalized); empty otherwise
     std::vector<std::string> rpc_servers; // llama: the ggml RPC servers the model was split over
     std::string model_path;

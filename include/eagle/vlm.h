@@ -28,8 +28,10 @@ namespace eagle {
 struct model_params {
     std::string engine = "llama"; // which engine loads it: "llama" (llama.cpp in process), "server" (running
                                   // llama-server processes over HTTP), "openai" (any OpenAI-compatible chat
-                                  // server, approximate: top-k log-probabilities) or "mock" (weight-free and
-                                  // analytic, for tests and examples; no files)
+                                  // server, approximate: top-k log-probabilities), "vllm" / "sglang" (exact, from
+                                  // their prompt log-probabilities; implemented from their documentation, not yet
+                                  // run against a live server) or "mock" (weight-free and analytic, for tests and
+                                  // examples; no files)
     std::string model_path;       // text model GGUF (server: optional; when set, each server must serve a model
                                   // file of this name; openai: the model's name on the servers, default the
                                   // first one they list)

@@ -39,17 +39,20 @@ std::unique_ptr<vlm_model> load_vlm(const model_params & params) {
     if (engine == "openai") {
         return openai_backend::load_model(params);
     }
+    if (engine == "vllm" || engine == "sglang") {
+        return openai_backend::load_exact_model(params);
+    }
     if (engine == "mock") {
         return load_mock_vlm(params);
     }
-    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama, server, openai or mock)");
+    throw error(errc::invalid_argument, "unknown engine '" + engine + "' (expected llama, server, openai, vllm, sglang or mock)");
 }
 
 std::vector<std::string> vlm_engines() {
 #if EAGLE_WITH_LLAMA
-    return {"llama", "server", "openai", "mock"};
+    return {"llama", "server", "openai", "vllm", "sglang", "mock"};
 #else
-    return {"server", "openai", "mock"};
+    return {"server", "openai", "vllm", "sglang", "mock"};
 #endif
 }
 

@@ -174,4 +174,42 @@ std::string render_chat_prompt(chat_family family, const std::optional<std::stri
     throw error(errc::invalid_argument, "render_chat_prompt: unknown family " + std::to_string(int(family)));
 }
 
+namespace {
+
+// Their text, word for word: a preset exists so that their setup can be repeated exactly.
+constexpr std::array<system_preset, 1> k_system_presets{{
+    {"eagle-continuation",
+     "You are a text continuation engine.\n"
+     "Given a prefix already produced by the assistant, you must continue it.\n"
+     "Rules:\n"
+     "1) Output ONLY the continuation (suffix), NOT the prefix.\n"
+     "2) Do NOT repeat any part of the prefix.\n"
+     "3) Continue seamlessly as if it were the same sentence.\n"
+     "4) Start your output with the next token immediately (often a leading space).\n",
+     "github.com/RuoyuChen10/EAGLE tutorial/API_interpretation.ipynb, score_probs_vector_from_cv2_token_strs_continuation"},
+}};
+
+constexpr std::string_view k_preset_prefix = "preset:";
+
+} // namespace
+
+std::span<const system_preset> system_presets() {
+    return k_system_presets;
+}
+
+std::string resolve_system_prompt(std::string_view value) {
+    if (!value.starts_with(k_preset_prefix)) {
+        return std::string(value);
+    }
+    const std::string_view name = value.substr(k_preset_prefix.size());
+    std::string names;
+    for (const system_preset & p : k_system_presets) {
+        if (p.name == name) {
+            return std::string(p.text);
+        }
+        names += (names.empty() ? "" : ", ") + std::string(p.name);
+    }
+    throw error(errc::invalid_argument, "--system '" + std::string(value) + "' names no preset (presets: " + names + ")");
+}
+
 } // namespace eagle

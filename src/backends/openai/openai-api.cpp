@@ -1,6 +1,7 @@
 // The OpenAI chat-completions API as the approximate engine uses it (the scheme is in openai-api.h).
 #include "openai-api.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -31,14 +32,45 @@ std::vector<std::string> split_words(const std::string & text) {
     return pieces;
 }
 
-json chat_messages(const std::string & prompt, const std::string & image_png_base64, const std::string & assistant_prefix) {
+json chat_messages(const std::string & prompt, const std::string & image_png_base64, const std::string & assistant_prefix,
+                   const std::string & system) {
     json user_content = json::array({{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + image_png_base64}}}},
                                      {{"type", "text"}, {"text", prompt}}});
-    json messages = json::array({{{"role", "user"}, {"content", std::move(user_content)}}});
+    json messages = json::array();
+    if (!system.empty()) {
+        messages.push_back({{"role", "system"}, {"content", system}});
+    }
+    messages.push_back({{"role", "user"}, {"content", std::move(user_content)}});
     if (!assistant_prefix.empty()) {
         messages.push_back({{"role", "assistant"}, {"content", assistant_prefix}});
     }
     return messages;
+}
+
+std::vector<std::string> listed_models(const json & models, const std::string & kind, const std::string & url) {
+    std::vector<std::string> ids;
+    if (!models.is_object() || !models.contains("data") || !models["data"].is_array()) {
+        throw error(errc::backend, kind + " at " + url + ": /v1/models is not a model list (no \"data\")");
+    }
+    for (const json & m : models["data"]) {
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) {
+            ids.push_back(m["id"].get<std::string>());
+        }
+    }
+    if (ids.empty()) {
+        throw error(errc::backend, kind + " at " + url + ": /v1/models lists no model");
+    }
+    return ids;
+}
+
+std::string pick_model(const std::vector<std::string> & listed, const std::string & wanted, const std::string & kind,
+                       const std::string & url) {
+    const std::string name = wanted.empty() ? listed.front() : wanted;
+    if (std::find(listed.begin(), listed.end(), name) == listed.end()) {
+        throw error(errc::model, kind + " at " + url + " does not list the model '" + name + "' (it lists '" + listed.front() +
+                                     "'" + (listed.size() > 1 ? ", ..." : "") + ")");
+    }
+    return name;
 }
 
 namespace {

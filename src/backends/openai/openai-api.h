@@ -31,9 +31,19 @@ constexpr int32_t k_max_top_logprobs = 20; // OpenAI's limit on top_logprobs
 // character, with the spaces before it. "a yellow triangle , a" -> "a", " yellow", " triangle", " ,", " a".
 std::vector<std::string> split_words(const std::string & text);
 
-// The chat messages for an image and a prompt: one user turn [image_url, text], then, when assistant_prefix is
-// not empty, the assistant's partial answer to continue.
-json chat_messages(const std::string & prompt, const std::string & image_png_base64, const std::string & assistant_prefix);
+// The chat messages for an image and a prompt: a system turn when system is not empty, one user turn
+// [image_url, text], then, when assistant_prefix is not empty, the assistant's partial answer to continue.
+json chat_messages(const std::string & prompt, const std::string & image_png_base64, const std::string & assistant_prefix,
+                   const std::string & system = "");
+
+// The ids a server lists in GET /v1/models; throws errc::backend naming kind and url when the answer is not a
+// model list or lists none.
+std::vector<std::string> listed_models(const json & models, const std::string & kind, const std::string & url);
+
+// The model of a server's list to use: wanted (--model) when given, else the first listed; throws errc::model
+// when wanted is not listed.
+std::string pick_model(const std::vector<std::string> & listed, const std::string & wanted, const std::string & kind,
+                       const std::string & url);
 
 // The body asking for the next token's top_k log-probabilities after the messages (model may be empty: the
 // server's only model).

@@ -1,5 +1,6 @@
 // !!! Internal header, for the engine factory (src/backends/backends.cpp) only !!!
-// The openai engine's entry point: a model served by OpenAI-compatible chat servers, scored approximately.
+// The entry points of the engines on OpenAI-style servers: openai (any chat server, approximate), vllm and sglang
+// (exact).
 #pragma once
 
 #include "eagle/vlm.h"
@@ -9,5 +10,8 @@
 namespace eagle::openai_backend {
 
 std::unique_ptr<vlm_model> load_model(const model_params & params); // openai-model.cpp
+
+// engines "vllm" and "sglang": exact, from their prompt log-probabilities (exact-model.h)
+std::unique_ptr<vlm_model> load_exact_model(const model_params & params); // exact-model.cpp
 
 } // namespace eagle::openai_backend

@@ -12,7 +12,7 @@ namespace eagle::openai_backend {
 
 using server_backend::call;
 using server_backend::http_client;
-using server_backend::normalize_url;
+using server_backend::unique_urls;
 using server_backend::server_down;
 
 const char * const k_server_kind = "OpenAI-compatible server";
@@ -21,23 +21,6 @@ namespace {
 
 constexpr double k_connect_timeout_s = 5.0;
 constexpr double k_request_timeout_s = 600.0; // one masked image on a big model on CPU can take minutes
-
-// The ids a server lists in /v1/models; throws errc::backend when the answer is not a model list.
-std::vector<std::string> listed_models(const json & models, const std::string & url) {
-    std::vector<std::string> ids;
-    if (!models.is_object() || !models.contains("data") || !models["data"].is_array()) {
-        throw error(errc::backend, std::string(k_server_kind) + " at " + url + ": /v1/models is not a model list (no \"data\")");
-    }
-    for (const json & m : models["data"]) {
-        if (m.is_object() && m.contains("id") && m["id"].is_string()) {
-            ids.push_back(m["id"].get<std::string>());
-        }
-    }
-    if (ids.empty()) {
-        throw error(errc::backend, std::string(k_server_kind) + " at " + url + ": /v1/models lists no model");
-    }
-    return ids;
-}
 
 } // namespace
 
@@ -52,23 +35,13 @@ openai_vlm_model::openai_vlm_model(const model_params & params) : params_(params
     if (const char * key = std::getenv("OPENAI_API_KEY"); key && *key) {
         api_key_ = key;
     }
-    std::vector<std::string> urls;
-    for (const std::string & url : params.servers) {
-        const std::string u = normalize_url(url);
-        if (std::find(urls.begin(), urls.end(), u) == urls.end()) {
-            urls.push_back(u);
-        }
-    }
+    const std::vector<std::string> urls = unique_urls(params.servers);
     std::string last_down;
     for (const std::string & url : urls) {
         const std::unique_ptr<http_client> client = connect(url);
         try {
-            const std::vector<std::string> models = listed_models(call(*client, "/v1/models", "", retry_, k_server_kind), url);
-            const std::string name = params.model_path.empty() ? models.front() : params.model_path;
-            if (std::find(models.begin(), models.end(), name) == models.end()) {
-                throw error(errc::model, std::string(k_server_kind) + " at " + url + " does not list the model '" + name +
-                                             "' (it lists '" + models.front() + "'" + (models.size() > 1 ? ", ..." : "") + ")");
-            }
+            const std::string name = pick_model(listed_models(call(*client, "/v1/models", "", retry_, k_server_kind), k_server_kind, url),
+                                                params.model_path, k_server_kind, url);
             if (model_name_.empty()) {
                 model_name_ = name;
             } else if (name != model_name_) {
@@ -173,14 +146,8 @@ std::vector<sequence_part> openai_vlm_model::prompt_sequence(const score_request
     return {};
 }
 
-void openai_vlm_model::mark_down(const std::string & url) const {
-    std::lock_guard<std::mutex> lock(down_mutex_);
-    down_.insert(url);
-}
-
-bool openai_vlm_model::is_down(const std::string & url) const {
-    std::lock_guard<std::mutex> lock(down_mutex_);
-    return down_.count(url) > 0;
+server_backend::server_pool openai_vlm_model::pool(std::atomic<int64_t> & n_dropped) const {
+    return server_backend::model_pool(down_, k_server_kind, n_dropped);
 }
 
 std::unique_ptr<vlm_model> load_model(const model_params & params) {

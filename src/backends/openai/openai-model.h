@@ -7,11 +7,12 @@
 
 #include "openai-api.h"
 
+#include "server/work-pool.h"
+
 #include "eagle/vlm.h"
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,13 @@ public:
     const std::vector<std::string> & servers() const { return urls_; }
     const std::string & model_name() const { return model_name_; }
     int32_t top_k() const { return params_.top_logprobs; }
+    // --system: the system turn sent before the user's (none when unset: the server's template decides)
+    std::string system_prompt() const { return params_.system_prompt.value_or(""); }
     std::unique_ptr<server_backend::http_client> connect(const std::string & url) const;
     const server_backend::retry_policy & retry() const { return retry_; }
-    void mark_down(const std::string & url) const;
-    bool is_down(const std::string & url) const;
+    bool is_down(const std::string & url) const { return down_.contains(url); }
+    // the pool a session scores on: a server that stops answering is dropped for every session of the model
+    server_backend::server_pool pool(std::atomic<int64_t> & n_dropped) const;
 
 protected:
     std::unique_ptr<vlm_session> make_session(const session_params & params) const override; // openai-session.cpp
@@ -68,8 +72,7 @@ private:
     mutable std::mutex vocab_mutex_;
     mutable std::vector<std::string> pieces_{""}; // id -> text; id 0: the end of the answer
     mutable std::map<std::string, int32_t> ids_;
-    mutable std::mutex down_mutex_;
-    mutable std::set<std::string> down_;
+    server_backend::down_servers down_;
 };
 
 // "OpenAI-compatible server", how messages name these servers

@@ -1,22 +1,21 @@
 // openai engine: the session (one call per masked image and target, parallel over the servers; generation).
 #include "openai-session.h"
 
+#include "session-common.h"
+
 #include "eagle/log.h"
 #include "common/base64.h"
 #include "common/timing.h"
 
 #include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
+#include <algorithm>
 
 namespace eagle::openai_backend {
 
 using detail::scoped_timer;
 using server_backend::call;
 using server_backend::http_client;
+using server_backend::run_on_servers;
 using server_backend::server_down;
 
 std::unique_ptr<vlm_session> openai_vlm_model::make_session(const session_params & params) const {
@@ -70,7 +69,7 @@ void openai_vlm_session::prepare(const score_request & request) {
 }
 
 double openai_vlm_session::score_one(http_client & client, const std::string & image_base64, const target & t) {
-    const json body = next_token_body(model_.model_name(), chat_messages(prompt_, image_base64, t.prefix), model_.top_k());
+    const json body = next_token_body(model_.model_name(), chat_messages(prompt_, image_base64, t.prefix, model_.system_prompt()), model_.top_k());
     const int64_t t0 = detail::time_us();
     ++n_calls_;
     const json response = call(client, "/v1/chat/completions", body.dump(), model_.retry(), k_server_kind);
@@ -87,96 +86,17 @@ void openai_vlm_session::score(std::span<const mask> masks, std::span<float> pro
         throw error(errc::invalid_argument, "score: call prepare() first");
     }
     const size_t n_targets = targets_.size();
-    if (probs.size() != masks.size() * n_targets) {
-        throw error(errc::invalid_argument, "score: output has " + std::to_string(probs.size()) + " values for " +
-                                                std::to_string(masks.size()) + " masks x " + std::to_string(n_targets) + " targets");
-    }
-    std::vector<std::string> images;
-    for (const mask & keep : masks) {
-        if (keep.nx != image_.nx || keep.ny != image_.ny) {
-            throw error(errc::invalid_argument, "score: mask is " + std::to_string(keep.nx) + "x" + std::to_string(keep.ny) +
-                                                    " but the image is " + std::to_string(image_.nx) + "x" + std::to_string(image_.ny));
-        }
-        image_rgb8 masked;
-        apply_mask(image_, fill_, keep, masked);
-        // PNG: lossless, the server decodes the very pixels
-        images.push_back(base64_encode(png_bytes(fit_image(masked, fit_, fit_size_))));
-    }
+    const std::vector<std::string> images = masked_images_base64(image_, fill_, fit_, fit_size_, masks, probs.size(), n_targets);
     scoped_timer timer(t_score_us_);
     // one task per (mask, target); n_seq workers per live server take tasks until none is left
-    std::mutex m;
-    std::condition_variable cv;
-    std::deque<size_t> queue;
-    for (size_t i = 0; i < masks.size() * n_targets; ++i) {
-        queue.push_back(i);
-    }
-    size_t n_in_flight = 0;
-    bool abort = false;
-    std::exception_ptr failure;
-    std::string last_down;
-    auto worker = [&](const std::string & url, http_client & client) {
-        for (;;) {
-            size_t task = 0;
-            {
-                std::unique_lock<std::mutex> lock(m);
-                // an idle worker waits while others are in flight: their tasks come back if their server dies
-                cv.wait(lock, [&] { return abort || model_.is_down(url) || !queue.empty() || n_in_flight == 0; });
-                if (abort || model_.is_down(url) || queue.empty()) {
-                    return;
-                }
-                task = queue.front();
-                queue.pop_front();
-                ++n_in_flight;
-            }
-            try {
-                const double p = score_one(client, images[task / n_targets], targets_[task % n_targets]);
-                std::lock_guard<std::mutex> lock(m);
-                probs[task] = float(p); // task = mask * n_targets + target, the layout of probs
-                --n_in_flight;
-                cv.notify_all();
-            } catch (const server_down & down) {
-                std::lock_guard<std::mutex> lock(m);
-                queue.push_front(task);
-                --n_in_flight;
-                last_down = down.what();
-                if (!model_.is_down(url)) {
-                    model_.mark_down(url);
-                    ++n_dropped_;
-                    log(log_level::warn, std::string(down.what()) + "; dropped, the other servers take its work\n");
-                }
-                cv.notify_all();
-                return;
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(m);
-                --n_in_flight;
-                abort = true;
-                if (!failure) {
-                    failure = std::current_exception();
-                }
-                cv.notify_all();
-                return;
-            }
-        }
-    };
-    std::vector<std::unique_ptr<http_client>> clients;
-    std::vector<std::thread> threads;
-    const size_t n_per_server = std::min(size_t(std::max(params_.n_seq, 1)), queue.size());
-    for (const std::string & url : model_.servers()) {
-        for (size_t i = 0; i < n_per_server && !model_.is_down(url); ++i) {
-            clients.push_back(model_.connect(url));
-            threads.emplace_back(worker, std::cref(url), std::ref(*clients.back()));
-        }
-    }
-    for (std::thread & t : threads) {
-        t.join();
-    }
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-    if (!queue.empty()) {
-        throw error(errc::io, std::string("every ") + k_server_kind + " stopped answering" +
-                                  (last_down.empty() ? std::string() : " (last: " + last_down + ")"));
-    }
+    const size_t n_tasks = masks.size() * n_targets;
+    const size_t n_per_server = std::min(size_t(std::max(params_.n_seq, 1)), n_tasks);
+    const server_workers w = make_workers(model_.servers(), n_per_server, [&](const std::string & url) { return model_.is_down(url); },
+                                          [&](const std::string & url) { return model_.connect(url); });
+    run_on_servers(n_tasks, w.workers, model_.pool(n_dropped_), [&](size_t task, const server_backend::pool_worker & worker) {
+        // task = mask * n_targets + target, the layout of probs
+        probs[task] = float(score_one(*worker.client, images[task / n_targets], targets_[task % n_targets]));
+    });
     n_evaluations_ += int64_t(masks.size());
 }
 
@@ -192,7 +112,7 @@ generation openai_vlm_session::generate(const generate_request & request) {
     }
     const image_rgb8 image = fit_image(request.image, request.fit, request.fit_size);
     const json messages = chat_messages(model_.format_prompt(request.prompt, request.use_raw_prompt),
-                                        base64_encode(png_bytes(image)), "");
+                                        base64_encode(png_bytes(image)), "", model_.system_prompt());
     const std::string body = generation_body(model_.model_name(), messages, request.max_tokens).dump();
     for (const std::string & url : model_.servers()) {
         if (model_.is_down(url)) {
@@ -206,9 +126,7 @@ generation openai_vlm_session::generate(const generate_request & request) {
             result = parse_chat(call(*client, "/v1/chat/completions", body, model_.retry(), k_server_kind), url);
             t_call_us_ += detail::time_us() - t0;
         } catch (const server_down & down) {
-            model_.mark_down(url);
-            ++n_dropped_;
-            log(log_level::warn, std::string(down.what()) + "; dropped, the other servers take its work\n");
+            model_.pool(n_dropped_).drop(url, down.what());
             continue;
         }
         // the end token is left out of the answer (the engine cannot score it): OpenAI does not show it, llama-server

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace eagle::server_backend {
@@ -32,6 +33,17 @@ std::string normalize_url(const std::string & url) {
     const bool has_scheme = out.rfind("http://", 0) == 0 || out.rfind("https://", 0) == 0;
     if (!has_scheme || out.find('/', out.find("//") + 2) != std::string::npos || out.size() <= 8) {
         throw error(errc::invalid_argument, "server URL '" + url + "' is not http://host:port (or https://host:port)");
+    }
+    return out;
+}
+
+std::vector<std::string> unique_urls(const std::vector<std::string> & urls) {
+    std::vector<std::string> out;
+    for (const std::string & url : urls) {
+        const std::string u = normalize_url(url);
+        if (std::find(out.begin(), out.end(), u) == out.end()) {
+            out.push_back(u);
+        }
     }
     return out;
 }

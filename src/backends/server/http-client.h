@@ -49,4 +49,7 @@ private:
 // "http://host:port" checked and normalized; throws errc::invalid_argument naming the bad URL
 std::string normalize_url(const std::string & url);
 
+// Every URL normalized, repeats dropped, in the order given (the same server named twice is used once)
+std::vector<std::string> unique_urls(const std::vector<std::string> & urls);
+
 } // namespace eagle::server_backend

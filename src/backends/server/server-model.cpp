@@ -21,13 +21,7 @@ server_vlm_model::server_vlm_model(const model_params & params) : params_(params
     if (params.servers.empty()) {
         throw error(errc::invalid_argument, "engine 'server' needs at least one server URL (--server http://host:port)");
     }
-    std::vector<std::string> urls;
-    for (const std::string & url : params.servers) {
-        const std::string u = normalize_url(url);
-        if (std::find(urls.begin(), urls.end(), u) == urls.end()) {
-            urls.push_back(u);
-        }
-    }
+    const std::vector<std::string> urls = unique_urls(params.servers);
     std::string last_down;
     for (const std::string & url : urls) {
         http_client client(url, timeouts_.connect_s, 30.0);
@@ -78,16 +72,6 @@ std::string server_vlm_model::engine_version() const {
     return "llama-server " + info_.front().build;
 }
 
-void server_vlm_model::mark_down(const std::string & url) const {
-    std::lock_guard<std::mutex> lock(down_mutex_);
-    down_.insert(url);
-}
-
-bool server_vlm_model::is_down(const std::string & url) const {
-    std::lock_guard<std::mutex> lock(down_mutex_);
-    return down_.count(url) > 0;
-}
-
 json server_vlm_model::query(const std::string & path, const json & body) const {
     std::lock_guard<std::mutex> lock(client_mutex_);
     for (const server_info & s : info_) {
@@ -101,7 +85,7 @@ json server_vlm_model::query(const std::string & path, const json & body) const 
             return call(*client_, path, body.is_null() ? std::string() : body.dump(), retry_);
         } catch (const server_down & e) {
             log(log_level::warn, std::string(e.what()) + "; dropped, the other servers take its work\n");
-            mark_down(s.url);
+            down_.mark(s.url);
         }
     }
     throw error(errc::io, "every llama-server stopped answering (" + std::to_string(info_.size()) + " given)");

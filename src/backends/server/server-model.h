@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server-api.h"
+#include "work-pool.h"
 
 #include "eagle/vlm.h"
 
@@ -52,8 +53,8 @@ public:
     const std::vector<server_info> & servers() const { return info_; } // the servers that answered at load
     const server_timeouts & timeouts() const { return timeouts_; }
     const retry_policy & retry() const { return retry_; }
-    void mark_down(const std::string & url) const;   // a server stopped answering: no session uses it again
-    bool is_down(const std::string & url) const;
+    const down_servers & down() const { return down_; } // servers that stopped answering: no session uses them again
+    bool is_down(const std::string & url) const { return down_.contains(url); }
 
 protected:
     std::unique_ptr<vlm_session> make_session(const session_params & params) const override; // server-session.cpp
@@ -74,8 +75,7 @@ private:
 
     mutable std::mutex client_mutex_; // one request at a time on the model's own connection
     mutable std::unique_ptr<http_client> client_;
-    mutable std::mutex down_mutex_;
-    mutable std::set<std::string> down_;
+    down_servers down_;
     mutable std::mutex cache_mutex_;
     mutable std::map<int32_t, std::string> pieces_;
     mutable std::map<int32_t, bool> control_;

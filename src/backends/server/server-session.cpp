@@ -1,16 +1,13 @@
 // Server engine: the session (request groups, parallel scoring over every server's slots, generation).
 #include "server-session.h"
 
+#include "work-pool.h"
+
 #include "eagle/log.h"
 #include "common/timing.h"
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 namespace eagle::server_backend {
 
@@ -183,7 +180,7 @@ void server_vlm_session::drop(endpoint & e, const std::string & why) {
     }
     e.is_down = true;
     ++n_dropped_;
-    model_.mark_down(e.info.url);
+    model_.down().mark(e.info.url);
     log(log_level::warn, why + "; dropped, the other servers take its work\n");
 }
 
@@ -204,63 +201,7 @@ void server_vlm_session::score(std::span<const mask> masks, std::span<float> pro
     }
     scoped_timer timer(t_score_us_);
     // one task per (mask, group); every slot of every live server takes tasks until none is left
-    std::mutex m;
-    std::condition_variable cv;
-    std::deque<size_t> queue;
-    for (size_t i = 0; i < masks.size() * groups_.size(); ++i) {
-        queue.push_back(i);
-    }
-    size_t n_in_flight = 0;
-    bool abort = false;
-    std::exception_ptr failure;
-    std::string last_down;
-
-    auto worker = [&](endpoint & e, http_client & client) {
-        for (;;) {
-            size_t task = 0;
-            {
-                std::unique_lock<std::mutex> lock(m);
-                // an idle worker waits while others are in flight: their tasks come back if their server dies
-                cv.wait(lock, [&] { return abort || e.is_down || !queue.empty() || n_in_flight == 0; });
-                if (abort || e.is_down || queue.empty()) {
-                    return;
-                }
-                task = queue.front();
-                queue.pop_front();
-                ++n_in_flight;
-            }
-            const size_t i_mask = task / groups_.size();
-            std::vector<float> out(n_targets);
-            try {
-                score_one(client, e.prompt_text, masks[i_mask], groups_[task % groups_.size()], out);
-                std::lock_guard<std::mutex> lock(m);
-                const request_group & g = groups_[task % groups_.size()];
-                for (const request_group::output & o : g.outputs) {
-                    probs[i_mask * n_targets + o.i_target] = out[o.i_target];
-                }
-                --n_in_flight;
-                cv.notify_all();
-            } catch (const server_down & down) {
-                std::lock_guard<std::mutex> lock(m);
-                queue.push_front(task);
-                --n_in_flight;
-                last_down = down.what();
-                drop(e, down.what());
-                cv.notify_all();
-                return;
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(m);
-                --n_in_flight;
-                abort = true;
-                if (!failure) {
-                    failure = std::current_exception();
-                }
-                cv.notify_all();
-                return;
-            }
-        }
-    };
-    std::vector<std::thread> threads;
+    std::vector<pool_worker> workers;
     for (endpoint & e : endpoints_) {
         if (e.is_down || model_.is_down(e.info.url)) {
             e.is_down = true;
@@ -270,18 +211,23 @@ void server_vlm_session::score(std::span<const mask> masks, std::span<float> pro
             e.clients.push_back(std::make_unique<http_client>(e.info.url, model_.timeouts().connect_s, model_.timeouts().request_s));
         }
         for (auto & client : e.clients) {
-            threads.emplace_back(worker, std::ref(e), std::ref(*client));
+            workers.push_back({e.info.url, client.get()});
         }
     }
-    for (std::thread & t : threads) {
-        t.join();
-    }
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-    if (!queue.empty()) {
-        throw error(errc::io, "every llama-server stopped answering" + (last_down.empty() ? std::string() : " (last: " + last_down + ")"));
-    }
+    auto endpoint_of = [&](const std::string & url) -> endpoint & {
+        return *std::find_if(endpoints_.begin(), endpoints_.end(), [&](const endpoint & e) { return e.info.url == url; });
+    };
+    const server_pool pool{"llama-server", [&](const std::string & url) { return endpoint_of(url).is_down; },
+                           [&](const std::string & url, const std::string & why) { drop(endpoint_of(url), why); }};
+    run_on_servers(masks.size() * groups_.size(), workers, pool, [&](size_t task, const pool_worker & w) {
+        const size_t i_mask = task / groups_.size();
+        const request_group & g = groups_[task % groups_.size()];
+        std::vector<float> out(n_targets);
+        score_one(*w.client, endpoint_of(w.url).prompt_text, masks[i_mask], g, out);
+        for (const request_group::output & o : g.outputs) {
+            probs[i_mask * n_targets + o.i_target] = out[o.i_target]; // this task's own entries
+        }
+    });
     n_evaluations_ += int64_t(masks.size());
 }
 
