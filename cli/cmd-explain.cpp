@@ -281,9 +281,26 @@ int run_explain(explain_options & o) {
     const std::unique_ptr<vlm_model> model = load_vlm(mparams);
     const std::unique_ptr<vlm_session> session = model->new_session(make_session_params(o.model));
     explanation_request request = o.request;
-    request.image_path = resolve_image(o.model);
+    if (!o.video_path.empty()) {
+        if (!o.model.image_paths.empty()) {
+            throw error(errc::invalid_argument, "--video '" + o.video_path + "' with --image: give one or the other");
+        }
+        // every frame is an image of the prompt, recorded as FILE#frame=I
+        std::vector<int32_t> frame_indices;
+        std::vector<image_rgb8> frames = read_video_frames(o.video_path, o.n_frames, &frame_indices);
+        request.image_path = o.video_path + "#frame=" + std::to_string(frame_indices.front());
+        request.image = std::move(frames.front());
+        for (size_t k = 1; k < frames.size(); ++k) {
+            request.more_image_paths.push_back(o.video_path + "#frame=" + std::to_string(frame_indices[k]));
+            request.more_images.push_back(std::move(frames[k]));
+        }
+    } else {
+        const std::vector<std::string> paths = resolve_images(o.model);
+        request.image_path = paths.front();
+        request.more_image_paths.assign(paths.begin() + 1, paths.end());
+    }
     const output_layout layout = output_layout_from_string(o.layout);
-    const std::string name = safe_name(std::filesystem::path(request.image_path).stem().string());
+    const std::string name = safe_name(std::filesystem::path(o.video_path.empty() ? request.image_path : o.video_path).stem().string());
     const explanation_record rec = explain_into(*model, *session, request, o.out_dir, !is_quiet(), layout, name);
     if (!is_quiet()) {
         print_summary(rec, layout == output_layout::reference ? "" : o.out_dir);

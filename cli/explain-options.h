@@ -27,6 +27,9 @@ struct explain_options {
     std::string image_dir;                 // --images: where a reference dataset's image names point
     std::string dataset_path;            // --dataset FILE.jsonl
     std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
+    std::string video_path;              // --video FILE: its frames are the prompt's images
+    int32_t n_frames = 8;                // --frames N: frames sampled from --video, evenly spaced
+    bool is_segmenter_given = false;     // --segmenter or --grid given (else --video cuts each frame 5x5, as the authors)
 };
 
 

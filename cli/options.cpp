@@ -37,7 +37,9 @@ void add_model_options(CLI::App & app, model_options & opts) {
                    "ggml RPC servers (host:port,...) to split the in-process model over (llama.cpp's rpc-server; "
                    "all layers go to them unless --gpu-layers says otherwise; docs/scale-out.md)")
         ->delimiter(',');
-    app.add_option("--image,-i", opts.image_path, "image file (default: a bundled sample image)");
+    app.add_option("--image,-i", opts.image_paths,
+                   "image file (default: a bundled sample image); `eagle explain` takes it repeated: the prompt's images "
+                   "in order (one <image> per image in the prompt, or none: all first), ranked together");
     app.add_option("--prompt,-p", opts.prompt, "prompt text")->capture_default_str();
     app.add_flag("--raw-prompt", opts.use_raw_prompt, "use the prompt verbatim (no chat template); <image> marks the image");
     std::string families = "auto";
@@ -131,7 +133,15 @@ model_params resolve_model(const model_options & opts) {
 }
 
 std::string resolve_image(const model_options & opts) {
-    return opts.image_path.empty() ? std::string(EAGLE_DEFAULT_IMAGE) : opts.image_path;
+    if (opts.image_paths.size() > 1) {
+        throw error(errc::invalid_argument, "--image given " + std::to_string(opts.image_paths.size()) +
+                                                " times; this command takes one image (eagle explain takes several)");
+    }
+    return opts.image_paths.empty() ? std::string(EAGLE_DEFAULT_IMAGE) : opts.image_paths.front();
+}
+
+std::vector<std::string> resolve_images(const model_options & opts) {
+    return opts.image_paths.empty() ? std::vector<std::string>{EAGLE_DEFAULT_IMAGE} : opts.image_paths;
 }
 
 std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option) {

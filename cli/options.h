@@ -20,7 +20,7 @@ struct model_options {
                                       // their documentation); the engine of the same name (llama: "server")
     int32_t top_logprobs = 20;        // --top-logprobs: with --server-api openai, log-probabilities per call
     std::vector<std::string> rpc_servers; // --rpc host:port,...: ggml RPC servers the in-process model is split over
-    std::string image_path;   // empty: the bundled sample image
+    std::vector<std::string> image_paths; // --image (repeatable: the prompt's images in order); empty: the bundled sample
     std::string prompt = EAGLE_DEFAULT_PROMPT;
     bool use_raw_prompt = false;
     std::string chat_template = "auto";       // --chat-template FAMILY
@@ -40,7 +40,8 @@ void add_model_options(CLI::App & app, model_options & opts);
 // model/mmproj/image paths with the defaults filled in; throws eagle::error if a default is missing, and
 // errc::invalid_argument for an in-process option (--threads, --batch, --ctx, ...) set with --server
 model_params resolve_model(const model_options & opts);
-std::string resolve_image(const model_options & opts);
+std::string resolve_image(const model_options & opts); // the one image; errc::invalid_argument for several
+std::vector<std::string> resolve_images(const model_options & opts); // every --image, in order (explain)
 session_params make_session_params(const model_options & opts);
 
 // Token ids written "1 2 3", "1,2,3" or "[1, 2, 3]"; throws errc::invalid_argument naming the option.

@@ -6,6 +6,7 @@
 // {"role": "system", "content": [{"type": "text", "text": k_system}]} turn first where the case has one).
 #include "eagle/chat-format.h"
 #include "eagle/error.h"
+#include "eagle/vlm.h"
 
 #include <gtest/gtest.h>
 
@@ -163,6 +164,27 @@ TEST(chat_format, an_image_placeholder_puts_the_image_inside_the_text) {
     // Gemma trims each text around the image, and keeps the processor's blank lines
     EXPECT_EQ(eagle::render_chat_prompt(chat_family::gemma3, std::nullopt, " Look: <image> why? ", k_marker),
               "<bos><start_of_turn>user\nLook:\n\n" + k_marker + "\n\nwhy?<end_of_turn>\n<start_of_turn>model\n");
+}
+
+// several images: one placeholder per image, in order, or none (each where the template puts a leading image)
+TEST(chat_format, several_images_go_where_their_placeholders_are_or_first) {
+    EXPECT_EQ(eagle::render_chat_prompt(chat_family::qwen2_5_vl, "", "<image> or <image>?", k_marker, 2),
+              "<|im_start|>user\n" + k_marker + " or " + k_marker + "?<|im_end|>\n<|im_start|>assistant\n");
+    EXPECT_EQ(eagle::render_chat_prompt(chat_family::llava_1_5, "", "which is red?", k_marker, 2),
+              "USER: " + k_marker + "\n" + k_marker + "\nwhich is red? ASSISTANT:");
+    EXPECT_EQ(eagle::render_chat_prompt(chat_family::gemma3, std::nullopt, " a <image> b <image> c ", k_marker, 2),
+              "<bos><start_of_turn>user\na\n\n" + k_marker + "\n\nb\n\n" + k_marker + "\n\nc<end_of_turn>\n<start_of_turn>model\n");
+    EXPECT_EQ(eagle::place_image_marker("which is red?", k_marker, false, 3), k_marker + "\n" + k_marker + "\n" + k_marker + "\nwhich is red?");
+    EXPECT_EQ(eagle::place_image_marker("<image> vs <image>", k_marker, true, 2), k_marker + " vs " + k_marker);
+    for (const std::string prompt : {"<image> only one", "<image><image><image> three"}) {
+        try {
+            eagle::render_chat_prompt(chat_family::qwen2_5_vl, std::nullopt, prompt, k_marker, 2);
+            FAIL() << prompt;
+        } catch (const eagle::error & e) {
+            EXPECT_NE(std::string(e.what()).find("placeholders for 2 images"), std::string::npos) << e.what();
+        }
+        EXPECT_THROW(eagle::place_image_marker(prompt, k_marker, false, 2), eagle::error) << prompt;
+    }
 }
 
 TEST(chat_format, bad_requests_are_rejected) {

@@ -62,9 +62,10 @@ chat_family detect_chat_family(std::string_view chat_template, std::string_view 
 // image given before the text. system: nullopt = the family's default system turn; "" = none. The text
 // begins with the BOS token's text when the template writes it (the engine drops it when its tokenizer adds
 // BOS itself). Throws errc::invalid_argument for more than one placeholder, errc::unsupported for llama_cpp
-// (its rendering is llama.cpp's, done by the engine).
+// (its rendering is llama.cpp's, done by the engine). n_images > 1: one placeholder per image, each in order,
+// or none (every image where the template puts one given before the text, in order); another count throws.
 std::string render_chat_prompt(chat_family family, const std::optional<std::string> & system, const std::string & prompt,
-                               const std::string & marker);
+                               const std::string & marker, int32_t n_images = 1);
 
 // Named system turns, for --system preset:NAME. "eagle-continuation": the system prompt the EAGLE authors send
 // closed models with their approximate, one-call-per-token scoring (tutorial/API_interpretation.ipynb of

@@ -57,6 +57,14 @@ image_rgb8 load_image(const std::string & path);
 void save_png(const image_rgb8 & image, const std::string & path);
 std::string png_bytes(const image_rgb8 & image); // the PNG file's bytes (throws errc::io if encoding fails)
 
+// n_frames frames of a video (OpenCV videoio: what its FFmpeg or built-in MJPEG readers open), evenly spaced: frame
+// floor((2i + 1) * n_total / (2 * n_frames)) for i = 0..n_frames-1, the middle of each of n_frames equal spans.
+// frame_indices, when given, gets those indices. Throws errc::invalid_argument naming the value for n_frames < 1
+// or more frames than the video has, errc::io naming the path for a video OpenCV cannot open or read, and like
+// check_image_size for frames over the limits.
+std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_frames,
+                                          std::vector<int32_t> * frame_indices = nullptr);
+
 // A mask from a grayscale/color PNG: nonzero pixels keep. Throws errc::io / errc::invalid_argument (as load_image).
 mask load_mask(const std::string & path);
 

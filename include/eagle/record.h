@@ -29,6 +29,9 @@ namespace eagle {
 struct explanation_request {
     std::string image_path;              // recorded in the output; also read when `image` is empty
     image_rgb8 image;                    // the pixels (empty: loaded from image_path)
+    std::vector<std::string> more_image_paths; // the prompt's further images, in order after the first (a video's
+                                         // frames are images too); one ranking covers the regions of all of them
+    std::vector<image_rgb8> more_images; // their pixels (empty: loaded from more_image_paths)
     std::string prompt;
     bool use_raw_prompt = false;         // see score_request::use_raw_prompt
     std::vector<int32_t> prompt_ids;     // non-empty: the prompt as token ids (score_request::prompt_ids), e.g.
@@ -93,7 +96,8 @@ target_word_spec parse_target_word(const std::string & spec);
 struct explanation_record {
     explanation_request request;
     engine_record engine;
-    region_set regions;                  // the regions the ranking refers to
+    region_set regions;                  // the regions the ranking refers to (several images: join_regions of
+                                         // each image's, cut with the same region_params)
     std::vector<sequence_part> prompt_sequence; // what the model is fed before the answer: text ids and the
                                          // image chunk, exactly as scored (vlm_model::prompt_sequence)
     // the answer

@@ -14,12 +14,23 @@
 
 namespace eagle {
 
+// One image of a region_set that covers several images (join_regions): where its pixels and its regions are.
+struct region_part {
+    int32_t nx = 0;
+    int32_t ny = 0;
+    int64_t first_pixel = 0;  // its pixels are labels[first_pixel, first_pixel + nx * ny), row-major
+    int32_t first_region = 0; // its regions are ids [first_region, first_region + n_regions)
+    int32_t n_regions = 0;
+};
+
 struct region_set {
     int32_t nx = 0;
     int32_t ny = 0;
     int32_t n_regions = 0;
     std::vector<int32_t> labels;  // nx * ny region ids, row-major
     std::vector<int64_t> area_px; // pixels per region
+    std::vector<region_part> parts; // several images (join_regions): one per image, in prompt order, and then
+                                    // nx = the pixels of all of them, ny = 1; empty: one image of nx x ny
 
     // the pixel-area fraction of a subset (selected[i] != 0 -> region i counted)
     double area_fraction(const std::vector<uint8_t> & selected) const;
@@ -68,8 +79,30 @@ std::string grid_text(const region_params & params); // "8x8"
 // path) or errc::io (an unreadable labels PNG).
 region_set make_regions(const image_rgb8 & image, const region_params & params);
 
-// Keep mask of the union of the selected regions (selected.size() == n_regions).
+// Keep mask of the union of the selected regions (selected.size() == n_regions). For a joined set it is the
+// images' keep masks concatenated in order (nx = all their pixels, ny = 1): the mask a request of several images
+// is scored with (score_request::more_images); part_mask cuts one image's out of it.
 mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected);
+
+// ---- several images (joined-regions.cpp) ----
+// One region_set over several images, for one ranking across all of them: image k's region ids are offset by the
+// regions of the images before it, its labels follow theirs (see region_part). One set is returned unchanged.
+// Throws errc::invalid_argument for no sets, or more than max_regions regions in all.
+region_set join_regions(const std::vector<region_set> & per_image);
+size_t n_images(const region_set & regions);                          // parts.size(), or 1
+int32_t image_of_region(const region_set & regions, int32_t region);  // which image a region id lies in
+// Image k's own region_set, ids kept global (its labels are ids of the joined ranking); n_regions and area_px
+// span all ids, so maps and masks index it as the joined set. k = 0 of a one-image set is the set itself.
+region_set image_regions(const region_set & regions, size_t k);
+// Image k's values of a per-pixel array over a joined set (a map or a mask's keep bytes).
+template <typename T>
+std::vector<T> image_pixels(const std::vector<T> & joined, const region_set & regions, size_t k) {
+    if (regions.parts.empty()) {
+        return joined;
+    }
+    const region_part & p = regions.parts.at(k);
+    return std::vector<T>(joined.begin() + p.first_pixel, joined.begin() + p.first_pixel + int64_t(p.nx) * p.ny);
+}
 
 // The most regions an explanation can have: labels.png stores region ids in 16 bits. run_explanation rejects
 // more (errc::invalid_argument) right after cutting the regions, before any search.

@@ -7,6 +7,9 @@
 //   attribution.png   the attribution map as a viridis overlay blended 0.5 on the image
 //   tokens/I-WORD.png each target token's share of the gains along the sentence's ranking
 //   hallucination.png with a hallucination diagnosis: the regions removed first
+//   several images (explanation_request::more_images): the files above are the first image's, and image k >= 1
+//   of the prompt gets attribution-k.png, labels-k.png, regions-k.npy and tokens/I-WORD-k.png beside them
+//   (region ids and the ranking are global: labels-k.png holds ids of the one ranking)
 //   report.html       one self-contained page
 // explanation.json is written last and atomically: its presence means the folder is complete.
 // Also here: finding explanation folders again (and the reference's json/ + npy/ layout) and the saliency map
@@ -46,10 +49,17 @@ enum class colormap { viridis, cool };
 image_rgb8 render_overlay(const image_rgb8 & image, const std::vector<float> & map, colormap cmap = colormap::viridis);
 
 struct explanation_images {
-    image_rgb8 image;                       // the input image
+    image_rgb8 image;                       // the input image (several images: the first)
     image_rgb8 overlay;                     // the sentence-level attribution overlay
     std::vector<image_rgb8> token_overlays; // one per target (token_attribution_map), in target order
     image_rgb8 hallucination_overlay;       // empty unless the record has a hallucination diagnosis
+    // several images: the prompt's further images in order, each with the one ranking's maps cut to its pixels
+    struct more_image {
+        image_rgb8 image;
+        image_rgb8 overlay;
+        std::vector<image_rgb8> token_overlays;
+    };
+    std::vector<more_image> more;
 };
 explanation_images render_explanation_images(const explanation_record & record);
 

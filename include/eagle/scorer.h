@@ -39,7 +39,25 @@ struct score_request {
                                          // that run by its own image tokens and feeds every other id as given.
                                          // prompt and use_raw_prompt are then ignored (see find_image_span)
     int32_t image_token = -1;            // the placeholder id in prompt_ids; -1: found (find_image_span)
+    std::vector<image_rgb8> more_images{}; // the prompt's further images, in order after `image` (one "<image>"
+                                           // per image in the prompt, or none: all images first). With any,
+                                           // a mask covers every image: their keep masks concatenated in
+                                           // order, nx = all their pixels, ny = 1 (region_mask of join_regions).
+                                           // Engines: llama (others reject it, errc::unsupported); not with
+                                           // prompt_ids
 };
+
+// The pixels a mask of this request covers: the image's size, or for several images (more_images) the sum of
+// their pixel counts by 1. Every scorer checks masks against it.
+struct mask_shape {
+    int32_t nx = 0;
+    int32_t ny = 0;
+};
+mask_shape request_mask_shape(const score_request & request);
+// A prompt's images in order: image, then more.
+std::vector<const image_rgb8 *> request_images(const image_rgb8 & image, const std::vector<image_rgb8> & more);
+// Throws errc::unsupported naming `engine` and the count when a prompt has more than one image.
+void require_one_image(size_t n_images, const char * engine);
 
 // A request's targets with the defaults filled in and every value checked: what a backend scores.
 struct resolved_request {

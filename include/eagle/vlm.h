@@ -83,6 +83,7 @@ struct generate_request {
     int32_t image_token = -1;        // as in score_request
     fit_mode fit = fit_mode::native; // as in score_request (applied to `image`)
     int32_t fit_size = 0;
+    std::vector<image_rgb8> more_images{}; // as in score_request: the prompt's further images, in order
 };
 
 struct generated_token {
@@ -137,13 +138,16 @@ image_span find_image_span(const vlm_model & model, std::span<const int32_t> ids
 // replaced by marker, or (none, not raw) the marker and a newline put first, as LLaVA-style models are trained.
 // Throws errc::invalid_argument for more than one placeholder, or a raw prompt without one. Engines'
 // format_prompt share it.
-std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt);
+// With n_images > 1: the prompt holds one "<image>" per image, each replaced in order, or (none, not raw) one marker
+// and newline per image put first; another count throws, naming it.
+std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt,
+                               int32_t n_images = 1);
 
 // The chat-rendered prompt an engine tokenizes, for a family other than llama_cpp: render_chat_prompt, less
 // the leading BOS text when the model's tokenizer adds BOS itself (so the sequence has one BOS, as the Hugging
 // Face processor's). Engines' format_prompt share it.
 std::string render_for_engine(const vlm_model & model, chat_family family, const std::optional<std::string> & system,
-                              const std::string & prompt, const std::string & marker);
+                              const std::string & prompt, const std::string & marker, int32_t n_images = 1);
 
 // The family an engine renders prompts with: model_params::chat_template's, or for "auto" detect_chat_family on
 // the model's chat template and name. Logs which (info). Throws like parse_chat_family.

@@ -329,6 +329,7 @@ class Model:
                 ground_truth: Optional[dict] = None, answer_ids: Optional[Sequence[int]] = None,
                 prompt_ids: Optional[Sequence[int]] = None, image_token: int = -1,
                 target_ids: Optional[Sequence[int]] = None, image_fit: str = "native", fit_size: int = 0,
+                more_images: Optional[Sequence[Union[str, _os.PathLike]]] = None,
                 progress: Union[bool, Callable[[str, int, int], Optional[bool]]] = True) -> Explanation:
         """Explains the model's answer (or ``answer``) for the image: which regions make it say it.
 
@@ -345,12 +346,15 @@ class Model:
         target_text: explain this token instead of the answer's own (e.g. the correct answer of a hallucination);
         revise: also walk to the minimal correction region. ground_truth: keys copied into explanation.json
         for ``evaluate`` (location: box xyxy, segmentation: COCO polygons, label).
+        more_images: further images of the prompt (paths), in order after ``image``: one ranking covers the regions
+        of all of them (the prompt holds one <image> per image, or none).
         progress: True (tqdm when installed), False, or a callable(phase, n_done, n_total) returning False to stop.
         Ctrl-C stops the search and raises KeyboardInterrupt; the model stays usable.
         """
         path, array = self._image(image)
         request = _eagle.Request()
         request.image_path = path
+        request.more_image_paths = [_check_file(p, "more_images") for p in more_images or []]
         request.prompt = prompt
         request.use_raw_prompt = bool(raw_prompt)
         request.answer_text = "" if answer is None else str(answer)

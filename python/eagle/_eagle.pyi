@@ -33,6 +33,7 @@ class SessionParams:
 
 class Request:
     image_path: str
+    more_image_paths: list[str]
     prompt: str
     use_raw_prompt: bool
     answer_text: str

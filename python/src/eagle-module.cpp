@@ -205,6 +205,7 @@ PYBIND11_MODULE(_eagle, m) {
     py::class_<eagle::explanation_request>(m, "Request")
         .def(py::init<>())
         .def_readwrite("image_path", &eagle::explanation_request::image_path)
+        .def_readwrite("more_image_paths", &eagle::explanation_request::more_image_paths)
         .def_readwrite("prompt", &eagle::explanation_request::prompt)
         .def_readwrite("use_raw_prompt", &eagle::explanation_request::use_raw_prompt)
         .def_readwrite("answer_text", &eagle::explanation_request::answer_text)

@@ -1,6 +1,8 @@
 // Private: every image file eagle reads (images, masks, region labels) goes through here, so no decoder prints.
 #pragma once
 
+#include "eagle/image.h"
+
 #include <opencv2/core.hpp>
 
 #include <string>
@@ -14,5 +16,14 @@ namespace eagle::detail {
 // once per process. Throws errc::io naming `what` and the path for a missing, unreadable, unrecognised or
 // undecodable file, and errc::invalid_argument for an image over the limits.
 cv::Mat decode_image_file(const std::string & path, int flags, const char * what);
+
+// Throws errc::io "<what>: '<path>' does not exist or is not a file".
+void check_readable(const std::string & path, const char * what);
+
+// OpenCV's own log (its decoders' and video backends' warnings on stderr) off, once per process.
+void silence_opencv_log();
+
+// An 8-bit BGR Mat (OpenCV's order) as eagle's RGB image.
+image_rgb8 from_bgr(const cv::Mat & bgr);
 
 } // namespace eagle::detail

@@ -22,7 +22,7 @@
 
 namespace eagle {
 
-namespace {
+namespace detail {
 
 // OpenCV works in BGR; eagle's images are RGB like libmtmd's bitmaps.
 image_rgb8 from_bgr(const cv::Mat & bgr) {
@@ -38,16 +38,15 @@ image_rgb8 from_bgr(const cv::Mat & bgr) {
     return out;
 }
 
+} // namespace detail
+
+namespace {
+
+using detail::from_bgr;
+
 cv::Mat to_mat(const image_rgb8 & image) {
     // const_cast: the Mat header only reads the buffer
     return cv::Mat(image.ny, image.nx, CV_8UC3, const_cast<uint8_t *>(image.rgb.data()));
-}
-
-void check_readable(const std::string & path, const char * what) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        throw error(errc::io, std::string(what) + ": '" + path + "' does not exist or is not a file");
-    }
 }
 
 } // namespace
@@ -63,9 +62,20 @@ void check_image_size(int64_t nx, int64_t ny, const std::string & what) {
 
 namespace detail {
 
-cv::Mat decode_image_file(const std::string & path, int flags, const char * what) {
+void check_readable(const std::string & path, const char * what) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw error(errc::io, std::string(what) + ": '" + path + "' does not exist or is not a file");
+    }
+}
+
+void silence_opencv_log() {
     static std::once_flag silenced;
     std::call_once(silenced, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+}
+
+cv::Mat decode_image_file(const std::string & path, int flags, const char * what) {
+    silence_opencv_log();
     check_readable(path, what);
     std::ifstream in(path, std::ios::binary);
     std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(in), {});

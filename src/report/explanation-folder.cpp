@@ -113,6 +113,10 @@ void write_reference_layout(const std::string & dir, const std::string & name, c
         throw error(errc::invalid_argument, "write_reference_layout: '" + name + "' is not a file name");
     }
     const region_set & regions = rec.regions;
+    if (n_images(regions) > 1) {
+        throw error(errc::unsupported, "write_reference_layout: the reference's layout holds one image per sample, this "
+                                       "explanation has " + std::to_string(n_images(regions)));
+    }
     write_file_atomic((fs::path(dir) / "npy" / (name + ".npy")).string(),
                       npy_bytes_i64({int64_t(rec.result.order.size()), regions.ny, regions.nx, 1}, ranked_masks(rec.result, regions)));
     write_file_atomic(reference_json_path(dir, name), reference_json_text(rec)); // last: its presence means done
@@ -125,17 +129,29 @@ void write_explanation_folder(const std::string & dir, const explanation_record 
         throw error(errc::io, "cannot create output folder '" + dir + "'");
     }
     const explanation_images images = render_explanation_images(rec);
-    for (size_t t = 0; t < images.token_overlays.size(); ++t) {
-        const int32_t index = rec.target_indices[t];
-        write_file_atomic(dir + "/tokens/" + std::to_string(index) + "-" + slug(rec.words[size_t(index)]) + ".png",
-                          png_bytes(images.token_overlays[t]));
+    // image k >= 1 of several: the same files with "-k" before the extension (eagle/report.h)
+    auto write_image_files = [&](size_t k, const image_rgb8 & overlay, const std::vector<image_rgb8> & token_overlays) {
+        std::string suffix; // built in steps: GCC 12 warns (-Wrestrict, a false positive) on "-" + to_string
+        if (k > 0) {
+            suffix.append("-").append(std::to_string(k));
+        }
+        for (size_t t = 0; t < token_overlays.size(); ++t) {
+            const int32_t index = rec.target_indices[t];
+            write_file_atomic(dir + "/tokens/" + std::to_string(index) + "-" + slug(rec.words[size_t(index)]) + suffix + ".png",
+                              png_bytes(token_overlays[t]));
+        }
+        write_file_atomic(dir + "/attribution" + suffix + ".png", png_bytes(overlay));
+        const region_set regions = image_regions(rec.regions, k);
+        write_regions_npy(rec.result, regions, dir + "/regions" + suffix + ".npy");
+        save_region_labels(regions, dir + "/labels" + suffix + ".png");
+    };
+    write_image_files(0, images.overlay, images.token_overlays);
+    for (size_t k = 0; k < images.more.size(); ++k) {
+        write_image_files(k + 1, images.more[k].overlay, images.more[k].token_overlays);
     }
     if (rec.hallucination) {
         write_file_atomic(dir + "/hallucination.png", png_bytes(images.hallucination_overlay));
     }
-    write_file_atomic(dir + "/attribution.png", png_bytes(images.overlay));
-    write_regions_npy(rec.result, rec.regions, dir + "/regions.npy");
-    save_region_labels(rec.regions, dir + "/labels.png");
     write_file_atomic(dir + "/report.html", render_html_report(rec, images));
     write_file_atomic(dir + "/explanation.json", explanation_json_text(rec)); // last: its presence means done
 }

@@ -10,6 +10,7 @@
 #include "eagle/scorer-json.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 namespace eagle {
@@ -21,10 +22,16 @@ using ordered_json = nlohmann::ordered_json;
 
 // everything needed to repeat the run: versions, model, engine, image, prompt, answer and target choices,
 // regions, fill, method
+// The first image's size: the one image's, or the first part of several
+std::array<int32_t, 2> first_image_size(const region_set & regions) {
+    return regions.parts.empty() ? std::array<int32_t, 2>{regions.nx, regions.ny}
+                                 : std::array<int32_t, 2>{regions.parts[0].nx, regions.parts[0].ny};
+}
+
 ordered_json run_json(const explanation_record & rec) {
     const explanation_request & rq = rec.request;
     const engine_record & en = rec.engine;
-    return {{"eagle", en.eagle_version},
+    ordered_json run = {{"eagle", en.eagle_version},
             {"llama_cpp", en.llama_cpp_version},
             {"engine", en.engine},
             {"servers", en.servers},
@@ -65,8 +72,23 @@ ordered_json run_json(const explanation_record & rec) {
             {"method", rq.method},
             {"seed", rq.params.sampling.seed},
             {"samples", rq.params.sampling.n_samples},
-            {"image_size", {rec.regions.nx, rec.regions.ny}},
+            {"image_size", first_image_size(rec.regions)},
             {"scorer", to_explanation_json(rec.scorer)}};
+    if (n_images(rec.regions) > 1) {
+        // several images: each one's file (or a video's frame), size and share of the global region ids;
+        // image_size above is the first's, whose files keep the one-image names
+        ordered_json images = ordered_json::array();
+        for (size_t k = 0; k < rec.regions.parts.size(); ++k) {
+            const region_part & p = rec.regions.parts[k];
+            const std::string path = k == 0 ? rq.image_path : k - 1 < rq.more_image_paths.size() ? rq.more_image_paths[k - 1] : "";
+            images.push_back(ordered_json{{"image", path},
+                                          {"image_size", {p.nx, p.ny}},
+                                          {"first_region", p.first_region},
+                                          {"n_regions", p.n_regions}});
+        }
+        run["images"] = std::move(images);
+    }
+    return run;
 }
 
 [[noreturn]] void bad_key(const std::string & source, const std::string & key, const std::string & what) {
@@ -362,7 +384,7 @@ eval_sample to_eval_sample(const explanation_record & rec, const std::string & s
     s.smdl_score = doubles(ex.smdl_score);
     s.org_score = doubles(ex.org_score);
     s.baseline_score = doubles(ex.baseline_score);
-    s.image_size = std::array<int32_t, 2>{rec.regions.nx, rec.regions.ny};
+    s.image_size = first_image_size(rec.regions);
     // the ground truth is a dataset's own JSON; the diagnosis joins it under the keys the reader knows
     read_localisation(rec.request.ground_truth, source, s);
     nlohmann::json hallucination_keys = rec.request.ground_truth;

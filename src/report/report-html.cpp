@@ -233,6 +233,23 @@ std::string render_html_report(const explanation_record & rec, const explanation
     }
     h += "</div></section>\n";
 
+    // --- several images: each with its share of the one ranking ---
+    if (!images.more.empty()) {
+        const size_t n_images = images.more.size() + 1;
+        auto figure = [&](const image_rgb8 & image, const image_rgb8 & overlay, size_t k) {
+            const std::string name = "image " + std::to_string(k + 1) + " of " + std::to_string(n_images);
+            return "<figure>" + img_tag(image, name) + img_tag(overlay, "attribution on " + name, "overlay") +
+                   "<figcaption>" + name + " and its attribution</figcaption></figure>";
+        };
+        h += "<section class=\"card\"><h2>Every image of the prompt</h2><div class=\"muted\" style=\"font-size:12px\">"
+             "one ranking across " + std::to_string(n_images) + " images; each map shows the regions that lie in its image"
+             "</div><div style=\"display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px;margin-top:8px\">" + figure(images.image, images.overlay, 0);
+        for (size_t k = 0; k < images.more.size(); ++k) {
+            h += figure(images.more[k].image, images.more[k].overlay, k + 1);
+        }
+        h += "</div></section>\n";
+    }
+
     // --- hallucination diagnosis ---
     if (rec.hallucination) {
         const hallucination_record & hall = *rec.hallucination;

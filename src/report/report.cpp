@@ -40,17 +40,30 @@ image_rgb8 render_overlay(const image_rgb8 & image, const std::vector<float> & m
 
 explanation_images render_explanation_images(const explanation_record & rec) {
     explanation_images out;
-    out.image = rec.request.image;
-    const std::vector<float> map = attribution_map(rec.result, rec.regions);
-    out.overlay = render_overlay(out.image, map);
+    const region_set & regions = rec.regions;
+    const std::vector<float> map = attribution_map(rec.result, regions);
+    std::vector<std::vector<float>> token_maps;
     for (size_t t = 0; t < rec.target_indices.size(); ++t) {
-        out.token_overlays.push_back(render_overlay(
-            out.image, token_attribution_map(rec.result, rec.regions, int32_t(t), rec.request.params.lambda1,
-                                             rec.request.params.lambda2)));
+        token_maps.push_back(token_attribution_map(rec.result, regions, int32_t(t), rec.request.params.lambda1,
+                                                   rec.request.params.lambda2));
+    }
+    // image k's overlays: the maps over every image, cut to its pixels (one image: the maps themselves)
+    auto overlays_of = [&](const image_rgb8 & image, size_t k, image_rgb8 & overlay, std::vector<image_rgb8> & token_overlays) {
+        overlay = render_overlay(image, image_pixels(map, regions, k));
+        for (const std::vector<float> & token_map : token_maps) {
+            token_overlays.push_back(render_overlay(image, image_pixels(token_map, regions, k)));
+        }
+    };
+    out.image = rec.request.image;
+    overlays_of(out.image, 0, out.overlay, out.token_overlays);
+    for (size_t k = 0; k < rec.request.more_images.size(); ++k) {
+        explanation_images::more_image & more = out.more.emplace_back();
+        more.image = rec.request.more_images[k];
+        overlays_of(more.image, k + 1, more.overlay, more.token_overlays);
     }
     if (rec.hallucination) {
         // the regions removed first are the ones that push towards the wrong answer: 1 - attribution
-        std::vector<float> hmap = map;
+        std::vector<float> hmap = image_pixels(map, regions, 0);
         for (float & v : hmap) {
             v = 1.0f - v;
         }

@@ -138,14 +138,38 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     rec.request.image = request.image.empty() ? load_image(request.image_path) : request.image;
     const image_rgb8 & image = rec.request.image;
     check_image_size(image.nx, image.ny, "run_explanation: the image"); // an in-memory image skips load_image's check
-    rec.regions = make_regions(image, request.regions);
+    if (rec.request.more_images.empty()) {
+        for (const std::string & path : request.more_image_paths) {
+            rec.request.more_images.push_back(load_image(path));
+        }
+    }
+    for (size_t k = 0; k < rec.request.more_images.size(); ++k) {
+        const image_rgb8 & more = rec.request.more_images[k];
+        check_image_size(more.nx, more.ny, "run_explanation: image " + std::to_string(k + 2));
+    }
+    const std::vector<image_rgb8> & more_images = rec.request.more_images;
+    if (request.revise && !more_images.empty()) {
+        throw error(errc::unsupported, "run_explanation: the hallucination walk (--revise) takes one image, not " +
+                                           std::to_string(more_images.size() + 1));
+    }
+    std::vector<region_set> per_image{make_regions(image, request.regions)};
+    for (const image_rgb8 & more : more_images) {
+        per_image.push_back(make_regions(more, request.regions));
+    }
+    int64_t n_regions = 0;
+    for (const region_set & r : per_image) {
+        n_regions += r.n_regions;
+    }
     // found by fuzzing: a D close to the pixel count (or a fine grid) gave more regions than labels.png can hold,
     // which failed only after the whole search, when the folder was written
-    if (rec.regions.n_regions > max_regions) {
-        throw error(errc::invalid_argument, "run_explanation: the image cuts into " + std::to_string(rec.regions.n_regions) +
+    if (n_regions > max_regions) {
+        throw error(errc::invalid_argument, std::string("run_explanation: the ") +
+                                                (more_images.empty() ? "image cuts" : std::to_string(per_image.size()) + " images cut") +
+                                                " into " + std::to_string(n_regions) +
                                                 " regions, more than eagle's limit of " + std::to_string(max_regions) +
                                                 " (labels.png is 16-bit); use a smaller --divisions or a coarser --grid");
     }
+    rec.regions = join_regions(per_image);
 
     const model_params & mp = model.params();
     const session_params & sp = session.params();
@@ -176,6 +200,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     } else if (request.answer_text.empty()) {
         generate_request asked;
         asked.image = image;
+        asked.more_images = more_images;
         detail::copy_prompt_fields(request, asked);
         asked.max_tokens = request.max_tokens;
         const generation gen = session.generate(asked);
@@ -211,6 +236,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     const named_targets targets = resolve_targets(model, request, rec.answer, rec.words, rec.answer_text);
     score_request scoring;
     scoring.image = image;
+    scoring.more_images = more_images;
     detail::copy_prompt_fields(request, scoring);
     scoring.fill = request.fill;
     scoring.answer = rec.answer;

@@ -4,6 +4,7 @@
 #include "eagle/error.h"
 
 #include <array>
+#include <vector>
 #include <string>
 
 namespace eagle {
@@ -53,23 +54,44 @@ std::string with_marker(std::string_view pattern, const std::string & marker) {
     return out;
 }
 
-// The user turn's content with the image in place; *image_leads tells whether the content starts with it.
-std::string user_content(chat_family f, const std::string & prompt, const std::string & marker, bool * image_leads) {
+// The user turn's content with the images in place; *image_leads tells whether the content starts with one.
+std::string user_content(chat_family f, const std::string & prompt, const std::string & marker, int32_t n_images,
+                         bool * image_leads) {
     static const std::string placeholder = "<image>";
     const layout lay = layout_of(f);
     auto text = [&](const std::string & t) { return lay.trims_text ? trim_space(t) : t; };
-    const size_t at = prompt.find(placeholder);
-    if (at == std::string::npos) {
-        *image_leads = true;
-        return with_marker(lay.image_first, marker) + text(prompt);
+    std::vector<std::string> texts; // the prompt's text between placeholders
+    for (size_t begin = 0;;) {
+        const size_t at = prompt.find(placeholder, begin);
+        texts.push_back(prompt.substr(begin, at == std::string::npos ? std::string::npos : at - begin));
+        if (at == std::string::npos) {
+            break;
+        }
+        begin = at + placeholder.size();
     }
-    if (prompt.find(placeholder, at + placeholder.size()) != std::string::npos) {
+    const size_t n_placeholders = texts.size() - 1;
+    if (n_placeholders == 0) {
+        *image_leads = true;
+        std::string out;
+        for (int32_t i = 0; i < n_images; ++i) {
+            out += with_marker(lay.image_first, marker);
+        }
+        return out + text(prompt);
+    }
+    if (n_images == 1 && n_placeholders > 1) {
         throw error(errc::invalid_argument, "prompt '" + prompt + "' has more than one <image> placeholder; eagle "
                                             "explains one image at a time");
     }
-    const std::string before = prompt.substr(0, at), after = prompt.substr(at + placeholder.size());
-    *image_leads = before.empty();
-    return text(before) + with_marker(lay.image_inline, marker) + text(after);
+    if (n_placeholders != size_t(n_images)) {
+        throw error(errc::invalid_argument, "prompt '" + prompt + "' has " + std::to_string(n_placeholders) +
+                                                " <image> placeholders for " + std::to_string(n_images) + " images");
+    }
+    *image_leads = texts.front().empty();
+    std::string out = text(texts.front());
+    for (size_t i = 1; i < texts.size(); ++i) {
+        out += with_marker(lay.image_inline, marker) + text(texts[i]);
+    }
+    return out;
 }
 
 // "<|im_start|>system\n...<|im_end|>\n<|im_start|>user\n...<|im_end|>\n<|im_start|>assistant\n"
@@ -139,14 +161,14 @@ chat_family detect_chat_family(std::string_view tmpl, std::string_view model_nam
 }
 
 std::string render_chat_prompt(chat_family family, const std::optional<std::string> & system_given,
-                               const std::string & prompt, const std::string & marker) {
+                               const std::string & prompt, const std::string & marker, int32_t n_images) {
     if (family == chat_family::llama_cpp) {
         throw error(errc::unsupported, "render_chat_prompt: the llama.cpp family is rendered by the engine, with "
                                        "llama.cpp's template table");
     }
     const std::string system = system_given ? *system_given : std::string(chat_family_of(family).default_system);
     bool image_leads = false;
-    const std::string content = user_content(family, prompt, marker, &image_leads);
+    const std::string content = user_content(family, prompt, marker, n_images, &image_leads);
     switch (family) {
         case chat_family::llava_1_5: // the system turn is its text and a space, with no role name
             return (system.empty() ? "" : system + " ") + "USER: " + content + " ASSISTANT:";

@@ -10,6 +10,15 @@ resolved_request resolve_request(const score_request & request, int32_t n_vocab)
     if (request.image.empty()) {
         throw error(errc::invalid_argument, "prepare: the image is empty");
     }
+    for (size_t k = 0; k < request.more_images.size(); ++k) {
+        if (request.more_images[k].empty()) {
+            throw error(errc::invalid_argument, "prepare: image " + std::to_string(k + 2) + " of the prompt is empty");
+        }
+    }
+    if (!request.more_images.empty() && !request.prompt_ids.empty()) {
+        throw error(errc::unsupported, "prepare: a prompt given as token ids takes one image, not " +
+                                           std::to_string(request.more_images.size() + 1));
+    }
     if (request.answer.empty()) {
         throw error(errc::invalid_argument, "prepare: the answer is empty (nothing to score)");
     }
@@ -54,6 +63,32 @@ resolved_request resolve_request(const score_request & request, int32_t n_vocab)
         r.target_ids = request.target_ids;
     }
     return r;
+}
+
+std::vector<const image_rgb8 *> request_images(const image_rgb8 & image, const std::vector<image_rgb8> & more) {
+    std::vector<const image_rgb8 *> out{&image};
+    for (const image_rgb8 & m : more) {
+        out.push_back(&m);
+    }
+    return out;
+}
+
+mask_shape request_mask_shape(const score_request & request) {
+    if (request.more_images.empty()) {
+        return {request.image.nx, request.image.ny};
+    }
+    int64_t n_pixels = int64_t(request.image.nx) * request.image.ny;
+    for (const image_rgb8 & image : request.more_images) {
+        n_pixels += int64_t(image.nx) * image.ny;
+    }
+    return {int32_t(n_pixels), 1};
+}
+
+void require_one_image(size_t n_images, const char * engine) {
+    if (n_images > 1) {
+        throw error(errc::unsupported, std::string("the ") + engine + " engine takes one image per prompt, not " +
+                                           std::to_string(n_images) + " (use the llama engine)");
+    }
 }
 
 } // namespace eagle

@@ -47,7 +47,8 @@ std::unique_ptr<vlm_session> vlm_model::new_session(const session_params & param
     return std::make_unique<memo_session>(std::move(session));
 }
 
-std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt) {
+std::string place_image_marker(const std::string & prompt, const std::string & marker, bool use_raw_prompt,
+                               int32_t n_images) {
     static const std::string placeholder = "<image>";
     std::string content = prompt;
     size_t n_placeholders = 0;
@@ -56,14 +57,25 @@ std::string place_image_marker(const std::string & prompt, const std::string & m
         content.replace(pos, placeholder.size(), marker);
         ++n_placeholders;
     }
-    if (n_placeholders > 1) {
+    if (n_images == 1 && n_placeholders > 1) {
         throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) +
                                                 " <image> placeholders; eagle explains one image at a time");
+    }
+    if (n_placeholders != 0 && n_placeholders != size_t(n_images)) {
+        throw error(errc::invalid_argument, "prompt has " + std::to_string(n_placeholders) + " <image> placeholders for " +
+                                                std::to_string(n_images) + " images");
     }
     if (use_raw_prompt && n_placeholders == 0) {
         throw error(errc::invalid_argument, "raw prompt '" + prompt + "' has no <image> placeholder");
     }
-    return n_placeholders == 0 ? marker + "\n" + content : content;
+    if (n_placeholders != 0) {
+        return content;
+    }
+    std::string leading;
+    for (int32_t i = 0; i < n_images; ++i) {
+        leading += marker + "\n";
+    }
+    return leading + content;
 }
 
 chat_family resolve_chat_family(const std::string & choice, std::string_view chat_template, std::string_view model_name) {
@@ -75,8 +87,8 @@ chat_family resolve_chat_family(const std::string & choice, std::string_view cha
 }
 
 std::string render_for_engine(const vlm_model & model, chat_family family, const std::optional<std::string> & system,
-                              const std::string & prompt, const std::string & marker) {
-    std::string text = render_chat_prompt(family, system, prompt, marker);
+                              const std::string & prompt, const std::string & marker, int32_t n_images) {
+    std::string text = render_chat_prompt(family, system, prompt, marker, n_images);
     // a tokenizer that adds BOS gives it for an empty text
     const std::vector<int32_t> added = model.tokenize("", true, true);
     if (!added.empty()) {

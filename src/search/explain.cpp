@@ -171,6 +171,29 @@ void check_params(const explain_params & params) {
 void check_explain_params(const explain_params & params) { check_params(params); }
 
 
+namespace {
+
+// The regions must cover exactly the prompt's images, one part per image, so no region can lie in an image the
+// prompt does not show.
+void check_regions_cover_images(const region_set & regions, const score_request & request) {
+    const std::vector<const image_rgb8 *> images = request_images(request.image, request.more_images);
+    if (n_images(regions) != images.size()) {
+        throw error(errc::invalid_argument, "explain: regions cover " + std::to_string(n_images(regions)) +
+                                                " images but the prompt has " + std::to_string(images.size()));
+    }
+    for (size_t k = 0; k < images.size(); ++k) {
+        const int32_t nx = regions.parts.empty() ? regions.nx : regions.parts[k].nx;
+        const int32_t ny = regions.parts.empty() ? regions.ny : regions.parts[k].ny;
+        if (nx != images[k]->nx || ny != images[k]->ny) {
+            throw error(errc::invalid_argument, "explain: regions" + (images.size() > 1 ? " of image " + std::to_string(k + 1) : std::string()) +
+                                                    " are " + std::to_string(nx) + "x" + std::to_string(ny) + " but the image is " +
+                                                    std::to_string(images[k]->nx) + "x" + std::to_string(images[k]->ny));
+        }
+    }
+}
+
+} // namespace
+
 explanation explain(scorer & sc, const score_request & request, const region_set & regions, const explain_params & params,
                     const progress_callback & progress) {
     using namespace detail;
@@ -178,11 +201,7 @@ explanation explain(scorer & sc, const score_request & request, const region_set
     if (regions.n_regions < 1) {
         throw error(errc::invalid_argument, "explain: no regions to rank");
     }
-    if (regions.nx != request.image.nx || regions.ny != request.image.ny) {
-        throw error(errc::invalid_argument, "explain: regions are " + std::to_string(regions.nx) + "x" + std::to_string(regions.ny) +
-                                                " but the image is " + std::to_string(request.image.nx) + "x" +
-                                                std::to_string(request.image.ny));
-    }
+    check_regions_cover_images(regions, request);
     check_explain_params(params);
     sc.prepare(request);
     const scorer_stats stats_before = sc.stats();

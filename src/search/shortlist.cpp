@@ -25,11 +25,17 @@ std::vector<std::vector<int32_t>> region_adjacency(const region_set & regions) {
             touches[a][b] = touches[b][a] = 1;
         }
     };
-    for (int32_t y = 0; y < regions.ny; ++y) {
-        for (int32_t x = 0; x < regions.nx; ++x) {
-            const int32_t here = regions.labels[size_t(y) * regions.nx + x];
-            if (x + 1 < regions.nx) link(here, regions.labels[size_t(y) * regions.nx + x + 1]);
-            if (y + 1 < regions.ny) link(here, regions.labels[size_t(y + 1) * regions.nx + x]);
+    // several images (join_regions): each image's pixels in their own rows; regions of different images never touch
+    for (size_t k = 0; k < n_images(regions); ++k) {
+        const int32_t nx = regions.parts.empty() ? regions.nx : regions.parts[k].nx;
+        const int32_t ny = regions.parts.empty() ? regions.ny : regions.parts[k].ny;
+        const int32_t * labels = regions.labels.data() + (regions.parts.empty() ? 0 : regions.parts[k].first_pixel);
+        for (int32_t y = 0; y < ny; ++y) {
+            for (int32_t x = 0; x < nx; ++x) {
+                const int32_t here = labels[size_t(y) * nx + x];
+                if (x + 1 < nx) link(here, labels[size_t(y) * nx + x + 1]);
+                if (y + 1 < ny) link(here, labels[size_t(y + 1) * nx + x]);
+            }
         }
     }
     std::vector<std::vector<int32_t>> out(regions.n_regions);

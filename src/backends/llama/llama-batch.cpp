@@ -111,10 +111,28 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
     std::vector<masked_input> inputs(n_group);
     {
         scoped_timer timer(counters_.t_encode_us);
-        image_rgb8 masked;
+        const std::vector<const image_rgb8 *> images = request_images(req_.request.image, req_.request.more_images);
+        std::vector<image_rgb8> masked(images.size());
+        std::vector<const image_rgb8 *> masked_ptrs;
+        for (const image_rgb8 & m : masked) {
+            masked_ptrs.push_back(&m);
+        }
         for (int32_t s = 0; s < n_group; ++s) {
-            apply_mask(req_.request.image, req_.fill, *masks[s], masked);
-            inputs[s].prompt = model_.tokenize_prompt(masked, req_.source);
+            if (images.size() == 1) {
+                apply_mask(*images.front(), req_.fills.front(), *masks[s], masked.front());
+            } else {
+                // a joined mask: the images' keep masks one after another (eagle/regions.h)
+                int64_t first_pixel = 0;
+                for (size_t k = 0; k < images.size(); ++k) {
+                    const int64_t n_pixels = int64_t(images[k]->nx) * images[k]->ny;
+                    const mask part{images[k]->nx, images[k]->ny,
+                                    std::vector<uint8_t>(masks[s]->keep.begin() + first_pixel,
+                                                         masks[s]->keep.begin() + first_pixel + n_pixels)};
+                    apply_mask(*images[k], req_.fills[k], part, masked[k]);
+                    first_pixel += n_pixels;
+                }
+            }
+            inputs[s].prompt = model_.tokenize_prompt(masked_ptrs, req_.source);
             inputs[s].i_body_begin = inputs[s].prompt.pieces.size() - req_.n_body_pieces;
         }
     }

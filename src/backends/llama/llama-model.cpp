@@ -160,10 +160,14 @@ int32_t llama_vlm_model::eog_token() const {
 }
 
 std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_raw_prompt) const {
+    return format_prompt_for(prompt, use_raw_prompt, 1);
+}
+
+std::string llama_vlm_model::format_prompt_for(const std::string & prompt, bool use_raw_prompt, int32_t n_images) const {
     if (!use_raw_prompt && chat_family_ != chat_family::llama_cpp) {
-        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, mtmd_get_marker(mctx_));
+        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, mtmd_get_marker(mctx_), n_images);
     }
-    const std::string content = place_image_marker(prompt, mtmd_get_marker(mctx_), use_raw_prompt);
+    const std::string content = place_image_marker(prompt, mtmd_get_marker(mctx_), use_raw_prompt, n_images);
     if (use_raw_prompt) {
         return content;
     }
@@ -198,13 +202,16 @@ std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_
 
 prompt_source llama_vlm_model::make_prompt_source(const std::string & prompt, bool use_raw_prompt,
                                                   const std::vector<int32_t> & prompt_ids, int32_t image_token,
-                                                  fit_mode fit, int32_t fit_size) const {
+                                                  fit_mode fit, int32_t fit_size, int32_t n_images) const {
     prompt_source src;
     src.fit = fit;
     src.fit_size = fit_size;
     if (prompt_ids.empty()) {
-        src.text = format_prompt(prompt, use_raw_prompt);
+        src.text = format_prompt_for(prompt, use_raw_prompt, n_images);
         return src;
+    }
+    if (n_images != 1) {
+        throw error(errc::unsupported, "a prompt given as token ids takes one image, not " + std::to_string(n_images));
     }
     const image_span span = find_image_span(*this, prompt_ids, image_token);
     src.use_ids = true;
@@ -236,24 +243,33 @@ bool has_affix(const std::vector<int32_t> & ids, const std::vector<int32_t> & pa
 
 } // namespace
 
-tokenized_prompt llama_vlm_model::tokenize_prompt(const image_rgb8 & original, const prompt_source & source) const {
-    image_rgb8 fitted; // native: no copy of every masked image
-    if (source.fit != fit_mode::native) {
-        fitted = fit_image(original, source.fit, source.fit_size);
+tokenized_prompt llama_vlm_model::tokenize_prompt(std::span<const image_rgb8 * const> images,
+                                                  const prompt_source & source) const {
+    std::vector<mtmd::bitmap> bitmaps;
+    for (const image_rgb8 * original : images) {
+        if (source.fit == fit_mode::native) { // no copy of every masked image
+            bitmaps.emplace_back(uint32_t(original->nx), uint32_t(original->ny), original->rgb.data());
+        } else {
+            const image_rgb8 fitted = fit_image(*original, source.fit, source.fit_size);
+            bitmaps.emplace_back(uint32_t(fitted.nx), uint32_t(fitted.ny), fitted.rgb.data()); // libmtmd copies it
+        }
     }
-    const image_rgb8 & image = source.fit == fit_mode::native ? original : fitted;
-    mtmd::bitmap bitmap(uint32_t(image.nx), uint32_t(image.ny), image.rgb.data());
+    std::vector<const mtmd_bitmap *> bitmap_ptrs;
+    for (const mtmd::bitmap & b : bitmaps) {
+        bitmap_ptrs.push_back(b.ptr.get());
+    }
+    const image_rgb8 & image = *images.front(); // named in errors
     tokenized_prompt out;
     out.chunks.reset(mtmd_input_chunks_init());
     // ids mode: libmtmd tokenizes its marker alone, which gives the image chunk(s) with the delimiter text the
     // projector wants around them (Qwen's <|vision_start|> ... <|vision_end|>, InternVL's <img> ... </img>)
     const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mctx_)) : source.text;
     mtmd_input_text input{text.c_str(), text.size(), /*add_special =*/ !source.use_ids, /*parse_special =*/ true};
-    const mtmd_bitmap * bitmaps[] = {bitmap.ptr.get()};
-    const int32_t ret = mtmd_tokenize(mctx_, out.chunks.get(), &input, bitmaps, 1);
+    const int32_t ret = mtmd_tokenize(mctx_, out.chunks.get(), &input, bitmap_ptrs.data(), bitmap_ptrs.size());
     if (ret != 0) {
         throw error(errc::backend, "mtmd_tokenize failed (" + std::to_string(ret) + ") for a " + std::to_string(image.nx) +
-                                       "x" + std::to_string(image.ny) + " image");
+                                       "x" + std::to_string(image.ny) + " image" +
+                                       (images.size() > 1 ? " and " + std::to_string(images.size() - 1) + " more" : ""));
     }
     std::vector<prompt_piece> chunk_pieces;
     const size_t n_chunks = mtmd_input_chunks_size(out.chunks.get());
@@ -293,9 +309,10 @@ tokenized_prompt llama_vlm_model::tokenize_prompt(const image_rgb8 & original, c
 }
 
 std::vector<sequence_part> llama_vlm_model::prompt_sequence(const score_request & request) const {
+    const std::vector<const image_rgb8 *> images = request_images(request.image, request.more_images);
     const prompt_source src = make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token,
-                                                 request.fit, request.fit_size);
-    const tokenized_prompt tp = tokenize_prompt(request.image, src);
+                                                 request.fit, request.fit_size, int32_t(images.size()));
+    const tokenized_prompt tp = tokenize_prompt(images, src);
     std::vector<sequence_part> out;
     for (const prompt_piece & p : tp.pieces) {
         sequence_part part;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <memory>
+#include <span>
 #include <mutex>
 #include <string>
 
@@ -61,16 +62,25 @@ public:
     std::string format_prompt(const std::string & prompt, bool use_raw_prompt) const override;
     std::vector<sequence_part> prompt_sequence(const score_request & request) const override;
 
-    // The prompt of a request (text or ids); throws errc::invalid_argument for ids without a placeholder.
+    // The prompt of a request (text or ids) with a place for each of n_images images; throws
+    // errc::invalid_argument for ids without a placeholder or a prompt whose placeholders are not n_images.
     prompt_source make_prompt_source(const std::string & prompt, bool use_raw_prompt, const std::vector<int32_t> & prompt_ids,
-                                     int32_t image_token, fit_mode fit, int32_t fit_size) const;
-    // The prompt around one image (fitted first): libmtmd's chunks, as pieces in feeding order.
-    tokenized_prompt tokenize_prompt(const image_rgb8 & image, const prompt_source & source) const;
+                                     int32_t image_token, fit_mode fit, int32_t fit_size, int32_t n_images = 1) const;
+    // The prompt around its images (each fitted first), in prompt order: libmtmd's chunks, as pieces in
+    // feeding order.
+    tokenized_prompt tokenize_prompt(std::span<const image_rgb8 * const> images, const prompt_source & source) const;
+    tokenized_prompt tokenize_prompt(const image_rgb8 & image, const prompt_source & source) const {
+        const image_rgb8 * one[] = {&image};
+        return tokenize_prompt(one, source);
+    }
 
     // for the engine's sessions (llama-session.cpp)
     llama_model * model() const { return model_; }
     mtmd_context * mtmd() const { return mctx_; }
     std::mutex & encode_mutex() const { return encode_mutex_; }
+
+private:
+    std::string format_prompt_for(const std::string & prompt, bool use_raw_prompt, int32_t n_images) const;
 
 protected:
     std::unique_ptr<vlm_session> make_session(const session_params & params) const override; // llama-session.cpp

@@ -14,6 +14,15 @@ namespace eagle::llama_backend {
 
 using detail::scoped_timer;
 
+namespace {
+
+// "image" or "N images", for messages about the context a prompt takes
+std::string images_text(size_t n_images) {
+    return n_images == 1 ? std::string("image") : std::to_string(n_images) + " images";
+}
+
+} // namespace
+
 std::unique_ptr<vlm_session> llama_vlm_model::make_session(const session_params & params) const {
     return std::make_unique<llama_vlm_session>(*this, params);
 }
@@ -136,12 +145,15 @@ void llama_vlm_session::prepare(const score_request & request) {
     r.target_ids     = targets.target_ids;
     // the logits predicting answer[t] sit at answer[t-1]: tokens after the last target are never needed
     r.answer_fed.assign(request.answer.begin(), request.answer.begin() + r.target_indices.back());
-    r.fill   = make_fill_image(request.image, request.fill);
+    const std::vector<const image_rgb8 *> images = request_images(request.image, request.more_images);
+    for (const image_rgb8 * image : images) {
+        r.fills.push_back(make_fill_image(*image, request.fill));
+    }
     r.source = model_.make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids, request.image_token,
-                                         request.fit, request.fit_size);
+                                         request.fit, request.fit_size, int32_t(images.size()));
 
     // split the tokenized prompt into the image-independent prefix and the body
-    const tokenized_prompt prompt = model_.tokenize_prompt(request.image, r.source);
+    const tokenized_prompt prompt = model_.tokenize_prompt(images, r.source);
     const std::vector<prompt_piece> & pieces = prompt.pieces;
     const size_t n_pieces = pieces.size();
     size_t i_first_media = n_pieces;
@@ -176,7 +188,7 @@ void llama_vlm_session::prepare(const score_request & request) {
     const int32_t n_per_seq = r.n_body_tokens + int32_t(r.answer_fed.size());
     const int32_t n_seq_len = n_prefix + n_per_seq;
     if (n_seq_len + 1 > model_.n_ctx_train()) {
-        throw error(errc::invalid_argument, "prompt, image and answer take " + std::to_string(n_seq_len) +
+        throw error(errc::invalid_argument, "prompt, " + images_text(images.size()) + " and answer take " + std::to_string(n_seq_len) +
                                                 " tokens, more than the model's context of " + std::to_string(model_.n_ctx_train()));
     }
     const int32_t n_seq_req = std::max(1, params_.n_seq);
@@ -218,11 +230,12 @@ void llama_vlm_session::score(std::span<const mask> masks, std::span<float> prob
         throw error(errc::invalid_argument, "score: output has " + std::to_string(probs.size()) + " values for " +
                                                 std::to_string(masks.size()) + " masks x " + std::to_string(n_targets) + " targets");
     }
+    const mask_shape shape = request_mask_shape(req_.request);
     for (const mask & keep : masks) {
-        if (keep.nx != req_.request.image.nx || keep.ny != req_.request.image.ny) {
+        if (keep.nx != shape.nx || keep.ny != shape.ny) {
             throw error(errc::invalid_argument, "score: mask is " + std::to_string(keep.nx) + "x" + std::to_string(keep.ny) +
-                                                    " but the image is " + std::to_string(req_.request.image.nx) + "x" +
-                                                    std::to_string(req_.request.image.ny));
+                                                    " but the " + (req_.request.more_images.empty() ? "image" : "images' joined mask") +
+                                                    " is " + std::to_string(shape.nx) + "x" + std::to_string(shape.ny));
         }
     }
     scoped_timer timer(counters_.t_score_us);
@@ -250,9 +263,16 @@ generation llama_vlm_session::generate(const generate_request & request) {
     if (max_tokens <= 0) {
         throw error(errc::invalid_argument, "generate: max_tokens must be positive, got " + std::to_string(max_tokens));
     }
+    for (size_t k = 0; k < request.more_images.size(); ++k) {
+        if (request.more_images[k].empty()) {
+            throw error(errc::invalid_argument, "generate: image " + std::to_string(k + 2) + " of the prompt is empty");
+        }
+    }
+    const std::vector<const image_rgb8 *> images = request_images(image, request.more_images);
     const prompt_source source = model_.make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids,
-                                                           request.image_token, request.fit, request.fit_size);
-    const tokenized_prompt prompt = model_.tokenize_prompt(image, source);
+                                                           request.image_token, request.fit, request.fit_size,
+                                                           int32_t(images.size()));
+    const tokenized_prompt prompt = model_.tokenize_prompt(images, source);
     int32_t n_prompt = 0;
     int32_t max_chunk_tokens = 0;
     for (const prompt_piece & p : prompt.pieces) {
@@ -262,7 +282,7 @@ generation llama_vlm_session::generate(const generate_request & request) {
     }
     const int32_t n_needed = n_prompt + max_tokens;
     if (n_needed > model_.n_ctx_train()) {
-        throw error(errc::invalid_argument, "prompt and image take " + std::to_string(n_prompt) + " tokens; with " +
+        throw error(errc::invalid_argument, "prompt and " + images_text(images.size()) + " take " + std::to_string(n_prompt) + " tokens; with " +
                                                 std::to_string(max_tokens) + " new tokens that exceeds the model's context of " +
                                                 std::to_string(model_.n_ctx_train()));
     }

@@ -31,7 +31,7 @@ namespace eagle::llama_backend {
 // The request, tokenized: everything that is the same for every masked image.
 struct prepared_request {
     score_request request;
-    image_rgb8 fill;                       // what removed pixels become
+    std::vector<image_rgb8> fills;         // what removed pixels become, per image of the prompt
     prompt_source source;                  // the prompt (formatted text or the caller's ids) and the image fit
     std::vector<int32_t> prefix_tokens;    // text before the first image chunk (BOS included)
     size_t n_body_pieces = 0;              // prompt pieces from the first image chunk on

@@ -222,6 +222,7 @@ public:
     mock_session(const mock_model & model, const session_params & params) : model_(model), params_(params) {}
 
     generation generate(const generate_request & request) override {
+        require_one_image(request.more_images.size() + 1, "mock");
         if (request.image.empty()) {
             throw error(errc::invalid_argument, "generate: the image is empty");
         }
@@ -254,6 +255,7 @@ public:
     const session_params & params() const override { return params_; }
 
     void prepare(const score_request & request) override {
+        require_one_image(request.more_images.size() + 1, "mock");
         scoped_timer timer(stats_.t_prepare_us);
         is_prepared_ = false;
         const resolved_request targets = resolve_request(request, model_.n_vocab());

@@ -39,6 +39,7 @@ scorer_stats exact_vlm_session::stats() const {
 }
 
 void exact_vlm_session::prepare(const score_request & request) {
+    require_one_image(request.more_images.size() + 1, model_.engine_name().c_str());
     scoped_timer timer(t_prepare_us_);
     is_prepared_ = false;
     const std::string & engine = model_.engine_name();
@@ -104,6 +105,7 @@ void exact_vlm_session::score(std::span<const mask> masks, std::span<float> prob
 }
 
 generation exact_vlm_session::generate(const generate_request & request) {
+    require_one_image(request.more_images.size() + 1, model_.engine_name().c_str());
     if (request.image.empty()) {
         throw error(errc::invalid_argument, "generate: the image is empty");
     }

@@ -42,6 +42,7 @@ scorer_stats openai_vlm_session::stats() const {
 }
 
 void openai_vlm_session::prepare(const score_request & request) {
+    require_one_image(request.more_images.size() + 1, "openai");
     scoped_timer timer(t_prepare_us_);
     is_prepared_ = false;
     if (!request.prompt_ids.empty()) {
@@ -101,6 +102,7 @@ void openai_vlm_session::score(std::span<const mask> masks, std::span<float> pro
 }
 
 generation openai_vlm_session::generate(const generate_request & request) {
+    require_one_image(request.more_images.size() + 1, "openai");
     if (request.image.empty()) {
         throw error(errc::invalid_argument, "generate: the image is empty");
     }

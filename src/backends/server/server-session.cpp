@@ -140,6 +140,7 @@ scorer_stats server_vlm_session::stats() const {
 }
 
 void server_vlm_session::prepare(const score_request & request) {
+    require_one_image(request.more_images.size() + 1, "server");
     scoped_timer timer(t_prepare_us_);
     is_prepared_ = false;
     const resolved_request targets = resolve_request(request, model_.n_vocab());
@@ -232,6 +233,7 @@ void server_vlm_session::score(std::span<const mask> masks, std::span<float> pro
 }
 
 generation server_vlm_session::generate(const generate_request & request) {
+    require_one_image(request.more_images.size() + 1, "server");
     if (request.image.empty()) {
         throw error(errc::invalid_argument, "generate: the image is empty");
     }
