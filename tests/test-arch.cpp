@@ -21,6 +21,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ const std::vector<arch_case> k_archs = {
     {"llava-1.5", "llava-1.5"}, {"qwen2-vl", "qwen2.5-vl"}, {"qwen2.5-vl", "qwen2.5-vl"}, {"qwen3-vl", "qwen3-vl"},
     {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},
 };
+
+// ctest lists each case by its architecture
+void PrintTo(const arch_case & c, std::ostream * os) {
+    *os << c.name;
+}
 
 std::string fixture_path(const std::string & arch, const char * what) {
     return std::string(EAGLE_TEST_FIXTURE_DIR) + "/arch/" + arch + "-" + what + ".gguf";
