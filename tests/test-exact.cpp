@@ -181,8 +181,12 @@ private:
         if (data_uri.rfind(prefix, 0) != 0) {
             throw std::runtime_error("not a PNG data URI");
         }
+        // one counter for every mock server of the process: two servers (and their request threads) must never
+        // write the same file
+        static std::atomic<int64_t> n_images{0};
+        std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
         const std::string path = std::string(EAGLE_TEST_TMP_DIR) + "/mock-exact-" + std::to_string(getpid()) + "-" +
-                                 std::to_string(n_images_++) + ".png";
+                                 std::to_string(n_images++) + ".png";
         std::ofstream(path, std::ios::binary) << base64_decode(data_uri.substr(prefix.size()));
         eagle::image_rgb8 image = eagle::load_image(path);
         std::filesystem::remove(path);
@@ -336,7 +340,6 @@ private:
     std::string model_;
     mock_fault fault_;
     std::mutex mutex_;
-    std::atomic<int> n_images_{0};
     std::atomic<int> n_scored_{0};
     eagle_test::mock_http_server http_; // last: stopped first, before what its handler uses
 };
