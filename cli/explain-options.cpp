@@ -23,7 +23,9 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     explanation_request & rq = o.request;
     explain_params & p = rq.params;
     app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
-    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()))->capture_default_str();
+    app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()) +
+                   " (efficient: the exact greedy's faithfulness at ~35% of its evaluations; lazy and shortlist: fewer "
+                   "evaluations, less faithful; BENCHMARKS.md)")->capture_default_str();
     app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
     app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
     app.add_option("--segmenter", o.segmenter, "slico | grid | labels (--video: grid 5x5 unless given)")
@@ -71,9 +73,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--shortlist-saturation", p.shortlist.saturation,
                    "shortlist search: order the rest by last-known gain once both curves covered this fraction of "
                    "their range (1 = never)")->capture_default_str();
-    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all)")->capture_default_str();
+    app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all; exact, lazy and shortlist search)")->capture_default_str();
     app.add_option("--stop-fraction", p.budget.stop_fraction,
-                   "stop when the insertion score reaches this fraction of the full-image score (0 = never)")->capture_default_str();
+                   "stop when the insertion score reaches this fraction of the full-image score (0 = never; exact, lazy and shortlist search)")->capture_default_str();
 }
 
 void resolve_explain_options(explain_options & o) {

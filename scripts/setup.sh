@@ -9,7 +9,7 @@ cd "$repo"
 packages=(g++ cmake make pkg-config ca-certificates
           libopencv-dev libjpeg-dev libcurl4-openssl-dev
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev chromium fonts-liberation
-          python3-dev python3-pybind11 python3-numpy python3-pil python3-pytest python3-matplotlib python3-tqdm
+          python3-dev python3-pybind11 python3-numpy python3-pil python3-pytest python3-matplotlib python3-tqdm python3-yaml
           python3-nbclient python3-nbformat python3-ipykernel
           clang-14 libclang-rt-14-dev)  # scripts/fuzz.sh: libFuzzer
 missing=()

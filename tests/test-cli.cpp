@@ -270,7 +270,7 @@ TEST(cli, explain_survives_thin_and_corrupt_images_and_bad_numbers) {
     auto explain = [&](const std::string & image, std::vector<std::string> extra) {
         std::vector<std::string> args = base;
         args[args.size() - 1] = image; // --image
-        args.insert(args.end(), {"--out", out, "--answer", "a red circle", "-q", "--max-regions", "2"});
+        args.insert(args.end(), {"--out", out, "--answer", "a red circle", "-q", "--search", "lazy", "--max-regions", "2"});
         args.insert(args.end(), extra.begin(), extra.end());
         return run_eagle(args);
     };
@@ -347,7 +347,7 @@ TEST(cli, system_prompt_and_chat_template_reach_the_scored_tokens) {
     const std::string out = tmp_dir() + "/explain-system";
     auto explain = [&](std::vector<std::string> extra) {
         std::vector<std::string> args = {"explain", "--out", out, "--answer", "a red circle", "-q", "-D", "4",
-                                         "--max-regions", "1"};
+                                         "--search", "lazy", "--max-regions", "1"};
         args.insert(args.end(), extra.begin(), extra.end());
         const run_result r = run_eagle(args);
         EXPECT_EQ(r.exit_code, 0) << r.err;

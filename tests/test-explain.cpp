@@ -424,10 +424,15 @@ TEST(explain, bad_inputs) {
 TEST(explain, cancellation_returns_a_partial_ranking) {
     const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
     analytic_scorer sc = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
+    // the default search (efficient) ranks two regions per step, one from each end: the ranking holds what the
+    // last progress call reported, no more
+    int32_t last_reported = 0;
     const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, {},
-                                                 [](int32_t n_done, int32_t) { return n_done < 3; });
+                                                 [&](int32_t n_done, int32_t) { last_reported = n_done; return n_done < 3; });
     EXPECT_FALSE(ex.is_complete);
-    EXPECT_EQ(ex.order.size(), 3u);
+    EXPECT_EQ(ex.order.size(), size_t(last_reported));
+    EXPECT_GE(ex.order.size(), 3u);
+    EXPECT_LT(ex.order.size(), 16u);
 }
 
 TEST(explain, a_cancelled_run_keeps_every_region_value_in_zero_one) {
@@ -567,13 +572,13 @@ TEST(maps, token_gain_map_follows_the_sentence_ranking) {
 }
 
 TEST(explain_params, defaults_are_the_documented_ones) {
-    // the documented defaults (explain.h): EAGLE with the lazy search, both terms, no budget, and the
+    // the documented defaults (explain.h): EAGLE with the efficient search, both terms, no budget, and the
     // reference's efficient-search window; the CLI and explanation.json show these values
     const eagle::explain_params p;
     EXPECT_EQ(p.lambda1, 1.0f);
     EXPECT_EQ(p.lambda2, 1.0f);
     EXPECT_EQ(p.method, eagle::attribution_method::eagle);
-    EXPECT_EQ(p.mode, eagle::search_mode::lazy);
+    EXPECT_EQ(p.mode, eagle::search_mode::efficient);
     EXPECT_EQ(p.budget.max_regions, 0);
     EXPECT_EQ(p.budget.stop_fraction, 0.0f);
     EXPECT_EQ(p.lazy.batch, 8);
@@ -603,6 +608,22 @@ static void expect_rejected(eagle::scorer & sc, const eagle::region_set & region
         EXPECT_EQ(e.code(), eagle::errc::invalid_argument) << name;
         EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
+}
+
+// The efficient search (the default) builds the order from both ends at once, so "stop after k regions" has no
+// meaning for it: a budget with it is one error naming the budget and the searches that take one.
+TEST(search, a_budget_with_the_efficient_search_is_an_error_naming_it) {
+    const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
+    analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
+    eagle::explain_params p; // the default search
+    ASSERT_EQ(p.mode, eagle::search_mode::efficient);
+    p.budget.max_regions = 2;
+    expect_rejected(sc, regions, p, "a region budget", "budget (max_regions 2, stop_fraction 0) needs the exact, lazy or shortlist search");
+    p.budget.max_regions = 0;
+    p.budget.stop_fraction = 0.5f;
+    expect_rejected(sc, regions, p, "a score budget", "stop_fraction 0.5) needs");
+    p.mode = eagle::search_mode::lazy; // the same budget is fine where it means something
+    EXPECT_NO_THROW(eagle::explain(sc, dummy_request(40, 10, 1), regions, p));
 }
 
 TEST(explain_params, every_nested_knob_is_checked) {
@@ -654,8 +675,8 @@ TEST(explain_params, non_finite_and_out_of_range_floats_are_rejected_with_their_
         expect_rejected(sc, regions, p, name, message);
         EXPECT_THROW(eagle::check_explain_params(p), eagle::error) << name;
     }
-    // the edges stay valid: one-sided objectives (the ablations), stop_fraction 1
-    eagle::explain_params p;
+    // the edges stay valid: one-sided objectives (the ablations), stop_fraction 1 (with a search that takes a budget)
+    eagle::explain_params p = with_mode(eagle::search_mode::lazy);
     p.lambda1 = 0.0f;
     p.budget.stop_fraction = 1.0f;
     EXPECT_NO_THROW(eagle::check_explain_params(p));

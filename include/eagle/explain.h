@@ -48,10 +48,12 @@ struct explain_params {
     float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
-    search_mode mode = search_mode::lazy;
+    // efficient: the only search measured to keep the exact greedy's faithfulness (insertion and deletion AUC)
+    // at a third of its evaluations; lazy and shortlist are cheaper and less faithful (BENCHMARKS.md, "Search")
+    search_mode mode = search_mode::efficient;
 
-    // exact and lazy search: the regions after the budget are ordered by their last known gain, flagged
-    // unranked (explanation::n_ranked)
+    // exact, lazy and shortlist search: the regions after the budget are ordered by their last known gain,
+    // flagged unranked (explanation::n_ranked); the efficient search ranks from both ends and takes no budget
     struct budget_params {
         int32_t max_regions   = 0;     // stop the search after this many regions (0 = rank all)
         float   stop_fraction = 0.0f;  // stop when the insertion score reaches this fraction of the

@@ -164,6 +164,13 @@ void check_params(const explain_params & params) {
         fail("efficient.pending_samples", std::to_string(params.efficient.pending_samples), ">= 1");
     }
     if (params.efficient.update_step < 1) fail("efficient.update_step", std::to_string(params.efficient.update_step), ">= 1");
+    if (params.mode == search_mode::efficient && params.method == attribution_method::eagle &&
+        (params.budget.max_regions > 0 || params.budget.stop_fraction > 0.0f)) {
+        throw error(errc::invalid_argument, "explain: a budget (max_regions " + std::to_string(params.budget.max_regions) +
+                                                ", stop_fraction " + number_text(params.budget.stop_fraction) +
+                                                ") needs the exact, lazy or shortlist search: the efficient search ranks "
+                                                "from both ends of the order at once");
+    }
 }
 
 } // namespace
