@@ -275,6 +275,17 @@ int run_dataset(const explain_options & o, const model_params & mparams) {
 int run_explain(explain_options & o) {
     resolve_explain_options(o);
     const model_params mparams = resolve_model(o.model);
+    // refused before the model loads: these combinations would be ignored, or fail only after the whole search
+    const bool is_several = !o.video_path.empty() || o.model.image_paths.size() > 1;
+    if (!o.dataset_path.empty() && is_several) {
+        throw error(errc::invalid_argument, std::string(!o.video_path.empty() ? "--video '" + o.video_path + "'" : "a repeated --image") +
+                                                " with --dataset '" + o.dataset_path + "': a dataset names its own images");
+    }
+    if (is_several && output_layout_from_string(o.layout) == output_layout::reference) {
+        throw error(errc::unsupported, "--layout reference with " +
+                                           std::string(!o.video_path.empty() ? "--video" : "several --image") +
+                                           ": the authors' layout holds one image per record");
+    }
     if (!o.dataset_path.empty()) {
         return run_dataset(o, mparams);
     }

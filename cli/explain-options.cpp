@@ -32,7 +32,7 @@ void add_explain_options(CLI::App & app, explain_options & o) {
         ->capture_default_str()->each([&o](const std::string &) { o.is_segmenter_given = true; });
     app.add_option("--divisions,-D", rq.regions.n_divisions, "SLICO division number D (region size floor(sqrt(HW/D)))")->capture_default_str();
     app.add_option("--grid", o.grid, "grid cells COLSxROWS for --segmenter grid")
-        ->capture_default_str()->each([&o](const std::string &) { o.is_segmenter_given = true; });
+        ->capture_default_str()->each([&o](const std::string &) { o.is_grid_given = true; });
     app.add_option("--labels", rq.regions.labels_path, "PNG of region ids for --segmenter labels");
     app.add_option("--fill", o.fill, "what removed pixels become: black, mean or blur")->capture_default_str();
     app.add_option("--image-fit", o.fit,
@@ -82,9 +82,14 @@ void resolve_explain_options(explain_options & o) {
     explanation_request & rq = o.request;
     rq.params.mode = search_mode_from_string(o.search);
     set_method(rq.params, rq.method);
-    if (!o.video_path.empty() && !o.is_segmenter_given) {
-        o.segmenter = "grid"; // the authors cut every frame of a video into a 5x5 grid
-        o.grid = "5x5";
+    if (o.video_path.empty() && o.is_frames_given) {
+        throw error(errc::invalid_argument, "--frames " + std::to_string(o.n_frames) + " without --video: it says how many "
+                                            "frames to take from the video");
+    }
+    if (!o.video_path.empty()) {
+        // the authors cut every frame of a video into a 5x5 grid; --segmenter and --grid still choose
+        if (!o.is_segmenter_given) o.segmenter = "grid";
+        if (!o.is_grid_given) o.grid = "5x5";
     }
     rq.regions.kind = region_kind_from_string(o.segmenter);
     parse_grid(o.grid, rq.regions);
@@ -154,7 +159,8 @@ CLI::Option * add_explain_command_options(CLI::App & app, explain_options & o) {
     app.add_option("--video", o.video_path,
                    "explain an answer about a video: --frames frames sampled evenly (OpenCV), each an image of the prompt, "
                    "ranked together; regions default to a 5x5 grid per frame, as the authors'");
-    app.add_option("--frames", o.n_frames, "with --video: frames sampled (>= 1)")->capture_default_str();
+    app.add_option("--frames", o.n_frames, "with --video: frames sampled (>= 1)")
+        ->capture_default_str()->each([&o](const std::string &) { o.is_frames_given = true; });
     app.add_flag("--revise", rq.revise, "regenerate the answer with the top-k regions kept; find the minimal correction region");
     app.add_flag("--revise-all", rq.revise_all,
                  "with --revise: generate every revised answer (k = n..1), as the reference, not only down to the first "

@@ -29,7 +29,9 @@ struct explain_options {
     std::string shard = "0/1";           // i/n: this process explains the records with index % n == i
     std::string video_path;              // --video FILE: its frames are the prompt's images
     int32_t n_frames = 8;                // --frames N: frames sampled from --video, evenly spaced
-    bool is_segmenter_given = false;     // --segmenter or --grid given (else --video cuts each frame 5x5, as the authors)
+    bool is_segmenter_given = false;     // --segmenter given (else --video cuts each frame into a grid, as the authors)
+    bool is_grid_given = false;          // --grid given (else --video's grid is 5x5, as the authors')
+    bool is_frames_given = false;        // --frames given (an error without --video)
 };
 
 

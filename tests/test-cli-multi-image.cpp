@@ -114,6 +114,12 @@ TEST(cli_multi_image, bad_input_is_one_line_naming_the_value) {
                                   "--answer", "a red circle", "--out", out}),
                        1, "1 <image> placeholders for 2 images");
     expect_clean_error(run_eagle({"generate", "--image", k_first, "--image", k_second}), 1, "--image given 2 times");
+    // combinations that used to be ignored, or to fail only after the whole search, are refused before the model loads
+    expect_clean_error(run_eagle({"explain", "--frames", "3", "--out", out}), 1, "--frames 3 without --video");
+    expect_clean_error(run_eagle({"explain", "--video", clip, "--dataset", "d.jsonl", "--out", out}), 1,
+                       "--video '" + clip + "' with --dataset 'd.jsonl'");
+    expect_clean_error(run_eagle({"explain", "--image", k_first, "--image", k_second, "--layout", "reference", "--out", out}), 3,
+                       "--layout reference with several --image");
     // more images than the model's context holds: the count and the context named
     expect_clean_error(run_eagle({"explain", "--video", write_clip(6), "--frames", "4", "--answer", "a red circle", "--out", out}),
                        1, "4 images and answer take");

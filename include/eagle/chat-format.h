@@ -1,4 +1,4 @@
-// eagle/chat-format.h - the prompt text a vision-language model is fed for one question about one image.
+// eagle/chat-format.h - the prompt text a vision-language model is fed for one question about its image(s).
 //
 // The reference pipeline (the authors' scripts) renders a prompt with the model's Hugging Face chat template
 // (processor.apply_chat_template) and its processor's image expansion. llama.cpp's built-in template table

@@ -103,7 +103,8 @@ struct explain_params {
 // Throws errc::invalid_argument naming the first bad value, e.g. "explain: lambda1 must be finite and >= 0,
 // got nan". The rules: lambda1, lambda2 finite and >= 0, not both 0; budget.max_regions >= 0;
 // budget.stop_fraction finite in [0, 1]; lazy.batch >= 1; lazy.epsilon finite and >= 0; efficient.* >= 1;
-// sampling.n_samples >= 2 (LIME's regression needs two samples). explain() and run_explanation() call it
+// sampling.n_samples >= 2 (LIME's regression needs two samples); no budget with the efficient search (it ranks
+// from both ends of the order, so "the first k regions" is not what it builds). explain() and run_explanation() call it
 // first; front ends may call it to reject a request before loading anything.
 void check_explain_params(const explain_params & params);
 
@@ -157,8 +158,8 @@ struct explanation {
 };
 
 // Runs the search. The request must be prepared-able by the scorer (image, prompt, answer, targets).
-// Throws errc::invalid_argument for fewer than 1 region, regions not of the image's size, or params that
-// check_explain_params rejects.
+// Throws errc::invalid_argument for fewer than 1 region, regions that do not have one part per image of the
+// request (each that image's size), or params that check_explain_params rejects.
 explanation explain(scorer & scorer, const score_request & request, const region_set & regions,
                     const explain_params & params, const progress_callback & progress = {});
 

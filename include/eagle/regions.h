@@ -81,7 +81,7 @@ region_set make_regions(const image_rgb8 & image, const region_params & params);
 
 // Keep mask of the union of the selected regions (selected.size() == n_regions). For a joined set it is the
 // images' keep masks concatenated in order (nx = all their pixels, ny = 1): the mask a request of several images
-// is scored with (score_request::more_images); part_mask cuts one image's out of it.
+// is scored with (score_request::more_images); image_pixels cuts one image's out of it.
 mask region_mask(const region_set & regions, const std::vector<uint8_t> & selected);
 
 // ---- several images (joined-regions.cpp) ----

@@ -1,11 +1,12 @@
 // eagle/scorer.h - the one interface every scoring backend implements.
 //
-// A scorer answers, for a batch of masks over one image: the teacher-forced probability of each target
+// A scorer answers, for a batch of masks over the request's image (or its images laid end to end, when
+// score_request::more_images holds more): the teacher-forced probability of each target
 // token of a fixed answer,
 //     p_t(mask) = softmax(logits at the position before answer[t] | image masked by mask, prompt, answer[<t])[target_id_t]
 // the quantity EAGLE's objective is built from (../shared/method/eagle-reference.md §1.2).
 //
-// Protocol: prepare(request) once per (image, prompt, answer, targets), then score(masks) any number of times.
+// Protocol: prepare(request) once per (images, prompt, answer, targets), then score(masks) any number of times.
 // One image is a batch of one. A scorer scores what it is given: answering repeated masks from a memo is the
 // job of the memo_scorer decorator (eagle/memo-scorer.h), which vlm sessions wrap themselves in by default.
 // Thread safety: a scorer is a per-run object; do not call it from two threads at once.

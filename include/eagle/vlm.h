@@ -131,7 +131,7 @@ class vlm_model;
 // the vocabulary's image placeholder tokens ("<image>", "<|image_pad|>", "<IMG_CONTEXT>", "<image_soft_token>",
 // "<|image|>", ...) that occurs in ids, else the longest run (at least 4) of one repeated id. Throws
 // errc::invalid_argument naming the ids when there is no placeholder or when it forms more than one run
-// (eagle explains one image at a time).
+// (a prompt given as token ids takes one image; several images need a text prompt).
 image_span find_image_span(const vlm_model & model, std::span<const int32_t> ids, int32_t image_token = -1);
 
 // A user prompt with the engine's image marker in place, before any chat template: its "<image>" placeholder

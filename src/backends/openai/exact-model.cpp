@@ -68,15 +68,17 @@ exact_vlm_model::exact_vlm_model(const model_params & params) : params_(params),
         try {
             const std::string served =
                 pick_model(listed_models(call(*client, "/v1/models", "", retry_, kind()), kind(), url), params.model_path, kind(), url);
+            // a server without /tokenize (not vLLM or SGLang) fails here, not mid-search
+            const json r = call(*client, "/tokenize", tokenize_body(served, "a", false).dump(), retry_, kind());
+            parse_tokens(r, api_, url);
+            // the model is compared only among servers that answered every probe (a server that went down between
+            // its probes names no model, and live.front() is then the one the name came from)
             if (name.empty()) {
                 name = served;
             } else if (served != name) {
                 throw error(errc::model, std::string(kind()) + " at " + url + " serves '" + served + "', but " + live.front() +
                                              " serves '" + name + "'; every --server must run the same model (or give --model)");
             }
-            // a server without /tokenize (not vLLM or SGLang) fails here, not mid-search
-            const json r = call(*client, "/tokenize", tokenize_body(served, "a", false).dump(), retry_, kind());
-            parse_tokens(r, api_, url);
             n_ctx_ = r.value("max_model_len", 0);
         } catch (const server_down & e) {
             log(log_level::warn, std::string(e.what()) + "; dropped\n");

@@ -42,19 +42,20 @@ openai_vlm_model::openai_vlm_model(const model_params & params) : params_(params
         try {
             const std::string name = pick_model(listed_models(call(*client, "/v1/models", "", retry_, k_server_kind), k_server_kind, url),
                                                 params.model_path, k_server_kind, url);
-            if (model_name_.empty()) {
-                model_name_ = name;
-            } else if (name != model_name_) {
-                throw error(errc::model, std::string(k_server_kind) + " at " + url + " serves '" + name + "', but " + urls_.front() +
-                                             " serves '" + model_name_ + "'; every --server must run the same model (or give --model)");
-            }
             // a server without log-probabilities (or with a lower top_logprobs limit) fails here, not mid-search
-            const json probe = next_token_body(model_name_, json::array({{{"role", "user"}, {"content", "Say yes."}}}), top_k());
+            const json probe = next_token_body(name, json::array({{{"role", "user"}, {"content", "Say yes."}}}), top_k());
             const chat_result r = parse_chat(call(*client, "/v1/chat/completions", probe.dump(), retry_, k_server_kind), url);
             if (!r.tokens.empty() && r.tokens.front().top.empty()) {
                 throw error(errc::unsupported, std::string(k_server_kind) + " at " + url +
                                                    " returned no top_logprobs although asked for " + std::to_string(top_k()) +
                                                    "; the openai engine needs them");
+            }
+            // compared only among servers that answered every probe: urls_.front() is where the name came from
+            if (model_name_.empty()) {
+                model_name_ = name;
+            } else if (name != model_name_) {
+                throw error(errc::model, std::string(k_server_kind) + " at " + url + " serves '" + name + "', but " + urls_.front() +
+                                             " serves '" + model_name_ + "'; every --server must run the same model (or give --model)");
             }
         } catch (const server_down & e) {
             log(log_level::warn, std::string(e.what()) + "; dropped\n");
