@@ -10,6 +10,7 @@
 // Skipped (the mock-server part) where the build has no in-process llama.cpp engine.
 #include "openai/exact-api.h"
 
+#include "base64-decode.h"
 #include "cli-runner.h"
 #include "llama-server-process.h"
 #include "mock-http-server.h"
@@ -118,25 +119,7 @@ TEST(exact_api, sglang_generation_reads_output_logprobs_and_the_matched_stop) {
 
 // ------------------------------------------------------------------------------------------ mock servers
 
-std::string base64_decode(const std::string & in) {
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        const size_t v = alphabet.find(c);
-        if (v == std::string::npos) {
-            continue; // '=' padding
-        }
-        acc = (acc << 6) | uint32_t(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(char((acc >> bits) & 0xff));
-        }
-    }
-    return out;
-}
+using eagle_test::base64_decode;
 
 // What a mock server gets wrong on purpose, one failure each.
 struct mock_fault {

@@ -2,6 +2,7 @@
 // batched scorer equals llama.cpp's own single-sequence path on a two-image prompt, one ranking covers the
 // regions of exactly the prompt's images, each image's map holds only its own regions, and the written folder and
 // report show every image.
+#include "base64-decode.h"
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
 #include "eagle/shapes.h"
@@ -242,26 +243,7 @@ TEST_F(multi_image, placeholders_must_match_the_images_and_the_context_bounds_th
         << message;
 }
 
-// the one base64 alphabet, for reading an <img> data URI back
-std::string base64_decode(const std::string & in) {
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    uint32_t bits = 0;
-    int n_bits = 0;
-    for (char c : in) {
-        const size_t v = alphabet.find(c);
-        if (v == std::string::npos) {
-            break; // '=' padding ends it
-        }
-        bits = (bits << 6) | uint32_t(v);
-        n_bits += 6;
-        if (n_bits >= 8) {
-            n_bits -= 8;
-            out.push_back(char((bits >> n_bits) & 0xff));
-        }
-    }
-    return out;
-}
+using eagle_test::base64_decode;
 
 std::string read_bytes(const std::string & path) {
     std::ifstream in(path, std::ios::binary);
