@@ -30,6 +30,20 @@ TEXT_EMBD, TEXT_HEADS, TEXT_KV_HEADS, TEXT_FF, TEXT_LAYERS = 64, 4, 2, 96, 2
 VIS_EMBD, VIS_HEADS, VIS_FF, VIS_LAYERS = 32, 4, 48, 2
 CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 HALF_MEAN = [0.5, 0.5, 0.5]
+ROPE_SECTIONS = [2, 3, 3, 0]  # M-RoPE: of the d/2 rotated pairs, time, height, width
+N_VOCAB = 0                   # > 0: pad the vocabulary with unused tokens to this size (real-size memory)
+WINDOW_PATTERN, WINDOW_SIZE = 2, 32  # qwen2.5-vl: every n-th ViT block attends to the whole image
+
+# --dims: the dimensions of a released model, for cost and memory measurements (BENCHMARKS.md "Real sizes").
+# Random weights cost what trained ones cost; the answers are still words (the output rows are the fixture's).
+REAL_DIMS = {
+    # Qwen/Qwen2.5-VL-3B-Instruct config.json: hidden 2048, 36 layers, 16 heads / 2 KV heads, ff 11008,
+    # vocab 151,936; ViT 1280 wide, 32 blocks, 16 heads, ff 3420, full attention every 8th block, window 112 px
+    "qwen2.5-vl-3b": dict(arch="qwen2.5-vl", TEXT_EMBD=2048, TEXT_LAYERS=36, TEXT_HEADS=16, TEXT_KV_HEADS=2,
+                          TEXT_FF=11008, N_VOCAB=151936, VIS_EMBD=1280, VIS_LAYERS=32, VIS_HEADS=16, VIS_FF=3420,
+                          ROPE_SECTIONS=[16, 24, 24, 0], WINDOW_PATTERN=8, WINDOW_SIZE=112, patch=14,
+                          image_size=560),
+}
 
 # architecture -> text arch, its options, the projector and its options, the family's template markers
 ARCHS = {
@@ -79,11 +93,13 @@ class Rng:
 class TensorSet:
     """Tensors to write, shapes in PyTorch order (the reverse of ggml's ne)."""
 
+    dtype = np.float32  # of the matrices (--f16); vectors stay float32, as llama.cpp's converter writes them
+
     def __init__(self, rng, scale):
         self.rng, self.scale, self.tensors = rng, scale, []
 
     def matrix(self, name, n_in, n_out):  # nn.Linear [out, in] = ggml {in, out}
-        self.tensors.append((name, self.rng.normal(name, (n_out, n_in), self.scale / np.sqrt(n_in))))
+        self.tensors.append((name, self.rng.normal(name, (n_out, n_in), self.scale / np.sqrt(n_in)).astype(self.dtype)))
 
     def vector(self, name, n, std=None):
         self.tensors.append((name, self.rng.normal(name, (n,), 0.1 * self.scale if std is None else std)))
@@ -91,8 +107,8 @@ class TensorSet:
     def ones(self, name, n):
         self.tensors.append((name, np.ones((n,), dtype=np.float32)))
 
-    def raw(self, name, array):
-        self.tensors.append((name, array.astype(np.float32)))
+    def raw(self, name, array):  # embeddings and output rows are matrices too
+        self.tensors.append((name, array.astype(self.dtype if array.ndim == 2 else np.float32)))
 
     def linear(self, name, n_in, n_out, bias=True):
         self.matrix(name + ".weight", n_in, n_out)
@@ -138,6 +154,10 @@ def write_vocab(writer, fields, extra_controls, template):
             tokens.append(control)
             scores.append(0.0)
             types.append(int(gguf.TokenType.CONTROL))
+    for i in range(len(tokens), N_VOCAB):
+        tokens.append(f"<unused_{i}>")
+        scores.append(0.0)
+        types.append(int(gguf.TokenType.UNUSED))
     for key, value, vtype, sub in fields:
         if key == "tokenizer.ggml.tokens":
             value = tokens
@@ -202,7 +222,7 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
     w.add_rope_freq_base(10000.0)
     d = TEXT_EMBD // TEXT_HEADS
     if spec.get("mrope"):
-        w.add_rope_dimension_sections([2, 3, 3, 0])  # of the d/2 = 8 rotated pairs: time, height, width
+        w.add_rope_dimension_sections(ROPE_SECTIONS)
     if arch == "gemma3":
         # layers 0-4 attend within a window shorter than the image (16 tokens), layer 5 to everything
         # (llama.cpp's Gemma 3 pattern: every sixth layer global)
@@ -331,8 +351,9 @@ def write_mmproj(path, name, spec, rng, scale, n_text):
     if proj.startswith("qwen"):
         w.add_uint32("clip.vision.spatial_merge_size", 2)
     if proj == "qwen2.5vl_merger":
-        w.add_uint32("clip.vision.n_wa_pattern", 2)  # block 0 attends in windows, block 1 to the whole image
-        w.add_uint32("clip.vision.window_size", 32)
+        # (tiny: block 0 attends in windows, block 1 to the whole image)
+        w.add_uint32("clip.vision.n_wa_pattern", WINDOW_PATTERN)
+        w.add_uint32("clip.vision.window_size", WINDOW_SIZE)
     if proj == "qwen3vl_merger":
         w.add_array("clip.vision.is_deepstack_layers", [True, False])
     if proj in ("gemma3", "idefics3", "internvl"):
@@ -356,8 +377,20 @@ def main():
     parser.add_argument("--out", required=True, help="folder for <arch>-model.gguf and <arch>-mmproj.gguf")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=2.0, help="weight scale (2: peaked next-token choices)")
+    parser.add_argument("--dims", choices=sorted(REAL_DIMS),
+                        help="a released model's dimensions instead of the tiny ones (gigabytes; for benchmarks)")
+    parser.add_argument("--f16", action="store_true", help="matrices in float16 (as released models ship)")
     args = parser.parse_args()
-    spec = ARCHS[args.arch]
+    spec = dict(ARCHS[args.arch])
+    if args.dims:
+        dims = dict(REAL_DIMS[args.dims])
+        if dims.pop("arch") != args.arch:
+            parser.error(f"--dims {args.dims} is a {REAL_DIMS[args.dims]['arch']} model, not {args.arch}")
+        for key in ("patch", "image_size"):
+            spec[key] = dims.pop(key)
+        globals().update(dims)
+    if args.f16:
+        TensorSet.dtype = np.float16
     fields, _, _ = read_vocab(args.vocab_from)
     rng = Rng(args.seed)
     n_deepstack = 1 if spec["projector"] == "qwen3vl_merger" else 0
