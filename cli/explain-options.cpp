@@ -73,6 +73,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--shortlist-saturation", p.shortlist.saturation,
                    "shortlist search: order the rest by last-known gain once both curves covered this fraction of "
                    "their range (1 = never)")->capture_default_str();
+    app.add_option("--shortlist-two-sided", p.shortlist.two_sided,
+                   "shortlist search: grow the order from both ends (as the efficient search), each side by the shortlist rule")
+        ->capture_default_str();
     app.add_option("--max-regions", p.budget.max_regions, "stop the search after k regions (0 = all; exact, lazy and shortlist search)")->capture_default_str();
     app.add_option("--stop-fraction", p.budget.stop_fraction,
                    "stop when the insertion score reaches this fraction of the full-image score (0 = never; exact, lazy and shortlist search)")->capture_default_str();

@@ -280,6 +280,66 @@ TEST(search, shortlist_rescreen_first_follows_exact_for_its_steps) {
     EXPECT_LT(first_k.n_evaluations, all.n_evaluations);
 }
 
+// The two-sided shortlist search (grown from both ends, as the efficient search): on an additive objective
+// both sides are right at every step, so the whole order is the exact greedy's, and every curve entry k is the
+// measured value of the order's first k + 1 regions (the back's records are the images without the regions
+// removed so far) at a fraction of exact's evaluations.
+TEST(search, two_sided_shortlist_equals_exact_on_additive_objectives_with_prefix_curves) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0;
+    analytic_scorer add1 = additive_scorer(regions, w), add2 = additive_scorer(regions, w);
+    const eagle::explanation exact = eagle::explain(add1, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    p.shortlist.two_sided = true;
+    const eagle::explanation ex = eagle::explain(add2, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(ex.order, exact.order);
+    ASSERT_EQ(ex.insertion_score.size(), 64u);
+    ASSERT_EQ(ex.region_area.size(), 64u);
+    for (size_t k = 0; k < 64; ++k) {
+        EXPECT_NEAR(ex.insertion_score[k], exact.insertion_score[k], 1e-6) << k;
+        EXPECT_NEAR(ex.deletion_score[k], exact.deletion_score[k], 1e-6) << k;
+        EXPECT_NEAR(ex.smdl_score[k], exact.smdl_score[k], 1e-6) << k;
+        EXPECT_NEAR(ex.region_area[k], (k + 1) / 64.0, 1e-6) << k;
+    }
+    EXPECT_EQ(ex.n_ranked, 64);
+    EXPECT_LT(ex.n_evaluations * 5, exact.n_evaluations) << ex.n_evaluations << " vs exact " << exact.n_evaluations;
+}
+
+// On an objective that is not additive (pairs worth something only together; two targets, lambda2 != lambda1)
+// the two-sided search returns a permutation whose curves are the measured prefixes of that permutation and
+// whose smdl is lambda1 * ins + lambda2 * (1 - del) per prefix.
+TEST(search, two_sided_shortlist_curves_are_the_prefixes_of_its_order) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    const auto p_of = [](int32_t t, const std::vector<double> & kept) {
+        double p = 0.0;
+        for (int i = 0; i < 64; i += 2) p += kept[i] * kept[(i + 1 + 2 * t) % 64] * (1 + i) / 1056.0 + 0.0001 * kept[i];
+        return float(p);
+    };
+    analytic_scorer sc(regions, 2, p_of);
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    p.shortlist.two_sided = true;
+    p.lambda2 = 0.5f;
+    const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 2), regions, p);
+    ASSERT_EQ(ex.order.size(), 64u);
+    EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
+    ASSERT_EQ(ex.insertion_word_score.size(), 64u);
+    std::vector<double> kept(64, 0.0);
+    for (size_t k = 0; k < 64; ++k) {
+        kept[ex.order[k]] = 1.0;
+        std::vector<double> removed(64);
+        for (size_t i = 0; i < 64; ++i) removed[i] = 1.0 - kept[i];
+        double f = 0;
+        for (int32_t t = 0; t < 2; ++t) {
+            EXPECT_NEAR(ex.insertion_word_score[k][t], p_of(t, kept), 1e-6) << k;
+            EXPECT_NEAR(ex.deletion_word_score[k][t], p_of(t, removed), 1e-6) << k;
+            f += (p_of(t, kept) + 0.5 * (1.0 - p_of(t, removed))) / 2;
+        }
+        EXPECT_NEAR(ex.smdl_score[k], f, 1e-6) << k;
+    }
+    EXPECT_LT(ex.n_evaluations, 64 * 65);
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -618,10 +678,18 @@ TEST(search, a_budget_with_the_efficient_search_is_an_error_naming_it) {
     eagle::explain_params p; // the default search
     ASSERT_EQ(p.mode, eagle::search_mode::efficient);
     p.budget.max_regions = 2;
-    expect_rejected(sc, regions, p, "a region budget", "budget (max_regions 2, stop_fraction 0) needs the exact, lazy or shortlist search");
+    expect_rejected(sc, regions, p, "a region budget", "budget (max_regions 2, stop_fraction 0) needs the exact, lazy or one-sided shortlist search");
     p.budget.max_regions = 0;
     p.budget.stop_fraction = 0.5f;
     expect_rejected(sc, regions, p, "a score budget", "stop_fraction 0.5) needs");
+    p.mode = eagle::search_mode::shortlist; // the two-sided shortlist search also ranks from both ends
+    p.shortlist.two_sided = true;
+    expect_rejected(sc, regions, p, "a budget, two-sided", "the shortlist search ranks from both ends");
+    p.budget.stop_fraction = 0.0f;
+    p.shortlist.saturation = 0.99f;
+    expect_rejected(sc, regions, p, "saturation, two-sided", "shortlist.saturation 0.99 needs a one-sided shortlist search");
+    p.shortlist = {};
+    p.budget.stop_fraction = 0.5f;
     p.mode = eagle::search_mode::lazy; // the same budget is fine where it means something
     EXPECT_NO_THROW(eagle::explain(sc, dummy_request(40, 10, 1), regions, p));
 }

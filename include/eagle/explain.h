@@ -84,6 +84,9 @@ struct explain_params {
         int32_t rescreen_first = 1;     // >= 1: the first k steps re-evaluate all remaining regions, as exact does
                                         // (the deletion curve is decided by the first regions)
         float   saturation     = 1.0f;  // in (0, 1]; 1 = rank every region by the search
+        bool    two_sided      = false; // grow the order from both ends, as the efficient search does: the front
+                                        // on insertion images, the back removed from the full image, each side by
+                                        // the rule above (no budget, no saturation)
     } shortlist;
 
     // efficient search (the reference's defaults)

@@ -322,6 +322,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_rescreen_every", params.shortlist.rescreen_every},
                    {"shortlist_rescreen_first", params.shortlist.rescreen_first},
                    {"shortlist_saturation", params.shortlist.saturation},
+                   {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", params.budget.stop_fraction}};
     const int64_t n = ex.n_regions;

@@ -164,12 +164,17 @@ void check_params(const explain_params & params) {
         fail("efficient.pending_samples", std::to_string(params.efficient.pending_samples), ">= 1");
     }
     if (params.efficient.update_step < 1) fail("efficient.update_step", std::to_string(params.efficient.update_step), ">= 1");
-    if (params.mode == search_mode::efficient && params.method == attribution_method::eagle &&
+    const bool from_both_ends = params.mode == search_mode::efficient || (params.mode == search_mode::shortlist && params.shortlist.two_sided);
+    if (params.mode == search_mode::shortlist && params.shortlist.two_sided && params.shortlist.saturation < 1.0f) {
+        throw error(errc::invalid_argument, "explain: shortlist.saturation " + number_text(params.shortlist.saturation) +
+                                                " needs a one-sided shortlist search: the two-sided one ranks from both ends of the order");
+    }
+    if (from_both_ends && params.method == attribution_method::eagle &&
         (params.budget.max_regions > 0 || params.budget.stop_fraction > 0.0f)) {
         throw error(errc::invalid_argument, "explain: a budget (max_regions " + std::to_string(params.budget.max_regions) +
                                                 ", stop_fraction " + number_text(params.budget.stop_fraction) +
-                                                ") needs the exact, lazy or shortlist search: the efficient search ranks "
-                                                "from both ends of the order at once");
+                                                ") needs the exact, lazy or one-sided shortlist search: the " +
+                                                search_mode_name(params.mode) + " search ranks from both ends of the order at once");
     }
 }
 
@@ -242,7 +247,7 @@ explanation explain(scorer & sc, const score_request & request, const region_set
             case search_mode::exact:     search_exact(ex, log, eval, limit, progress, n); break;
             case search_mode::lazy:      search_lazy(ex, log, eval, limit, params.lazy, progress, n, f_empty); break;
             case search_mode::shortlist:
-                search_shortlist(ex, log, eval, regions, limit, params.shortlist, progress, n, full, empty);
+                search_shortlist(ex, log, eval, regions, limit, params, progress, n, full, empty);
                 break;
             case search_mode::efficient: search_efficient(ex, eval, regions, params.efficient, progress, n, full, empty); break;
         }

@@ -169,7 +169,7 @@ void search_lazy(explanation & ex, search_log & log, subset_evaluator & eval, co
                  float f_empty);
 // shortlist.cpp
 void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eval, const region_set & regions,
-                      const budget & limit, const explain_params::shortlist_params & params,
+                      const budget & limit, const explain_params & params,
                       const progress_callback & progress, int32_t n, const subset_score & full, const subset_score & empty);
 void search_efficient(explanation & ex, subset_evaluator & eval, const region_set & regions,
                       const explain_params::efficient_params & params, const progress_callback & progress, int32_t n,

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace eagle::detail {
 
@@ -56,35 +57,251 @@ float covered(float value, float at_start, float at_end) {
 
 } // namespace
 
-void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eval, const region_set & regions,
-                      const budget & limit, const explain_params::shortlist_params & params,
-                      const progress_callback & progress, int32_t n, const subset_score & full, const subset_score & empty) {
-    const std::vector<std::vector<int32_t>> adjacent =
-        params.use_neighbours ? region_adjacency(regions) : std::vector<std::vector<int32_t>>(n);
-    std::vector<float> gain(n, std::numeric_limits<float>::infinity()); // F(S' + u) - F(S') at the step S' of fresh_at
-    std::vector<int32_t> fresh_at(n, -1);
-    std::vector<subset_score> fresh_score(n);
-    float f_current = empty.objective;
-    const size_t n_top = size_t(std::max(1, params.n_top));
-    int32_t last_chosen = -1;
-    float f_before_last = f_current; // F before the last choice: did it move the objective?
+namespace {
 
-    const auto evaluate_now = [&](const std::vector<int32_t> & regions_to_score, int32_t step) {
+// One end of the ranking grown by the shortlist rule. `toward_full` = true: regions are added to an empty
+// image (the front of the order, exact's direction); false: removed from the full image (the back of the order,
+// the reference's negative list), where the objective of a candidate is F of what stays visible, so the region
+// chosen is the one whose removal hurts F least. The other side's regions are taken out of `open`.
+class shortlist_side {
+public:
+    shortlist_side(subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
+                   const explain_params::shortlist_params & params, int32_t n, bool toward_full, float f_start)
+        : eval_(eval), adjacent_(adjacent), params_(params), toward_full_(toward_full), base_(n, toward_full ? 0 : 1),
+          gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), f_current_(f_start),
+          f_before_last_(f_start) {}
+
+    // the subset a candidate region leads to
+    subset candidate(int32_t u) const {
+        subset s = base_;
+        s[u] = toward_full_ ? 1 : 0;
+        return s;
+    }
+    // scores every region in `regions_to_score` at `step` (one scorer batch)
+    void evaluate_now(const std::vector<int32_t> & regions_to_score, int32_t step) {
+        if (regions_to_score.empty()) return;
         std::vector<subset> candidates;
         for (int32_t u : regions_to_score) {
-            candidates.push_back(with(log.selected(), u));
+            candidates.push_back(candidate(u));
         }
-        const std::vector<subset_score> scores = eval.evaluate(candidates);
-        for (size_t i = 0; i < regions_to_score.size(); ++i) {
-            gain[regions_to_score[i]] = scores[i].objective - f_current;
-            fresh_at[regions_to_score[i]] = step;
-            fresh_score[regions_to_score[i]] = scores[i];
+        take_scores(regions_to_score, eval_.evaluate(candidates), step);
+    }
+    // scores already measured (the two sides' first screening shares its masks)
+    void take_scores(const std::vector<int32_t> & regions, const std::vector<subset_score> & scores, int32_t step) {
+        for (size_t i = 0; i < regions.size(); ++i) {
+            gain_[regions[i]] = scores[i].objective - f_current_;
+            fresh_at_[regions[i]] = step;
+            fresh_score_[regions[i]] = scores[i];
         }
+    }
+
+    // One step among the `open` regions: the shortlist, further rounds, the re-screen on a loss; returns the chosen
+    // region (not yet taken).
+    int32_t choose(const std::vector<int32_t> & open, int32_t step, bool rescreen) {
+        float best_known = -std::numeric_limits<float>::infinity(); // before this step's evaluations
+        for (int32_t u : open) best_known = std::max(best_known, gain_[u]);
+        if (rescreen) {
+            std::vector<int32_t> stale;
+            for (int32_t u : open) {
+                if (fresh_at_[u] != step) stale.push_back(u);
+            }
+            evaluate_now(stale, step);
+        } else {
+            // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours
+            std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
+            const bool moved = last_chosen_ >= 0 && std::fabs(fresh_score_[last_chosen_].objective - f_before_last_) >= params_.tolerance;
+            for (int32_t v : moved && params_.use_neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
+                if (std::find(open.begin(), open.end(), v) != open.end() &&
+                    std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
+                    first_round.push_back(v);
+                }
+            }
+            evaluate_now(first_round, step);
+        }
+        // further rounds (lazy's rule, capped): the stale candidates whose last-known gain beats the best fresh one
+        for (int32_t round = 1; params_.max_rounds == 0 || round < params_.max_rounds; ++round) {
+            const int32_t best = best_fresh(open, step);
+            const std::vector<int32_t> next = top_by_gain(open, [&](int32_t u) {
+                const bool beats = params_.tolerance > 0.0f ? gain_[u] > gain_[best] + params_.tolerance
+                                                            : gain_[u] > gain_[best] || (gain_[u] == gain_[best] && u < best);
+                return fresh_at_[u] != step && beats;
+            });
+            if (next.empty()) break;
+            evaluate_now(next, step);
+        }
+        int32_t chosen = best_fresh(open, step);
+        // toward the full image: every candidate loses; from the full image, where every removal loses, every
+        // candidate lost more than the last-known gains said: the shortlist no longer says which region to take
+        const float expected = toward_full_ ? 0.0f : best_known;
+        if (params_.rescreen_loss > 0.0f && gain_[chosen] < expected - params_.rescreen_loss) {
+            std::vector<int32_t> rest;
+            for (int32_t u : open) {
+                if (fresh_at_[u] != step) rest.push_back(u);
+            }
+            evaluate_now(rest, step);
+            chosen = best_fresh(open, step);
+        }
+        return chosen;
+    }
+
+    void take(int32_t u) {
+        base_[u] = toward_full_ ? 1 : 0;
+        f_before_last_ = f_current_;
+        f_current_ = fresh_score_[u].objective;
+        last_chosen_ = u;
+    }
+
+    const subset_score & score_of(int32_t u) const { return fresh_score_[u]; }
+    float gain_of(int32_t u) const { return gain_[u]; }
+    const subset & base() const { return base_; }
+
+private:
+    int32_t best_fresh(const std::vector<int32_t> & open, int32_t step) const {
+        int32_t best = -1;
+        for (int32_t u : open) {
+            if (fresh_at_[u] == step && (best < 0 || gain_[u] > gain_[best])) best = u;
+        }
+        return best;
+    }
+    template <typename Pred>
+    std::vector<int32_t> top_by_gain(const std::vector<int32_t> & open, Pred keep) const {
+        std::vector<std::pair<int32_t, float>> known;
+        for (int32_t u : open) {
+            if (keep(u)) known.emplace_back(u, gain_[u]);
+        }
+        std::vector<int32_t> top = rank_by(known);
+        top.resize(std::min(top.size(), size_t(std::max(1, params_.n_top))));
+        return top;
+    }
+
+    subset_evaluator & eval_;
+    const std::vector<std::vector<int32_t>> & adjacent_;
+    const explain_params::shortlist_params & params_;
+    bool toward_full_;
+    subset base_;
+    std::vector<float> gain_;              // F(candidate) - F(base) at the step of fresh_at
+    std::vector<int32_t> fresh_at_;
+    std::vector<subset_score> fresh_score_;
+    float f_current_;
+    float f_before_last_;                  // F before the last choice: did it move the objective?
+    int32_t last_chosen_ = -1;
+};
+
+// The regions neither side has taken.
+std::vector<int32_t> open_regions(const subset & taken) {
+    std::vector<int32_t> out;
+    for (int32_t i = 0; i < int32_t(taken.size()); ++i) {
+        if (!taken[i]) out.push_back(i);
+    }
+    return out;
+}
+
+// From both ends (shortlist_params::two_sided): the efficient search's shape (a front list grown on insertion
+// images, a back list removed from the full image, until they meet) with the shortlist's rule on each side.
+// The first screening serves both sides: the insertion image of region u alone is the deletion image of
+// "everything but u" and the other way round.
+void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
+                      const explain_params & params, const progress_callback & progress, int32_t n,
+                      const subset_score & full, const subset_score & empty) {
+    shortlist_side front(eval, adjacent, params.shortlist, n, true, empty.objective);
+    shortlist_side back(eval, adjacent, params.shortlist, n, false, full.objective);
+    std::vector<int32_t> all(n);
+    std::iota(all.begin(), all.end(), 0);
+    {
+        std::vector<subset> singles;
+        for (int32_t u : all) singles.push_back(front.candidate(u));
+        const std::vector<subset_score> scores = eval.evaluate(singles);
+        std::vector<subset_score> swapped(scores.size());
+        for (size_t i = 0; i < scores.size(); ++i) {
+            const subset_score & s = scores[i];
+            subset_score & w = swapped[i];
+            w.ins = s.del;
+            w.del = s.ins;
+            w.ins_mean = s.del_mean;
+            w.del_mean = s.ins_mean;
+            double f = 0;
+            for (size_t t = 0; t < s.ins.size(); ++t) {
+                f += params.lambda1 * w.ins[t] + params.lambda2 * (1.0 - w.del[t]);
+            }
+            w.objective = float(f / double(s.ins.size()));
+        }
+        front.take_scores(all, scores, 0);
+        back.take_scores(all, swapped, 0);
+    }
+    subset taken(n, 0);
+    std::vector<int32_t> order_front, order_back;
+    std::vector<subset_score> log_front, log_back;
+    std::vector<float> area_front, area_back;
+    for (int32_t step = 0;; ++step) {
+        std::vector<int32_t> open = open_regions(taken);
+        if (open.size() <= 1) {
+            if (open.size() == 1) order_front.push_back(open.front()); // its prefix is the back list's last record
+            break;
+        }
+        // step 0 re-screens nothing: the shared screening above made every gain fresh
+        const bool rescreen = step == 0 || (step < params.shortlist.rescreen_first ||
+                                           (params.shortlist.rescreen_every > 0 && step % params.shortlist.rescreen_every == 0));
+        const int32_t u = front.choose(open, step, rescreen);
+        front.take(u);
+        taken[u] = 1;
+        order_front.push_back(u);
+        log_front.push_back(front.score_of(u));
+        if (progress && !progress(int32_t(order_front.size() + order_back.size()), n)) {
+            ex.is_complete = false;
+            break;
+        }
+        open = open_regions(taken);
+        if (open.size() <= 1) continue;
+        const int32_t v = back.choose(open, step, rescreen);
+        back.take(v);
+        taken[v] = 1;
+        order_back.push_back(v);
+        log_back.push_back(back.score_of(v));
+        if (progress && !progress(int32_t(order_front.size() + order_back.size()), n)) {
+            ex.is_complete = false;
+            break;
+        }
+    }
+    // order = front ++ reversed back; entry k of the curves is the prefix of k + 1 regions: the front's records,
+    // then the back's (each one the image without the regions removed so far), then the full image
+    ex.order = order_front;
+    ex.order.insert(ex.order.end(), order_back.rbegin(), order_back.rend());
+    auto push = [&](const subset_score & s) {
+        ex.insertion_score.push_back(s.ins_mean);
+        ex.deletion_score.push_back(s.del_mean);
+        ex.insertion_word_score.push_back(s.ins);
+        ex.deletion_word_score.push_back(s.del);
+        ex.smdl_score.push_back(s.objective);
     };
+    for (const subset_score & s : log_front) push(s);
+    for (size_t i = log_back.size(); i-- > 0;) push(log_back[i]);
+    if (ex.is_complete) push(full);
+    ex.n_ranked = int32_t(ex.order.size());
+}
+
+} // namespace
+
+void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eval, const region_set & regions,
+                      const budget & limit, const explain_params & all_params,
+                      const progress_callback & progress, int32_t n, const subset_score & full, const subset_score & empty) {
+    const explain_params::shortlist_params & params = all_params.shortlist;
+    const std::vector<std::vector<int32_t>> adjacent =
+        params.use_neighbours ? region_adjacency(regions) : std::vector<std::vector<int32_t>>(n);
+    if (params.two_sided) {
+        search_two_sided(ex, eval, adjacent, all_params, progress, n, full, empty);
+        subset visible(n, 0);
+        for (int32_t u : ex.order) {
+            visible[u] = 1;
+            ex.region_area.push_back(float(regions.area_fraction(visible)));
+        }
+        ex.region_area.resize(ex.insertion_score.size());
+        return;
+    }
+    shortlist_side side(eval, adjacent, params, n, true, empty.objective);
     const auto order_rest_by_gain = [&] {
         std::vector<std::pair<int32_t, float>> rest;
         for (int32_t u : log.remaining()) {
-            rest.emplace_back(u, gain[u]);
+            rest.emplace_back(u, side.gain_of(u));
         }
         ex.n_ranked = log.n_selected();
         append_along(log, eval, rank_by(rest));
@@ -100,65 +317,9 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
             return;
         }
         const bool rescreen = step < params.rescreen_first || (params.rescreen_every > 0 && step % params.rescreen_every == 0);
-        std::vector<int32_t> first_round;
-        if (rescreen) {
-            first_round = remaining;
-        } else {
-            // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours
-            first_round = rank_by([&] {
-                std::vector<std::pair<int32_t, float>> known;
-                for (int32_t u : remaining) known.emplace_back(u, gain[u]);
-                return known;
-            }());
-            first_round.resize(std::min(first_round.size(), n_top));
-            const bool moved = std::fabs(fresh_score[last_chosen].objective - f_before_last) >= params.tolerance;
-            for (int32_t v : moved ? adjacent[last_chosen] : std::vector<int32_t>{}) {
-                if (!log.selected()[v] && std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
-                    first_round.push_back(v);
-                }
-            }
-        }
-        evaluate_now(first_round, step);
-        // further rounds (lazy's rule, capped): the stale candidates whose last-known gain beats the best fresh one
-        for (int32_t round = 1; params.max_rounds == 0 || round < params.max_rounds; ++round) {
-            int32_t best = -1;
-            for (int32_t u : remaining) {
-                if (fresh_at[u] == step && (best < 0 || gain[u] > gain[best])) best = u;
-            }
-            std::vector<std::pair<int32_t, float>> blockers;
-            for (int32_t u : remaining) {
-                const bool beats = params.tolerance > 0.0f ? gain[u] > gain[best] + params.tolerance
-                                                           : gain[u] > gain[best] || (gain[u] == gain[best] && u < best);
-                if (fresh_at[u] != step && beats) {
-                    blockers.emplace_back(u, gain[u]);
-                }
-            }
-            if (blockers.empty()) break;
-            std::vector<int32_t> next = rank_by(blockers);
-            next.resize(std::min(next.size(), n_top));
-            evaluate_now(next, step);
-        }
-        const auto best_fresh = [&] {
-            int32_t best = -1;
-            for (int32_t u : remaining) {
-                if (fresh_at[u] == step && (best < 0 || gain[u] > gain[best])) best = u;
-            }
-            return best;
-        };
-        int32_t chosen = best_fresh();
-        if (params.rescreen_loss > 0.0f && gain[chosen] < -params.rescreen_loss) {
-            // every candidate loses: the last-known gains no longer say which region keeps the objective
-            std::vector<int32_t> rest;
-            for (int32_t u : remaining) {
-                if (fresh_at[u] != step) rest.push_back(u);
-            }
-            evaluate_now(rest, step);
-            chosen = best_fresh();
-        }
-        log.append(chosen, fresh_score[chosen]);
-        f_before_last = f_current;
-        f_current = fresh_score[chosen].objective;
-        last_chosen = chosen;
+        const int32_t chosen = side.choose(remaining, step, rescreen);
+        log.append(chosen, side.score_of(chosen));
+        side.take(chosen);
         if (progress && !progress(log.n_selected(), n)) {
             ex.is_complete = false;
             return;
