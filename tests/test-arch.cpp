@@ -39,7 +39,7 @@ struct arch_case {
 // Qwen2-VL ships Qwen2.5-VL's template (eagle cannot tell them apart by it; they render alike)
 const std::vector<arch_case> k_archs = {
     {"llava-1.5", "llava-1.5"}, {"qwen2-vl", "qwen2.5-vl"}, {"qwen2.5-vl", "qwen2.5-vl"}, {"qwen3-vl", "qwen3-vl"},
-    {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},
+    {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},     {"smolvlm", "smolvlm"},
 };
 
 // ctest lists each case by its architecture

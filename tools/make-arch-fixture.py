@@ -53,7 +53,8 @@ ARCHS = {
     "smolvlm": dict(text="llama", projector="idefics3", patch=8, image_size=32,
                     template="<|im_start|>User:<end_of_utterance>",
                     controls=["<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>",
-                              "<global-img>"] + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]),
+                              "<global-img>"] + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)],
+                    pieces=["\n\n"]),  # libmtmd looks the overview's "\n\n" up as one token (SmolLM's has one)
     "internvl": dict(text="qwen2", qkv_bias=True, projector="internvl", patch=8, image_size=32,
                      template="<|im_start|><IMG_CONTEXT>", controls=["<|im_start|>", "<|im_end|>", "<img>",
                                                                      "</img>", "<IMG_CONTEXT>"]),
@@ -123,8 +124,9 @@ def read_vocab(path):
     return fields, tokens, types
 
 
-def write_vocab(writer, fields, extra_controls, template):
-    """Copies the fixture's tokenizer, appending the family's control tokens; returns the token list."""
+def write_vocab(writer, fields, extra_controls, extra_pieces, template):
+    """Copies the fixture's tokenizer, appending the family's control tokens and the text pieces its image
+    layout looks up as single tokens; returns the token list."""
     tokens = scores = types = None
     for key, value, vtype, sub in fields:
         if key == "tokenizer.ggml.tokens":
@@ -138,6 +140,11 @@ def write_vocab(writer, fields, extra_controls, template):
             tokens.append(control)
             scores.append(0.0)
             types.append(int(gguf.TokenType.CONTROL))
+    for piece in extra_pieces:  # normal tokens, scored like the fixture's merges (a piece's length)
+        if piece not in tokens:
+            tokens.append(piece)
+            scores.append(float(len(piece)))
+            types.append(int(gguf.TokenType.NORMAL))
     for key, value, vtype, sub in fields:
         if key == "tokenizer.ggml.tokens":
             value = tokens
@@ -211,7 +218,7 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
         w.add_value_length(d)
     if n_deepstack:
         w.add_uint32(f"{arch}.n_deepstack_layers", n_deepstack)
-    tokens = write_vocab(w, fields, spec["controls"], spec["template"])
+    tokens = write_vocab(w, fields, spec["controls"], spec.get("pieces", []), spec["template"])
     for tname, array in text_model(arch, spec, tokens, rng, scale, n_deepstack).tensors:
         w.add_tensor(tname, array)
     w.write_header_to_file()
