@@ -61,6 +61,12 @@ ARCHS = {
     "pixtral": dict(text="llama", projector="pixtral", patch=8, image_size=64,
                     template="[INST][IMG][/INST]", controls=["[INST]", "[/INST]", "[IMG]", "[IMG_BREAK]",
                                                              "[IMG_END]"]),
+    # MiniCPM-V 2.6: ChatML, so eagle knows the family by the model's name; the resampler's attention has
+    # 128-wide heads, so the text model is 128 wide (one resampler head)
+    "minicpm-v-2.6": dict(text="qwen2", qkv_bias=True, n_embd=128, projector="resampler", minicpmv_version=3,
+                          query_num=16, patch=8, image_size=64, name="MiniCPM-V-2_6 eagle fixture",
+                          template="<|im_start|>user\n", controls=["<|im_start|>", "<|im_end|>", "<image>",
+                                                                   "</image>", "<slice>", "</slice>"]),
 }
 
 
@@ -92,8 +98,8 @@ class TensorSet:
     def ones(self, name, n):
         self.tensors.append((name, np.ones((n,), dtype=np.float32)))
 
-    def raw(self, name, array):
-        self.tensors.append((name, array.astype(np.float32)))
+    def raw(self, name, array, dtype=np.float32):
+        self.tensors.append((name, array.astype(dtype)))
 
     def linear(self, name, n_in, n_out, bias=True):
         self.matrix(name + ".weight", n_in, n_out)
@@ -170,28 +176,29 @@ def output_rows(tokens, rng, scale, n_embd):
 
 def text_model(arch, spec, tokens, rng, scale, n_deepstack):
     t = TensorSet(rng, scale)
-    n_vocab, d = len(tokens), TEXT_EMBD // TEXT_HEADS
-    t.raw("token_embd.weight", rng.normal("token_embd.weight", (n_vocab, TEXT_EMBD), scale))
+    n_embd = spec.get("n_embd", TEXT_EMBD)
+    n_vocab, d = len(tokens), n_embd // TEXT_HEADS
+    t.raw("token_embd.weight", rng.normal("token_embd.weight", (n_vocab, n_embd), scale))
     for il in range(spec.get("n_layer", TEXT_LAYERS)):
         b = f"blk.{il}."
-        t.norm(b + "attn_norm", TEXT_EMBD, bias=False)
-        t.linear(b + "attn_q", TEXT_EMBD, TEXT_HEADS * d, bias=spec.get("qkv_bias", False))
-        t.linear(b + "attn_k", TEXT_EMBD, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
-        t.linear(b + "attn_v", TEXT_EMBD, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.norm(b + "attn_norm", n_embd, bias=False)
+        t.linear(b + "attn_q", n_embd, TEXT_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.linear(b + "attn_k", n_embd, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.linear(b + "attn_v", n_embd, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
         if spec.get("qk_norm"):
             t.norm(b + "attn_q_norm", d, bias=False)
             t.norm(b + "attn_k_norm", d, bias=False)
-        t.linear(b + "attn_output", TEXT_HEADS * d, TEXT_EMBD, bias=False)
+        t.linear(b + "attn_output", TEXT_HEADS * d, n_embd, bias=False)
         if arch == "gemma3":
-            t.norm(b + "post_attention_norm", TEXT_EMBD, bias=False)
-        t.norm(b + "ffn_norm", TEXT_EMBD, bias=False)
-        t.linear(b + "ffn_gate", TEXT_EMBD, TEXT_FF, bias=False)
-        t.linear(b + "ffn_up", TEXT_EMBD, TEXT_FF, bias=False)
-        t.linear(b + "ffn_down", TEXT_FF, TEXT_EMBD, bias=False)
+            t.norm(b + "post_attention_norm", n_embd, bias=False)
+        t.norm(b + "ffn_norm", n_embd, bias=False)
+        t.linear(b + "ffn_gate", n_embd, TEXT_FF, bias=False)
+        t.linear(b + "ffn_up", n_embd, TEXT_FF, bias=False)
+        t.linear(b + "ffn_down", TEXT_FF, n_embd, bias=False)
         if arch == "gemma3":
-            t.norm(b + "post_ffw_norm", TEXT_EMBD, bias=False)
-    t.norm("output_norm", TEXT_EMBD, bias=False)
-    t.raw("output.weight", output_rows(tokens, rng, scale, TEXT_EMBD))
+            t.norm(b + "post_ffw_norm", n_embd, bias=False)
+    t.norm("output_norm", n_embd, bias=False)
+    t.raw("output.weight", output_rows(tokens, rng, scale, n_embd))
     return t
 
 
@@ -200,14 +207,15 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
     w.add_context_length(1024)
-    w.add_embedding_length(TEXT_EMBD)
+    n_embd = spec.get("n_embd", TEXT_EMBD)
+    w.add_embedding_length(n_embd)
     w.add_block_count(spec.get("n_layer", TEXT_LAYERS))
     w.add_feed_forward_length(TEXT_FF)
     w.add_head_count(TEXT_HEADS)
     w.add_head_count_kv(TEXT_KV_HEADS)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_rope_freq_base(10000.0)
-    d = TEXT_EMBD // TEXT_HEADS
+    d = n_embd // TEXT_HEADS
     if spec.get("mrope"):
         w.add_rope_dimension_sections([2, 3, 3, 0])  # of the d/2 = 8 rotated pairs: time, height, width
     if arch == "gemma3":
@@ -302,6 +310,22 @@ def vision_model(spec, rng, scale, n_text):
         t.norm("mm.model.mlp.0", 4 * VIS_EMBD)
         t.linear("mm.model.mlp.1", 4 * VIS_EMBD, n_text)
         t.linear("mm.model.mlp.3", n_text, n_text)
+    elif proj == "resampler":  # SigLIP (positions bucketed on a 70 x 70 grid), one cross-attention to queries
+        conv(t, "v.patch_embd.weight", patch, VIS_EMBD)
+        t.vector("v.patch_embd.bias", VIS_EMBD)
+        t.raw("v.position_embd.weight", rng.normal("v.position_embd.weight", (70 * 70, VIS_EMBD), scale),
+              np.float16)  # half the size; ggml_get_rows reads F16
+        vit_blocks(t, proj, VIS_LAYERS)
+        t.norm("v.post_ln", VIS_EMBD)
+        t.raw("resampler.query", rng.normal("resampler.query", (spec["query_num"], n_text), scale))
+        t.linear("resampler.kv", VIS_EMBD, n_text, bias=False)
+        for part in ("q", "k", "v", "out"):
+            t.linear(f"resampler.attn.{part}", n_text, n_text)
+        for part in ("q", "kv", "post"):
+            t.norm(f"resampler.ln_{part}", n_text)
+        t.linear("resampler.proj", n_text, n_text, bias=False)
+        # loaded but not read (the graph computes its sinusoidal key positions): one row instead of 70 x 70
+        t.raw("resampler.pos_embed_k", rng.normal("resampler.pos_embed_k", (1, n_text), scale))
     elif proj == "pixtral":
         conv(t, "v.patch_embd.weight", patch, VIS_EMBD)
         t.norm("v.pre_ln", VIS_EMBD, bias=False)
@@ -348,6 +372,9 @@ def write_mmproj(path, name, spec, rng, scale, n_text):
         w.add_uint32("clip.vision.preproc_image_size", 2 * spec["image_size"])  # tiles of a 2x2 grid
     if proj == "internvl":
         w.add_uint32("clip.vision.preproc_max_tiles", 4)
+    if proj == "resampler":
+        w.add_int32("clip.minicpmv_version", spec["minicpmv_version"])
+        w.add_uint32("clip.minicpmv_query_num", spec["query_num"])
     for tname, array in vision_model(spec, rng, scale, n_text).tensors:
         w.add_tensor(tname, array)
     w.write_header_to_file()
@@ -368,10 +395,10 @@ def main():
     fields, _, _ = read_vocab(args.vocab_from)
     rng = Rng(args.seed)
     n_deepstack = 1 if spec["projector"] == "qwen3vl_merger" else 0
-    write_text(f"{args.out}/{args.arch}-model.gguf", f"eagle fixture {args.arch}", spec, fields, rng, args.scale,
-               n_deepstack)
-    write_mmproj(f"{args.out}/{args.arch}-mmproj.gguf", f"eagle fixture {args.arch}", spec, rng, args.scale,
-                 TEXT_EMBD)
+    name = spec.get("name", f"eagle fixture {args.arch}")
+    write_text(f"{args.out}/{args.arch}-model.gguf", name, spec, fields, rng, args.scale, n_deepstack)
+    write_mmproj(f"{args.out}/{args.arch}-mmproj.gguf", name, spec, rng, args.scale,
+                 spec.get("n_embd", TEXT_EMBD))
     return 0
 
 
