@@ -40,7 +40,7 @@ struct arch_case {
 const std::vector<arch_case> k_archs = {
     {"llava-1.5", "llava-1.5"}, {"qwen2-vl", "qwen2.5-vl"}, {"qwen2.5-vl", "qwen2.5-vl"}, {"qwen3-vl", "qwen3-vl"},
     {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},     {"smolvlm", "smolvlm"},
-    {"minicpm-v-2.6", "minicpm-v-2.6"},
+    {"minicpm-v-2.6", "minicpm-v-2.6"}, {"llama4", "llama4"},
 };
 
 // ctest lists each case by its architecture

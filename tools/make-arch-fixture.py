@@ -67,6 +67,14 @@ ARCHS = {
                           query_num=16, patch=8, image_size=64, name="MiniCPM-V-2_6 eagle fixture",
                           template="<|im_start|>user\n", controls=["<|im_start|>", "<|im_end|>", "<image>",
                                                                    "</image>", "<slice>", "</slice>"]),
+    # Llama 4: four layers, so that the MoE layers interleave with dense ones (every second layer: 4 routed
+    # experts, top-1, and a shared one) and layer 3 is llama.cpp's full-attention layer without RoPE; libmtmd
+    # 0.7.0 writes the 32 px tiles and the overview back to back between <|image_start|> and <|image_end|>
+    "llama4": dict(text="llama4", n_layer=4, n_expert=4, n_expert_used=1, expert_ff=32, moe_every=2,
+                   projector="llama4", patch=8,
+                   image_size=32, template="<|header_start|>user<|header_end|>\n\n",
+                   controls=["<|begin_of_text|>", "<|header_start|>", "<|header_end|>", "<|eot|>",
+                             "<|image_start|>", "<|image_end|>"]),
 }
 
 
@@ -192,9 +200,18 @@ def text_model(arch, spec, tokens, rng, scale, n_deepstack):
         if arch == "gemma3":
             t.norm(b + "post_attention_norm", n_embd, bias=False)
         t.norm(b + "ffn_norm", n_embd, bias=False)
-        t.linear(b + "ffn_gate", n_embd, TEXT_FF, bias=False)
-        t.linear(b + "ffn_up", n_embd, TEXT_FF, bias=False)
-        t.linear(b + "ffn_down", TEXT_FF, n_embd, bias=False)
+        if spec.get("moe_every") and (il + 1) % spec["moe_every"] == 0:
+            n_expert = spec["n_expert"]
+            t.linear(b + "ffn_gate_inp", n_embd, n_expert, bias=False)
+            n_ff = spec["expert_ff"]
+            for proj, n_in, n_out in (("gate", n_embd, n_ff), ("up", n_embd, n_ff), ("down", n_ff, n_embd)):
+                name = b + f"ffn_{proj}_exps.weight"  # ggml {n_in, n_out, n_expert}
+                t.raw(name, rng.normal(name, (n_expert, n_out, n_in), scale / np.sqrt(n_in)))
+                t.linear(b + f"ffn_{proj}_shexp", n_in, n_out, bias=False)
+        else:
+            t.linear(b + "ffn_gate", n_embd, TEXT_FF, bias=False)
+            t.linear(b + "ffn_up", n_embd, TEXT_FF, bias=False)
+            t.linear(b + "ffn_down", TEXT_FF, n_embd, bias=False)
         if arch == "gemma3":
             t.norm(b + "post_ffw_norm", n_embd, bias=False)
     t.norm("output_norm", n_embd, bias=False)
@@ -226,6 +243,11 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
         w.add_value_length(d)
     if n_deepstack:
         w.add_uint32(f"{arch}.n_deepstack_layers", n_deepstack)
+    if spec.get("moe_every"):
+        w.add_expert_count(spec["n_expert"])
+        w.add_expert_used_count(spec["n_expert_used"])
+        w.add_expert_feed_forward_length(spec["expert_ff"])
+        w.add_interleave_moe_layer_step(spec["moe_every"])
     tokens = write_vocab(w, fields, spec["controls"], spec.get("pieces", []), spec["template"])
     for tname, array in text_model(arch, spec, tokens, rng, scale, n_deepstack).tensors:
         w.add_tensor(tname, array)
@@ -326,6 +348,17 @@ def vision_model(spec, rng, scale, n_text):
         t.linear("resampler.proj", n_text, n_text, bias=False)
         # loaded but not read (the graph computes its sinusoidal key positions): one row instead of 70 x 70
         t.raw("resampler.pos_embed_k", rng.normal("resampler.pos_embed_k", (1, n_text), scale))
+    elif proj == "llama4":  # unfold-linear patches, class token, 2D RoPE ViT, pixel shuffle, GELU MLP
+        name = "v.patch_embd.weight"  # a linear layer over unfolded patches: ggml {3 p p, n_embd}
+        t.raw(name, rng.normal(name, (VIS_EMBD, 3 * patch * patch), scale / np.sqrt(3 * patch * patch)))
+        t.raw("v.class_embd", rng.normal("v.class_embd", (VIS_EMBD,), scale))
+        t.raw("v.position_embd.weight", rng.normal("v.position_embd.weight", (n_patches + 1, VIS_EMBD), scale))
+        t.norm("v.pre_ln", VIS_EMBD)
+        vit_blocks(t, proj, VIS_LAYERS)
+        t.norm("v.post_ln", VIS_EMBD)
+        t.linear("mm.model.mlp.1", 4 * VIS_EMBD, VIS_FF, bias=False)
+        t.linear("mm.model.mlp.2", VIS_FF, VIS_FF, bias=False)
+        t.linear("mm.model.fc", VIS_FF, n_text, bias=False)
     elif proj == "pixtral":
         conv(t, "v.patch_embd.weight", patch, VIS_EMBD)
         t.norm("v.pre_ln", VIS_EMBD, bias=False)
@@ -366,7 +399,7 @@ def write_mmproj(path, name, spec, rng, scale, n_text):
         w.add_uint32("clip.vision.window_size", 32)
     if proj == "qwen3vl_merger":
         w.add_array("clip.vision.is_deepstack_layers", [True, False])
-    if proj in ("gemma3", "idefics3", "internvl"):
+    if proj in ("gemma3", "idefics3", "internvl", "llama4"):
         w.add_uint32("clip.vision.projector.scale_factor", 2)
     if proj == "idefics3":
         w.add_uint32("clip.vision.preproc_image_size", 2 * spec["image_size"])  # tiles of a 2x2 grid
