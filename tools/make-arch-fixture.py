@@ -8,7 +8,8 @@ writes DIR/<arch>-model.gguf and DIR/<arch>-mmproj.gguf, a few hundred KB each, 
 The vocabulary is the one eagle-make-fixture wrote (word-level SentencePiece, every word one token), plus the
 control tokens the family's chat template writes. Only whole-word tokens and the end tokens have output rows,
 so the model's greedy answer is a sequence of words. The chat template written names the family by the tokens
-eagle's detect_chat_family looks for, so `eagle explain` renders the family's Hugging Face prompt.
+eagle's detect_chat_family looks for (MiniCPM-V by its model name, as the real one), so `eagle explain` renders the
+family's Hugging Face prompt. Texts libmtmd looks up as single tokens are in the vocabulary ("pieces").
 
 The layouts were read from llama.cpp's src/llama-model.cpp (text) and tools/mtmd/clip.cpp + models/*.cpp
 (vision) and are checked by loading the pair and running it (tests/test-arch.cpp); docs/README-dev.md lists
