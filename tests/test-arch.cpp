@@ -36,10 +36,12 @@ struct arch_case {
     std::string chat_template; // the family eagle must detect from the fixture's template
 };
 
-// Qwen2-VL ships Qwen2.5-VL's template (eagle cannot tell them apart by it; they render alike)
+// Qwen2-VL ships Qwen2.5-VL's template (eagle cannot tell them apart by it; they render alike); MiniCPM-V 2.6's
+// is ChatML, and eagle knows it by the model name
 const std::vector<arch_case> k_archs = {
     {"llava-1.5", "llava-1.5"}, {"qwen2-vl", "qwen2.5-vl"}, {"qwen2.5-vl", "qwen2.5-vl"}, {"qwen3-vl", "qwen3-vl"},
-    {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},
+    {"gemma3", "gemma3"},       {"internvl", "internvl"},   {"pixtral", "pixtral"},     {"smolvlm", "smolvlm"},
+    {"minicpm-v-2.6", "minicpm-v-2.6"}, {"llama4", "llama4"},
 };
 
 // ctest lists each case by its architecture

@@ -8,7 +8,8 @@ writes DIR/<arch>-model.gguf and DIR/<arch>-mmproj.gguf, a few hundred KB each, 
 The vocabulary is the one eagle-make-fixture wrote (word-level SentencePiece, every word one token), plus the
 control tokens the family's chat template writes. Only whole-word tokens and the end tokens have output rows,
 so the model's greedy answer is a sequence of words. The chat template written names the family by the tokens
-eagle's detect_chat_family looks for, so `eagle explain` renders the family's Hugging Face prompt.
+eagle's detect_chat_family looks for (MiniCPM-V by its model name, as the real one), so `eagle explain` renders the
+family's Hugging Face prompt. Texts libmtmd looks up as single tokens are in the vocabulary ("pieces").
 
 The layouts were read from llama.cpp's src/llama-model.cpp (text) and tools/mtmd/clip.cpp + models/*.cpp
 (vision) and are checked by loading the pair and running it (tests/test-arch.cpp); docs/README-dev.md lists
@@ -67,13 +68,28 @@ ARCHS = {
     "smolvlm": dict(text="llama", projector="idefics3", patch=8, image_size=32,
                     template="<|im_start|>User:<end_of_utterance>",
                     controls=["<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>",
-                              "<global-img>"] + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]),
+                              "<global-img>"] + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)],
+                    pieces=["\n\n"]),  # libmtmd looks the overview's "\n\n" up as one token (SmolLM's has one)
     "internvl": dict(text="qwen2", qkv_bias=True, projector="internvl", patch=8, image_size=32,
                      template="<|im_start|><IMG_CONTEXT>", controls=["<|im_start|>", "<|im_end|>", "<img>",
                                                                      "</img>", "<IMG_CONTEXT>"]),
     "pixtral": dict(text="llama", projector="pixtral", patch=8, image_size=64,
                     template="[INST][IMG][/INST]", controls=["[INST]", "[/INST]", "[IMG]", "[IMG_BREAK]",
                                                              "[IMG_END]"]),
+    # MiniCPM-V 2.6: ChatML, so eagle knows the family by the model's name; the resampler's attention has
+    # 128-wide heads, so the text model is 128 wide (one resampler head)
+    "minicpm-v-2.6": dict(text="qwen2", qkv_bias=True, n_embd=128, projector="resampler", minicpmv_version=3,
+                          query_num=16, patch=8, image_size=64, name="MiniCPM-V-2_6 eagle fixture",
+                          template="<|im_start|>user\n", controls=["<|im_start|>", "<|im_end|>", "<image>",
+                                                                   "</image>", "<slice>", "</slice>"]),
+    # Llama 4: four layers, so that the MoE layers interleave with dense ones (every second layer: 4 routed
+    # experts, top-1, and a shared one) and layer 3 is llama.cpp's full-attention layer without RoPE; libmtmd
+    # 0.7.0 writes the 32 px tiles and the overview back to back between <|image_start|> and <|image_end|>
+    "llama4": dict(text="llama4", n_layer=4, n_expert=4, n_expert_used=1, expert_ff=32, moe_every=2,
+                   projector="llama4", patch=8,
+                   image_size=32, template="<|header_start|>user<|header_end|>\n\n",
+                   controls=["<|begin_of_text|>", "<|header_start|>", "<|header_end|>", "<|eot|>",
+                             "<|image_start|>", "<|image_end|>"]),
 }
 
 
@@ -107,8 +123,10 @@ class TensorSet:
     def ones(self, name, n):
         self.tensors.append((name, np.ones((n,), dtype=np.float32)))
 
-    def raw(self, name, array):  # embeddings and output rows are matrices too
-        self.tensors.append((name, array.astype(self.dtype if array.ndim == 2 else np.float32)))
+    def raw(self, name, array, dtype=None):  # by default embeddings and output rows are matrices too
+        if dtype is None:
+            dtype = self.dtype if array.ndim == 2 else np.float32
+        self.tensors.append((name, array.astype(dtype)))
 
     def linear(self, name, n_in, n_out, bias=True):
         self.matrix(name + ".weight", n_in, n_out)
@@ -139,8 +157,9 @@ def read_vocab(path):
     return fields, tokens, types
 
 
-def write_vocab(writer, fields, extra_controls, template):
-    """Copies the fixture's tokenizer, appending the family's control tokens; returns the token list."""
+def write_vocab(writer, fields, extra_controls, extra_pieces, template):
+    """Copies the fixture's tokenizer, appending the family's control tokens and the text pieces its image
+    layout looks up as single tokens; returns the token list."""
     tokens = scores = types = None
     for key, value, vtype, sub in fields:
         if key == "tokenizer.ggml.tokens":
@@ -154,6 +173,11 @@ def write_vocab(writer, fields, extra_controls, template):
             tokens.append(control)
             scores.append(0.0)
             types.append(int(gguf.TokenType.CONTROL))
+    for piece in extra_pieces:  # normal tokens, scored like the fixture's merges (a piece's length)
+        if piece not in tokens:
+            tokens.append(piece)
+            scores.append(float(len(piece)))
+            types.append(int(gguf.TokenType.NORMAL))
     for i in range(len(tokens), N_VOCAB):
         tokens.append(f"<unused_{i}>")
         scores.append(0.0)
@@ -183,28 +207,38 @@ def output_rows(tokens, rng, scale, n_embd):
 
 def text_model(arch, spec, tokens, rng, scale, n_deepstack):
     t = TensorSet(rng, scale)
-    n_vocab, d = len(tokens), TEXT_EMBD // TEXT_HEADS
-    t.raw("token_embd.weight", rng.normal("token_embd.weight", (n_vocab, TEXT_EMBD), scale))
+    n_embd = spec.get("n_embd", TEXT_EMBD)
+    n_vocab, d = len(tokens), n_embd // TEXT_HEADS
+    t.raw("token_embd.weight", rng.normal("token_embd.weight", (n_vocab, n_embd), scale))
     for il in range(spec.get("n_layer", TEXT_LAYERS)):
         b = f"blk.{il}."
-        t.norm(b + "attn_norm", TEXT_EMBD, bias=False)
-        t.linear(b + "attn_q", TEXT_EMBD, TEXT_HEADS * d, bias=spec.get("qkv_bias", False))
-        t.linear(b + "attn_k", TEXT_EMBD, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
-        t.linear(b + "attn_v", TEXT_EMBD, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.norm(b + "attn_norm", n_embd, bias=False)
+        t.linear(b + "attn_q", n_embd, TEXT_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.linear(b + "attn_k", n_embd, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
+        t.linear(b + "attn_v", n_embd, TEXT_KV_HEADS * d, bias=spec.get("qkv_bias", False))
         if spec.get("qk_norm"):
             t.norm(b + "attn_q_norm", d, bias=False)
             t.norm(b + "attn_k_norm", d, bias=False)
-        t.linear(b + "attn_output", TEXT_HEADS * d, TEXT_EMBD, bias=False)
+        t.linear(b + "attn_output", TEXT_HEADS * d, n_embd, bias=False)
         if arch == "gemma3":
-            t.norm(b + "post_attention_norm", TEXT_EMBD, bias=False)
-        t.norm(b + "ffn_norm", TEXT_EMBD, bias=False)
-        t.linear(b + "ffn_gate", TEXT_EMBD, TEXT_FF, bias=False)
-        t.linear(b + "ffn_up", TEXT_EMBD, TEXT_FF, bias=False)
-        t.linear(b + "ffn_down", TEXT_FF, TEXT_EMBD, bias=False)
+            t.norm(b + "post_attention_norm", n_embd, bias=False)
+        t.norm(b + "ffn_norm", n_embd, bias=False)
+        if spec.get("moe_every") and (il + 1) % spec["moe_every"] == 0:
+            n_expert = spec["n_expert"]
+            t.linear(b + "ffn_gate_inp", n_embd, n_expert, bias=False)
+            n_ff = spec["expert_ff"]
+            for proj, n_in, n_out in (("gate", n_embd, n_ff), ("up", n_embd, n_ff), ("down", n_ff, n_embd)):
+                name = b + f"ffn_{proj}_exps.weight"  # ggml {n_in, n_out, n_expert}
+                t.raw(name, rng.normal(name, (n_expert, n_out, n_in), scale / np.sqrt(n_in)))
+                t.linear(b + f"ffn_{proj}_shexp", n_in, n_out, bias=False)
+        else:
+            t.linear(b + "ffn_gate", n_embd, TEXT_FF, bias=False)
+            t.linear(b + "ffn_up", n_embd, TEXT_FF, bias=False)
+            t.linear(b + "ffn_down", TEXT_FF, n_embd, bias=False)
         if arch == "gemma3":
-            t.norm(b + "post_ffw_norm", TEXT_EMBD, bias=False)
-    t.norm("output_norm", TEXT_EMBD, bias=False)
-    t.raw("output.weight", output_rows(tokens, rng, scale, TEXT_EMBD))
+            t.norm(b + "post_ffw_norm", n_embd, bias=False)
+    t.norm("output_norm", n_embd, bias=False)
+    t.raw("output.weight", output_rows(tokens, rng, scale, n_embd))
     return t
 
 
@@ -213,14 +247,15 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
     w.add_context_length(1024)
-    w.add_embedding_length(TEXT_EMBD)
+    n_embd = spec.get("n_embd", TEXT_EMBD)
+    w.add_embedding_length(n_embd)
     w.add_block_count(spec.get("n_layer", TEXT_LAYERS))
     w.add_feed_forward_length(TEXT_FF)
     w.add_head_count(TEXT_HEADS)
     w.add_head_count_kv(TEXT_KV_HEADS)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_rope_freq_base(10000.0)
-    d = TEXT_EMBD // TEXT_HEADS
+    d = n_embd // TEXT_HEADS
     if spec.get("mrope"):
         w.add_rope_dimension_sections(ROPE_SECTIONS)
     if arch == "gemma3":
@@ -231,7 +266,12 @@ def write_text(path, name, spec, fields, rng, scale, n_deepstack):
         w.add_value_length(d)
     if n_deepstack:
         w.add_uint32(f"{arch}.n_deepstack_layers", n_deepstack)
-    tokens = write_vocab(w, fields, spec["controls"], spec["template"])
+    if spec.get("moe_every"):
+        w.add_expert_count(spec["n_expert"])
+        w.add_expert_used_count(spec["n_expert_used"])
+        w.add_expert_feed_forward_length(spec["expert_ff"])
+        w.add_interleave_moe_layer_step(spec["moe_every"])
+    tokens = write_vocab(w, fields, spec["controls"], spec.get("pieces", []), spec["template"])
     for tname, array in text_model(arch, spec, tokens, rng, scale, n_deepstack).tensors:
         w.add_tensor(tname, array)
     w.write_header_to_file()
@@ -315,6 +355,33 @@ def vision_model(spec, rng, scale, n_text):
         t.norm("mm.model.mlp.0", 4 * VIS_EMBD)
         t.linear("mm.model.mlp.1", 4 * VIS_EMBD, n_text)
         t.linear("mm.model.mlp.3", n_text, n_text)
+    elif proj == "resampler":  # SigLIP (positions bucketed on a 70 x 70 grid), one cross-attention to queries
+        conv(t, "v.patch_embd.weight", patch, VIS_EMBD)
+        t.vector("v.patch_embd.bias", VIS_EMBD)
+        t.raw("v.position_embd.weight", rng.normal("v.position_embd.weight", (70 * 70, VIS_EMBD), scale),
+              np.float16)  # half the size; ggml_get_rows reads F16
+        vit_blocks(t, proj, VIS_LAYERS)
+        t.norm("v.post_ln", VIS_EMBD)
+        t.raw("resampler.query", rng.normal("resampler.query", (spec["query_num"], n_text), scale))
+        t.linear("resampler.kv", VIS_EMBD, n_text, bias=False)
+        for part in ("q", "k", "v", "out"):
+            t.linear(f"resampler.attn.{part}", n_text, n_text)
+        for part in ("q", "kv", "post"):
+            t.norm(f"resampler.ln_{part}", n_text)
+        t.linear("resampler.proj", n_text, n_text, bias=False)
+        # loaded but not read (the graph computes its sinusoidal key positions): one row instead of 70 x 70
+        t.raw("resampler.pos_embed_k", rng.normal("resampler.pos_embed_k", (1, n_text), scale))
+    elif proj == "llama4":  # unfold-linear patches, class token, 2D RoPE ViT, pixel shuffle, GELU MLP
+        name = "v.patch_embd.weight"  # a linear layer over unfolded patches: ggml {3 p p, n_embd}
+        t.raw(name, rng.normal(name, (VIS_EMBD, 3 * patch * patch), scale / np.sqrt(3 * patch * patch)))
+        t.raw("v.class_embd", rng.normal("v.class_embd", (VIS_EMBD,), scale))
+        t.raw("v.position_embd.weight", rng.normal("v.position_embd.weight", (n_patches + 1, VIS_EMBD), scale))
+        t.norm("v.pre_ln", VIS_EMBD)
+        vit_blocks(t, proj, VIS_LAYERS)
+        t.norm("v.post_ln", VIS_EMBD)
+        t.linear("mm.model.mlp.1", 4 * VIS_EMBD, VIS_FF, bias=False)
+        t.linear("mm.model.mlp.2", VIS_FF, VIS_FF, bias=False)
+        t.linear("mm.model.fc", VIS_FF, n_text, bias=False)
     elif proj == "pixtral":
         conv(t, "v.patch_embd.weight", patch, VIS_EMBD)
         t.norm("v.pre_ln", VIS_EMBD, bias=False)
@@ -356,12 +423,15 @@ def write_mmproj(path, name, spec, rng, scale, n_text):
         w.add_uint32("clip.vision.window_size", WINDOW_SIZE)
     if proj == "qwen3vl_merger":
         w.add_array("clip.vision.is_deepstack_layers", [True, False])
-    if proj in ("gemma3", "idefics3", "internvl"):
+    if proj in ("gemma3", "idefics3", "internvl", "llama4"):
         w.add_uint32("clip.vision.projector.scale_factor", 2)
     if proj == "idefics3":
         w.add_uint32("clip.vision.preproc_image_size", 2 * spec["image_size"])  # tiles of a 2x2 grid
     if proj == "internvl":
         w.add_uint32("clip.vision.preproc_max_tiles", 4)
+    if proj == "resampler":
+        w.add_int32("clip.minicpmv_version", spec["minicpmv_version"])
+        w.add_uint32("clip.minicpmv_query_num", spec["query_num"])
     for tname, array in vision_model(spec, rng, scale, n_text).tensors:
         w.add_tensor(tname, array)
     w.write_header_to_file()
@@ -394,10 +464,10 @@ def main():
     fields, _, _ = read_vocab(args.vocab_from)
     rng = Rng(args.seed)
     n_deepstack = 1 if spec["projector"] == "qwen3vl_merger" else 0
-    write_text(f"{args.out}/{args.arch}-model.gguf", f"eagle fixture {args.arch}", spec, fields, rng, args.scale,
-               n_deepstack)
-    write_mmproj(f"{args.out}/{args.arch}-mmproj.gguf", f"eagle fixture {args.arch}", spec, rng, args.scale,
-                 TEXT_EMBD)
+    name = spec.get("name", f"eagle fixture {args.arch}")
+    write_text(f"{args.out}/{args.arch}-model.gguf", name, spec, fields, rng, args.scale, n_deepstack)
+    write_mmproj(f"{args.out}/{args.arch}-mmproj.gguf", name, spec, rng, args.scale,
+                 spec.get("n_embd", TEXT_EMBD))
     return 0
 
 
