@@ -340,6 +340,43 @@ TEST(search, two_sided_shortlist_curves_are_the_prefixes_of_its_order) {
     EXPECT_LT(ex.n_evaluations, 64 * 65);
 }
 
+// A word's object in three parts that do not touch: part A alone shows the word, B and C only together.
+// Once A is chosen every region's last-known gain is near zero (removing B alone changes nothing), so a
+// shortlist without the stall rule picks background; exact takes B or C next (the word's probability on the
+// deletion image drops to the background's). With stall_room the front side re-screens when nothing gains while
+// F is far from F(all regions), and takes exact's second region.
+TEST(search, shortlist_stall_rule_finds_the_part_that_completes_a_removal) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    constexpr int32_t part_a = 0, part_b = 36, part_c = 63;
+    auto object_scorer = [&] {
+        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+            double background = 0.0;
+            for (int i = 0; i < 64; ++i) background += kept[i] * (1 + (i * 29) % 64) / 2080.0;
+            return float(0.99 * std::max(kept[part_a], kept[part_b] * kept[part_c]) + 0.01 * background);
+        });
+    };
+    const auto completes = [&](int32_t region) { return region == part_b || region == part_c; };
+    analytic_scorer exact_scorer = object_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    ASSERT_EQ(exact.order[0], part_a);
+    EXPECT_TRUE(completes(exact.order[1])) << exact.order[1];
+    EXPECT_LT(exact.deletion_score[1], 0.2f);
+    for (bool two_sided : {false, true}) {
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.two_sided = two_sided;
+        analytic_scorer without_rule = object_scorer(), with_rule = object_scorer();
+        const eagle::explanation stalled = eagle::explain(without_rule, dummy_request(80, 80, 1), regions, p);
+        EXPECT_EQ(stalled.order[0], part_a);
+        EXPECT_FALSE(completes(stalled.order[1])) << "two-sided " << two_sided; // the case the rule is for
+        p.shortlist.stall_room = 0.25f;
+        const eagle::explanation ex = eagle::explain(with_rule, dummy_request(80, 80, 1), regions, p);
+        EXPECT_EQ(ex.order[0], part_a);
+        EXPECT_TRUE(completes(ex.order[1])) << "two-sided " << two_sided << ": " << ex.order[1];
+        EXPECT_NEAR(ex.deletion_score[1], exact.deletion_score[1], 1e-6);
+        EXPECT_LT(ex.n_evaluations * 3, exact.n_evaluations);
+    }
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);

@@ -66,10 +66,11 @@ namespace {
 class shortlist_side {
 public:
     shortlist_side(subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
-                   const explain_params::shortlist_params & params, int32_t n, bool toward_full, float f_start)
-        : eval_(eval), adjacent_(adjacent), params_(params), toward_full_(toward_full), base_(n, toward_full ? 0 : 1),
-          gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), f_current_(f_start),
-          f_before_last_(f_start) {}
+                   const explain_params::shortlist_params & params, int32_t n, bool toward_full, const subset_score & start,
+                   float f_full = 0.0f)
+        : eval_(eval), adjacent_(adjacent), params_(params), toward_full_(toward_full), f_full_(f_full), f_start_(start.objective), base_(n, toward_full ? 0 : 1),
+          gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), f_current_(start.objective),
+          current_(start), before_last_(start) {}
 
     // the subset a candidate region leads to
     subset candidate(int32_t u) const {
@@ -109,7 +110,7 @@ public:
         } else {
             // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours
             std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
-            const bool moved = last_chosen_ >= 0 && std::fabs(fresh_score_[last_chosen_].objective - f_before_last_) >= params_.tolerance;
+            const bool moved = last_chosen_ >= 0 && last_choice_moved();
             for (int32_t v : moved && params_.use_neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
                 if (std::find(open.begin(), open.end(), v) != open.end() &&
                     std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
@@ -130,6 +131,16 @@ public:
             evaluate_now(next, step);
         }
         int32_t chosen = best_fresh(open, step);
+        if (toward_full_ && stalled(gain_[chosen])) {
+            // nothing on the shortlist gains although F is still far from F(all regions): the region that
+            // completes a removal (a word's object in several parts) has a stale gain near zero; look at all
+            std::vector<int32_t> rest;
+            for (int32_t u : open) {
+                if (fresh_at_[u] != step) rest.push_back(u);
+            }
+            evaluate_now(rest, step);
+            chosen = best_fresh(open, step);
+        }
         // toward the full image: every candidate loses; from the full image, where every removal loses, every
         // candidate lost more than the last-known gains said: the shortlist no longer says which region to take
         const float expected = toward_full_ ? 0.0f : best_known;
@@ -146,8 +157,9 @@ public:
 
     void take(int32_t u) {
         base_[u] = toward_full_ ? 1 : 0;
-        f_before_last_ = f_current_;
-        f_current_ = fresh_score_[u].objective;
+        before_last_ = current_;
+        current_ = fresh_score_[u];
+        f_current_ = current_.objective;
         last_chosen_ = u;
     }
 
@@ -156,6 +168,31 @@ public:
     const subset & base() const { return base_; }
 
 private:
+    bool stalled(float best_gain) const {
+        if (params_.stall_room <= 0.0f || best_gain >= params_.tolerance) return false;
+        const float span = std::fabs(f_full_ - f_start_);
+        return span > 0.0f && f_full_ - f_current_ > params_.stall_room * span;
+    }
+
+    // Did the last choice move the objective (its neighbours' gains then change most)? By at least `tolerance`
+    // in F, or, with moved_log_odds, by that much in a target's log-odds: near p = 0 or 1 F's steps are tiny
+    // while the removed set already starts to matter (one part of a word's object visible keeps p at 1)
+    bool last_choice_moved() const {
+        if (std::fabs(current_.objective - before_last_.objective) >= params_.tolerance) return true;
+        if (params_.moved_log_odds <= 0.0f) return false;
+        const auto logit = [](float p) {
+            const double q = std::clamp(double(p), 1e-7, 1.0 - 1e-7);
+            return std::log(q / (1.0 - q));
+        };
+        for (size_t t = 0; t < current_.ins.size(); ++t) {
+            if (std::fabs(logit(current_.ins[t]) - logit(before_last_.ins[t])) >= params_.moved_log_odds ||
+                std::fabs(logit(current_.del[t]) - logit(before_last_.del[t])) >= params_.moved_log_odds) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     int32_t best_fresh(const std::vector<int32_t> & open, int32_t step) const {
         int32_t best = -1;
         for (int32_t u : open) {
@@ -178,12 +215,14 @@ private:
     const std::vector<std::vector<int32_t>> & adjacent_;
     const explain_params::shortlist_params & params_;
     bool toward_full_;
+    float f_full_;                         // F(all regions): what the front side grows toward
+    float f_start_;                        // F of the side's starting image
     subset base_;
     std::vector<float> gain_;              // F(candidate) - F(base) at the step of fresh_at
     std::vector<int32_t> fresh_at_;
     std::vector<subset_score> fresh_score_;
     float f_current_;
-    float f_before_last_;                  // F before the last choice: did it move the objective?
+    subset_score current_, before_last_;   // the base's scores now and before the last choice
     int32_t last_chosen_ = -1;
 };
 
@@ -203,8 +242,8 @@ std::vector<int32_t> open_regions(const subset & taken) {
 void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
                       const explain_params & params, const progress_callback & progress, int32_t n,
                       const subset_score & full, const subset_score & empty) {
-    shortlist_side front(eval, adjacent, params.shortlist, n, true, empty.objective);
-    shortlist_side back(eval, adjacent, params.shortlist, n, false, full.objective);
+    shortlist_side front(eval, adjacent, params.shortlist, n, true, empty, full.objective);
+    shortlist_side back(eval, adjacent, params.shortlist, n, false, full);
     std::vector<int32_t> all(n);
     std::iota(all.begin(), all.end(), 0);
     {
@@ -297,7 +336,7 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
         ex.region_area.resize(ex.insertion_score.size());
         return;
     }
-    shortlist_side side(eval, adjacent, params, n, true, empty.objective);
+    shortlist_side side(eval, adjacent, params, n, true, empty, full.objective);
     const auto order_rest_by_gain = [&] {
         std::vector<std::pair<int32_t, float>> rest;
         for (int32_t u : log.remaining()) {
