@@ -73,9 +73,6 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--shortlist-saturation", p.shortlist.saturation,
                    "shortlist search: order the rest by last-known gain once both curves covered this fraction of "
                    "their range (1 = never)")->capture_default_str();
-    app.add_option("--shortlist-moved-log-odds", p.shortlist.moved_log_odds,
-                   "shortlist search: also re-evaluate the last choice's neighbours when it moved a target's log-odds this much (0 = off)")
-        ->capture_default_str();
     app.add_option("--shortlist-stall-room", p.shortlist.stall_room,
                    "shortlist search: re-evaluate every region when none on the shortlist gains while F is below F(all regions) by more than this share of its range (0 = off)")
         ->capture_default_str();

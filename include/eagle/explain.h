@@ -84,8 +84,6 @@ struct explain_params {
         int32_t rescreen_first = 1;     // >= 1: the first k steps re-evaluate all remaining regions, as exact does
                                         // (the deletion curve is decided by the first regions)
         float   saturation     = 1.0f;  // in (0, 1]; 1 = rank every region by the search
-        float   moved_log_odds = 0.0f;  // >= 0: the last choice also "moved" (its neighbours re-evaluated) when a
-                                        // target's probability moved this much in log-odds (0 = F's tolerance only)
         float   stall_room     = 0.0f;  // >= 0: re-evaluate all when no shortlisted region gains (< tolerance) while F
                                         // is still below F(all regions) by more than this share of F's range (0 = off)
         bool    two_sided      = false; // grow the order from both ends, as the efficient search does: the front

@@ -322,7 +322,6 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_rescreen_every", params.shortlist.rescreen_every},
                    {"shortlist_rescreen_first", params.shortlist.rescreen_first},
                    {"shortlist_saturation", params.shortlist.saturation},
-                   {"shortlist_moved_log_odds", params.shortlist.moved_log_odds},
                    {"shortlist_stall_room", params.shortlist.stall_room},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},

@@ -155,9 +155,6 @@ void check_params(const explain_params & params) {
     if (params.shortlist.rescreen_first < 1) {
         fail("shortlist.rescreen_first", std::to_string(params.shortlist.rescreen_first), ">= 1");
     }
-    if (!std::isfinite(params.shortlist.moved_log_odds) || params.shortlist.moved_log_odds < 0.0f) {
-        fail("shortlist.moved_log_odds", number_text(params.shortlist.moved_log_odds), "finite and >= 0");
-    }
     if (!std::isfinite(params.shortlist.stall_room) || params.shortlist.stall_room < 0.0f) {
         fail("shortlist.stall_room", number_text(params.shortlist.stall_room), "finite and >= 0");
     }

@@ -174,24 +174,8 @@ private:
         return span > 0.0f && f_full_ - f_current_ > params_.stall_room * span;
     }
 
-    // Did the last choice move the objective (its neighbours' gains then change most)? By at least `tolerance`
-    // in F, or, with moved_log_odds, by that much in a target's log-odds: near p = 0 or 1 F's steps are tiny
-    // while the removed set already starts to matter (one part of a word's object visible keeps p at 1)
-    bool last_choice_moved() const {
-        if (std::fabs(current_.objective - before_last_.objective) >= params_.tolerance) return true;
-        if (params_.moved_log_odds <= 0.0f) return false;
-        const auto logit = [](float p) {
-            const double q = std::clamp(double(p), 1e-7, 1.0 - 1e-7);
-            return std::log(q / (1.0 - q));
-        };
-        for (size_t t = 0; t < current_.ins.size(); ++t) {
-            if (std::fabs(logit(current_.ins[t]) - logit(before_last_.ins[t])) >= params_.moved_log_odds ||
-                std::fabs(logit(current_.del[t]) - logit(before_last_.del[t])) >= params_.moved_log_odds) {
-                return true;
-            }
-        }
-        return false;
-    }
+    // Did the last choice move the objective by at least `tolerance` (its neighbours' gains then change most)?
+    bool last_choice_moved() const { return std::fabs(current_.objective - before_last_.objective) >= params_.tolerance; }
 
     int32_t best_fresh(const std::vector<int32_t> & open, int32_t step) const {
         int32_t best = -1;
