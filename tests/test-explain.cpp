@@ -37,6 +37,15 @@ eagle::explain_params with_mode(eagle::search_mode mode) {
     return p;
 }
 
+// the one-sided shortlist search as BENCHMARKS.md measured it (before the two-sided one became the default)
+eagle::explain_params one_sided_shortlist() {
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    p.shortlist.two_sided = false;
+    p.shortlist.max_rounds = 2;
+    p.shortlist.stall_room = 0.0f;
+    return p;
+}
+
 } // namespace
 
 TEST(search, exact_ranks_an_additive_scorer_by_weight) {
@@ -177,7 +186,7 @@ TEST(search, shortlist_equals_exact_on_additive_and_unbounded_rounds_on_submodul
     for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0; // distinct, sum 1
     analytic_scorer add1 = additive_scorer(regions, w), add2 = additive_scorer(regions, w);
     const eagle::explanation a = eagle::explain(add1, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
-    const eagle::explanation b = eagle::explain(add2, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::shortlist));
+    const eagle::explanation b = eagle::explain(add2, dummy_request(80, 80, 1), regions, one_sided_shortlist());
     EXPECT_EQ(a.order, b.order);
     EXPECT_LT(b.n_evaluations * 5, a.n_evaluations) << "shortlist " << b.n_evaluations << " vs exact " << a.n_evaluations;
     ASSERT_EQ(b.insertion_score.size(), 64u);
@@ -193,7 +202,7 @@ TEST(search, shortlist_equals_exact_on_additive_and_unbounded_rounds_on_submodul
             return float(1.0 - miss);
         });
     };
-    eagle::explain_params exact = with_mode(eagle::search_mode::exact), lazy_like = with_mode(eagle::search_mode::shortlist);
+    eagle::explain_params exact = with_mode(eagle::search_mode::exact), lazy_like = one_sided_shortlist();
     exact.lambda2 = lazy_like.lambda2 = 0.0f; // insight only: monotone submodular
     lazy_like.shortlist.max_rounds = 0;
     lazy_like.shortlist.use_neighbours = false;
@@ -221,7 +230,7 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
         });
     };
     for (bool neighbours : {true, false}) {
-        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        eagle::explain_params p = one_sided_shortlist();
         p.shortlist.use_neighbours = neighbours;
         p.shortlist.rescreen_every = neighbours ? 0 : 7;
         analytic_scorer pairs = pairs_scorer();
@@ -241,7 +250,7 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
     // once) follows it, and the order is the exact greedy's
     analytic_scorer pairs_exact = pairs_scorer(), pairs2 = pairs_scorer();
     const eagle::explanation exact = eagle::explain(pairs_exact, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
-    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    eagle::explain_params p = one_sided_shortlist();
     p.shortlist.saturation = 1.0f;
     const eagle::explanation ex = eagle::explain(pairs2, dummy_request(80, 80, 1), regions, p);
     EXPECT_EQ(ex.order, exact.order);
@@ -262,7 +271,7 @@ TEST(search, shortlist_rescreen_first_follows_exact_for_its_steps) {
     analytic_scorer exact_scorer = pairs_scorer();
     const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
     auto shortlist = [&](int32_t first) {
-        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        eagle::explain_params p = one_sided_shortlist();
         p.shortlist.use_neighbours = false;
         p.shortlist.n_top = 1;
         p.shortlist.max_rounds = 1;
@@ -365,6 +374,7 @@ TEST(search, shortlist_stall_rule_finds_the_part_that_completes_a_removal) {
         eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
         p.shortlist.two_sided = two_sided;
         analytic_scorer without_rule = object_scorer(), with_rule = object_scorer();
+        p.shortlist.stall_room = 0.0f;
         const eagle::explanation stalled = eagle::explain(without_rule, dummy_request(80, 80, 1), regions, p);
         EXPECT_EQ(stalled.order[0], part_a);
         EXPECT_FALSE(completes(stalled.order[1])) << "two-sided " << two_sided; // the case the rule is for
@@ -404,7 +414,7 @@ TEST(search, budgets_rank_k_regions_and_complete_the_curves) {
     for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0;
     for (auto mode : {eagle::search_mode::exact, eagle::search_mode::lazy, eagle::search_mode::shortlist}) {
         analytic_scorer sc = additive_scorer(regions, w);
-        eagle::explain_params p = with_mode(mode);
+        eagle::explain_params p = mode == eagle::search_mode::shortlist ? one_sided_shortlist() : with_mode(mode);
         p.budget.max_regions = 5;
         const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
         EXPECT_EQ(ex.n_ranked, 5);
@@ -521,7 +531,7 @@ TEST(explain, bad_inputs) {
 TEST(explain, cancellation_returns_a_partial_ranking) {
     const eagle::region_set regions = eagle::make_grid_regions(40, 40, 4, 4);
     analytic_scorer sc = additive_scorer(regions, std::vector<double>(16, 1.0 / 16));
-    // the default search (efficient) ranks two regions per step, one from each end: the ranking holds what the
+    // the default search (two-sided shortlist) ranks two regions per step, one from each end: the ranking holds what the
     // last progress call reported, no more
     int32_t last_reported = 0;
     const eagle::explanation ex = eagle::explain(sc, dummy_request(40, 40, 1), regions, {},
@@ -669,25 +679,28 @@ TEST(maps, token_gain_map_follows_the_sentence_ranking) {
 }
 
 TEST(explain_params, defaults_are_the_documented_ones) {
-    // the documented defaults (explain.h): EAGLE with the efficient search, both terms, no budget, and the
-    // reference's efficient-search window; the CLI and explanation.json show these values
+    // the documented defaults (explain.h): EAGLE with the two-sided shortlist search, both terms, no budget, and
+    // the reference's efficient-search window; the CLI and explanation.json show these values
     const eagle::explain_params p;
     EXPECT_EQ(p.lambda1, 1.0f);
     EXPECT_EQ(p.lambda2, 1.0f);
     EXPECT_EQ(p.method, eagle::attribution_method::eagle);
-    EXPECT_EQ(p.mode, eagle::search_mode::efficient);
+    EXPECT_EQ(p.mode, eagle::search_mode::shortlist);
     EXPECT_EQ(p.budget.max_regions, 0);
     EXPECT_EQ(p.budget.stop_fraction, 0.0f);
     EXPECT_EQ(p.lazy.batch, 8);
     EXPECT_EQ(p.lazy.epsilon, 0.0f);
     EXPECT_EQ(p.shortlist.n_top, 2);
-    EXPECT_EQ(p.shortlist.max_rounds, 2);
+    EXPECT_EQ(p.shortlist.max_rounds, 1);
     EXPECT_TRUE(p.shortlist.use_neighbours);
     EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
     EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
     EXPECT_EQ(p.shortlist.rescreen_every, 0);
     EXPECT_EQ(p.shortlist.rescreen_first, 1);
     EXPECT_EQ(p.shortlist.saturation, 1.0f);
+    EXPECT_EQ(p.shortlist.stall_room, 0.25f);
+    EXPECT_FALSE(p.shortlist.back_neighbours);
+    EXPECT_TRUE(p.shortlist.two_sided);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
     EXPECT_EQ(p.efficient.update_step, 5);
@@ -707,20 +720,23 @@ static void expect_rejected(eagle::scorer & sc, const eagle::region_set & region
     }
 }
 
-// The efficient search (the default) builds the order from both ends at once, so "stop after k regions" has no
-// meaning for it: a budget with it is one error naming the budget and the searches that take one.
-TEST(search, a_budget_with_the_efficient_search_is_an_error_naming_it) {
+// The efficient search and the two-sided shortlist search (the default) build the order from both ends at once,
+// so "stop after k regions" has no meaning for them: a budget with them is one error naming the budget and the
+// searches that take one.
+TEST(search, a_budget_with_a_search_from_both_ends_is_an_error_naming_it) {
     const eagle::region_set regions = eagle::make_grid_regions(40, 10, 4, 1);
     analytic_scorer sc = additive_scorer(regions, {0.1, 0.2, 0.3, 0.4});
-    eagle::explain_params p; // the default search
-    ASSERT_EQ(p.mode, eagle::search_mode::efficient);
+    eagle::explain_params p;
+    p.mode = eagle::search_mode::efficient;
     p.budget.max_regions = 2;
     expect_rejected(sc, regions, p, "a region budget", "budget (max_regions 2, stop_fraction 0) needs the exact, lazy or one-sided shortlist search");
     p.budget.max_regions = 0;
     p.budget.stop_fraction = 0.5f;
     expect_rejected(sc, regions, p, "a score budget", "stop_fraction 0.5) needs");
-    p.mode = eagle::search_mode::shortlist; // the two-sided shortlist search also ranks from both ends
-    p.shortlist.two_sided = true;
+    p = eagle::explain_params{}; // the default: the two-sided shortlist search
+    ASSERT_EQ(p.mode, eagle::search_mode::shortlist);
+    ASSERT_TRUE(p.shortlist.two_sided);
+    p.budget.stop_fraction = 0.5f;
     expect_rejected(sc, regions, p, "a budget, two-sided", "the shortlist search ranks from both ends");
     p.budget.stop_fraction = 0.0f;
     p.shortlist.saturation = 0.99f;
@@ -746,6 +762,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.saturation", [](eagle::explain_params & p) { p.shortlist.saturation = 0.0f; }},
         {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
         {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},
+        {"shortlist.stall_room", [](eagle::explain_params & p) { p.shortlist.stall_room = -0.1f; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},

@@ -202,7 +202,7 @@ TEST(report_html, is_self_contained_and_complete) {
     EXPECT_EQ(count_of(html, "<script"), 1u); // ours only
     EXPECT_NE(html.find("test-model.gguf"), std::string::npos);
     EXPECT_NE(html.find("b0000 (test)"), std::string::npos);
-    EXPECT_NE(html.find(">efficient<"), std::string::npos); // the default search
+    EXPECT_NE(html.find(">shortlist<"), std::string::npos); // the default search
     EXPECT_NE(html.find("exact"), std::string::npos);
     EXPECT_NE(html.find("memo hits"), std::string::npos);
 

@@ -111,7 +111,8 @@ public:
             // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours
             std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
             const bool moved = last_chosen_ >= 0 && last_choice_moved();
-            for (int32_t v : moved && params_.use_neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
+            const bool neighbours = params_.use_neighbours && (toward_full_ || params_.back_neighbours);
+            for (int32_t v : moved && neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
                 if (std::find(open.begin(), open.end(), v) != open.end() &&
                     std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
                     first_round.push_back(v);

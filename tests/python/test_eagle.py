@@ -144,7 +144,7 @@ def test_a_callback_can_cancel_and_sees_progress(model):
 
     e = model.explain(divisions=DIVISIONS, progress=cancel)
     assert not e.is_complete
-    # the default search (efficient) ranks a region from each end per step: the ranking holds what was reported
+    # the default search (two-sided shortlist) ranks a region from each end per step: the ranking holds what was reported
     assert seen and seen[0][0] == "search" and seen[-1][1] >= 3
     assert len(e.ranking) == seen[-1][1]
     assert ((0.0 <= e.region_attribution) & (e.region_attribution <= 1.0)).all()
