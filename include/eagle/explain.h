@@ -111,8 +111,9 @@ struct explain_params {
 // Throws errc::invalid_argument naming the first bad value, e.g. "explain: lambda1 must be finite and >= 0,
 // got nan". The rules: lambda1, lambda2 finite and >= 0, not both 0; budget.max_regions >= 0;
 // budget.stop_fraction finite in [0, 1]; lazy.batch >= 1; lazy.epsilon finite and >= 0; efficient.* >= 1;
-// sampling.n_samples >= 2 (LIME's regression needs two samples); no budget with the efficient search (it ranks
-// from both ends of the order, so "the first k regions" is not what it builds). explain() and run_explanation() call it
+// sampling.n_samples >= 2 (LIME's regression needs two samples); shortlist.* as commented there; no budget with the
+// efficient or the two-sided shortlist search, and no shortlist.saturation < 1 with the latter (they rank from both
+// ends of the order, so "the first k regions" is not what they build). explain() and run_explanation() call it
 // first; front ends may call it to reject a request before loading anything.
 void check_explain_params(const explain_params & params);
 

@@ -168,7 +168,8 @@ void check_params(const explain_params & params) {
     }
     if (params.efficient.update_step < 1) fail("efficient.update_step", std::to_string(params.efficient.update_step), ">= 1");
     const bool from_both_ends = params.mode == search_mode::efficient || (params.mode == search_mode::shortlist && params.shortlist.two_sided);
-    if (params.mode == search_mode::shortlist && params.shortlist.two_sided && params.shortlist.saturation < 1.0f) {
+    if (params.method == attribution_method::eagle && params.mode == search_mode::shortlist && params.shortlist.two_sided &&
+        params.shortlist.saturation < 1.0f) {
         throw error(errc::invalid_argument, "explain: shortlist.saturation " + number_text(params.shortlist.saturation) +
                                                 " needs a one-sided shortlist search: the two-sided one ranks from both ends of the order");
     }

@@ -225,6 +225,13 @@ void search_efficient(explanation & ex, subset_evaluator & eval, const region_se
             break;
         }
     }
+    if (!ex.is_complete) {
+        // cancelled: the negatives' records still show the regions neither list took, so they are not prefixes of
+        // a partial order; the ranking is the positive list alone (the rest unranked)
+        order_neg.clear();
+        log_neg.clear();
+        area_neg.clear();
+    }
     // S = positives ++ [last] ++ reversed negatives; curves: positives ++ reversed negatives ++ [full image]
     ex.order = order_pos;
     ex.order.insert(ex.order.end(), order_neg.rbegin(), order_neg.rend());

@@ -286,6 +286,12 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
             break;
         }
     }
+    if (!ex.is_complete) {
+        // cancelled: the back's records are images that still show the regions neither side took, so they are not
+        // prefixes of a partial order; the ranking is the front alone (the rest unranked)
+        order_back.clear();
+        log_back.clear();
+    }
     // order = front ++ reversed back; entry k of the curves is the prefix of k + 1 regions: the front's records,
     // then the back's (each one the image without the regions removed so far), then the full image
     ex.order = order_front;
