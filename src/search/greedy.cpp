@@ -236,10 +236,7 @@ void search_efficient(explanation & ex, subset_evaluator & eval, const region_se
     ex.order = order_pos;
     ex.order.insert(ex.order.end(), order_neg.rbegin(), order_neg.rend());
     auto push = [&](const subset_score & s, float area) {
-        ex.insertion_score.push_back(s.ins_mean);
-        ex.deletion_score.push_back(s.del_mean);
-        ex.insertion_word_score.push_back(s.ins);
-        ex.deletion_word_score.push_back(s.del);
+        push_curves(ex, s);
         ex.region_area.push_back(area);
     };
     for (size_t i = 0; i < log_pos.size(); ++i) {

@@ -24,6 +24,32 @@ struct subset_score {
     float objective = 0.0f;  // F = mean_t(l1 * ins + l2 * (1 - del))
 };
 
+// The scores of one subset from its per-target probabilities: the means and F with the run's lambdas.
+inline subset_score make_subset_score(std::vector<float> ins, std::vector<float> del, const explain_params & params) {
+    subset_score r;
+    r.ins = std::move(ins);
+    r.del = std::move(del);
+    const size_t n_targets = r.ins.size();
+    double ins_sum = 0, del_sum = 0, f = 0;
+    for (size_t t = 0; t < n_targets; ++t) {
+        ins_sum += r.ins[t];
+        del_sum += r.del[t];
+        f += params.lambda1 * r.ins[t] + params.lambda2 * (1.0 - r.del[t]);
+    }
+    r.ins_mean  = float(ins_sum / n_targets);
+    r.del_mean  = float(del_sum / n_targets);
+    r.objective = float(f / n_targets);
+    return r;
+}
+
+// Appends one entry (one prefix of the ranking) to the explanation's insertion and deletion curves.
+inline void push_curves(explanation & ex, const subset_score & s) {
+    ex.insertion_score.push_back(s.ins_mean);
+    ex.deletion_score.push_back(s.del_mean);
+    ex.insertion_word_score.push_back(s.ins);
+    ex.deletion_word_score.push_back(s.del);
+}
+
 class subset_evaluator {
 public:
     subset_evaluator(scorer & sc, const region_set & regions, const explain_params & params)
@@ -42,20 +68,12 @@ public:
         }
         std::vector<float> probs(masks.size() * n_targets_);
         scorer_.score(masks, probs);
-        std::vector<subset_score> out(subsets.size());
+        std::vector<subset_score> out;
+        out.reserve(subsets.size());
         for (size_t i = 0; i < subsets.size(); ++i) {
-            subset_score & r = out[i];
-            r.ins.assign(probs.begin() + (2 * i) * n_targets_, probs.begin() + (2 * i + 1) * n_targets_);
-            r.del.assign(probs.begin() + (2 * i + 1) * n_targets_, probs.begin() + (2 * i + 2) * n_targets_);
-            double ins = 0, del = 0, f = 0;
-            for (size_t t = 0; t < n_targets_; ++t) {
-                ins += r.ins[t];
-                del += r.del[t];
-                f += params_.lambda1 * r.ins[t] + params_.lambda2 * (1.0 - r.del[t]);
-            }
-            r.ins_mean  = float(ins / n_targets_);
-            r.del_mean  = float(del / n_targets_);
-            r.objective = float(f / n_targets_);
+            out.push_back(make_subset_score({probs.begin() + (2 * i) * n_targets_, probs.begin() + (2 * i + 1) * n_targets_},
+                                            {probs.begin() + (2 * i + 1) * n_targets_, probs.begin() + (2 * i + 2) * n_targets_},
+                                            params_));
         }
         return out;
     }
@@ -83,11 +101,8 @@ public:
     void append(int32_t region, const subset_score & score) {
         ex_.order.push_back(region);
         selected_[region] = 1;
-        ex_.insertion_score.push_back(score.ins_mean);
-        ex_.deletion_score.push_back(score.del_mean);
+        push_curves(ex_, score);
         ex_.smdl_score.push_back(score.objective);
-        ex_.insertion_word_score.push_back(score.ins);
-        ex_.deletion_word_score.push_back(score.del);
         ex_.region_area.push_back(float(regions_.area_fraction(selected_)));
     }
 

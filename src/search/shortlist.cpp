@@ -235,19 +235,9 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
         std::vector<subset> singles;
         for (int32_t u : all) singles.push_back(front.candidate(u));
         const std::vector<subset_score> scores = eval.evaluate(singles);
-        std::vector<subset_score> swapped(scores.size());
-        for (size_t i = 0; i < scores.size(); ++i) {
-            const subset_score & s = scores[i];
-            subset_score & w = swapped[i];
-            w.ins = s.del;
-            w.del = s.ins;
-            w.ins_mean = s.del_mean;
-            w.del_mean = s.ins_mean;
-            double f = 0;
-            for (size_t t = 0; t < s.ins.size(); ++t) {
-                f += params.lambda1 * w.ins[t] + params.lambda2 * (1.0 - w.del[t]);
-            }
-            w.objective = float(f / double(s.ins.size()));
+        std::vector<subset_score> swapped; // region u removed from the full image: the same two masks, swapped
+        for (const subset_score & one : scores) {
+            swapped.push_back(make_subset_score(one.del, one.ins, params));
         }
         front.take_scores(all, scores, 0);
         back.take_scores(all, swapped, 0);
@@ -255,9 +245,18 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
     subset taken(n, 0);
     std::vector<int32_t> order_front, order_back;
     std::vector<subset_score> log_front, log_back;
-    std::vector<float> area_front, area_back;
+    // one side's step among the open regions; false when the progress callback cancels
+    const auto step_side = [&](shortlist_side & side, int32_t step, bool rescreen, std::vector<int32_t> & order,
+                               std::vector<subset_score> & records) {
+        const int32_t u = side.choose(open_regions(taken), step, rescreen);
+        side.take(u);
+        taken[u] = 1;
+        order.push_back(u);
+        records.push_back(side.score_of(u));
+        return !progress || progress(int32_t(order_front.size() + order_back.size()), n);
+    };
     for (int32_t step = 0;; ++step) {
-        std::vector<int32_t> open = open_regions(taken);
+        const std::vector<int32_t> open = open_regions(taken);
         if (open.size() <= 1) {
             if (open.size() == 1) order_front.push_back(open.front()); // its prefix is the back list's last record
             break;
@@ -265,23 +264,8 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
         // step 0 re-screens nothing: the shared screening above made every gain fresh
         const bool rescreen = step == 0 || (step < params.shortlist.rescreen_first ||
                                            (params.shortlist.rescreen_every > 0 && step % params.shortlist.rescreen_every == 0));
-        const int32_t u = front.choose(open, step, rescreen);
-        front.take(u);
-        taken[u] = 1;
-        order_front.push_back(u);
-        log_front.push_back(front.score_of(u));
-        if (progress && !progress(int32_t(order_front.size() + order_back.size()), n)) {
-            ex.is_complete = false;
-            break;
-        }
-        open = open_regions(taken);
-        if (open.size() <= 1) continue;
-        const int32_t v = back.choose(open, step, rescreen);
-        back.take(v);
-        taken[v] = 1;
-        order_back.push_back(v);
-        log_back.push_back(back.score_of(v));
-        if (progress && !progress(int32_t(order_front.size() + order_back.size()), n)) {
+        if (!step_side(front, step, rescreen, order_front, log_front) ||
+            (open.size() > 2 && !step_side(back, step, rescreen, order_back, log_back))) {
             ex.is_complete = false;
             break;
         }
@@ -297,10 +281,7 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
     ex.order = order_front;
     ex.order.insert(ex.order.end(), order_back.rbegin(), order_back.rend());
     auto push = [&](const subset_score & s) {
-        ex.insertion_score.push_back(s.ins_mean);
-        ex.deletion_score.push_back(s.del_mean);
-        ex.insertion_word_score.push_back(s.ins);
-        ex.deletion_word_score.push_back(s.del);
+        push_curves(ex, s);
         ex.smdl_score.push_back(s.objective);
     };
     for (const subset_score & s : log_front) push(s);
