@@ -3,17 +3,26 @@
 # whole process (time it with N and with 1: the difference / (N - 1) is the cost of one evaluation).
 #
 #   benchmarks/per-evaluation.sh ENGINE MODEL N
-#     ENGINE  eagle | eagle-q8 (text model Q8_0) | eagle-blas (--blas, OpenBLAS) | torch (the reference-style
-#             baseline, benchmarks/reference-baseline, float32, OpenBLAS)
+#     ENGINE  eagle (--no-blas: ggml's own kernels) | eagle-blas (--blas, OpenBLAS on OpenMP) | eagle-q8 /
+#             eagle-q8-blas (the same, text model Q8_0) | torch (the reference-style baseline,
+#             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
+#             torch-pthread (the same on OpenBLAS's pthreads, as measured before 2026-12-04: its threads and
+#             torch's OpenMP threads spin against each other on 2 cores)
 #     MODEL   sw (the embedded ShapesWorld model) | 28m | 256m (random LLaVA-style pairs, written once into
 #             .cache/reference-baseline by eagle-make-fixture; their Q8_0 text models by llama-quantize)
 #
-# Needs build/bin/eagle, python3-torch and libopenblas0-pthread (apt-get install python3-torch
-# libopenblas0-pthread; the system's libblas.so.3 alternative is left as it is: OpenBLAS is picked per process).
+# With EAGLE_BENCH_JSON=1 each prints its own per-evaluation timings as JSON instead (eagle: the run's stats,
+# t_score_us / n_evaluations; torch: ms_per_eval_mean): benchmarks/per-evaluation-table.py reads them.
+#
+# Needs build/bin/eagle, python3-torch, libopenblas0-openmp and libopenblas0-pthread (apt-get install
+# python3-torch libopenblas0-openmp libopenblas0-pthread; the system's libblas.so.3 alternative is left as it
+# is: OpenBLAS is picked per process).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 C=$root/.cache/reference-baseline
-OB=/usr/lib/x86_64-linux-gnu/openblas-pthread
+OB=/usr/lib/x86_64-linux-gnu/openblas-openmp OBP=/usr/lib/x86_64-linux-gnu/openblas-pthread
+json=(); tjson=(--no-split)
+[ "${EAGLE_BENCH_JSON:-0}" = 1 ] && json=(--json) tjson=(--json)
 engine=$1 model=$2 n=$3
 B=$root/build/bin
 P=$root/.cache/llama-sid L=$root/.cache/llama-sid/usr/lib/x86_64-linux-gnu
@@ -42,12 +51,19 @@ masks_dir=$C/masks-$S
 masks=("$masks_dir"/*.png); masks=("${masks[@]:0:$n}")
 Q=$C/q8/$(basename "$M" .gguf)-$model-q8_0.gguf
 case $engine in
-  eagle)      exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --mask "${masks[@]}" ;;
-  eagle-q8)   mkdir -p "$C/q8"; quantize "$M" "$Q"
-              exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --mask "${masks[@]}" ;;
-  eagle-blas) LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --blas \
+  eagle)      exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --no-blas "${json[@]}" \
                   --mask "${masks[@]}" ;;
-  torch)      LD_LIBRARY_PATH=$OB exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
-                  --model "$M" --mmproj "$Pj" --image "$I" --answer "$A" --n "$n" --threads 2 --numerics plain --no-split ;;
-  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-q8, eagle-blas, torch)" >&2; exit 2 ;;
+  eagle-q8)   mkdir -p "$C/q8"; quantize "$M" "$Q"
+              exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --no-blas "${json[@]}" \
+                  --mask "${masks[@]}" ;;
+  eagle-blas) LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --blas \
+                  "${json[@]}" --mask "${masks[@]}" ;;
+  eagle-q8-blas) mkdir -p "$C/q8"; quantize "$M" "$Q"
+              LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --blas \
+                  "${json[@]}" --mask "${masks[@]}" ;;
+  torch|torch-pthread)
+              [ "$engine" = torch ] || OB=$OBP
+              LD_LIBRARY_PATH=$OB exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
+                  --model "$M" --mmproj "$Pj" --image "$I" --answer "$A" --n "$n" --threads 2 --numerics plain "${tjson[@]}" ;;
+  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-blas, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
 esac

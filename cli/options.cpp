@@ -61,7 +61,8 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
     app.add_flag("--kv-f16", opts.use_f16_kv, "keep llama.cpp's KV cache in f16 (less memory; on CPU slower than the default f32)");
-    app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (the system's libblas.so.3) for the matrix products (with OpenBLAS as libblas.so.3: faster on models of tens of millions of parameters and up, slower on tiny ones; BENCHMARKS.md)");
+    app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (the system's libblas.so.3) for the text model's large matrix products (default: on when libblas.so.3 is OpenBLAS built with OpenMP, libopenblas0-openmp: 1.4-2.6x faster per evaluation; BENCHMARKS.md)");
+    app.add_flag("--no-blas", opts.use_no_blas, "never use ggml's BLAS backend")->excludes("--blas");
     app.add_flag("--flash-attn", opts.use_flash_attn, "use llama.cpp's flash attention (faster on GPU; on CPU scores then vary ~1e-3 with the batch)");
     app.add_flag("--json", opts.is_json, "print JSON");
 }
@@ -75,7 +76,7 @@ void reject_in_process_options(const model_options & opts) {
     const std::pair<bool, const char *> set[] = {
         {opts.n_threads != defaults.n_threads, "--threads"},   {opts.n_seq != defaults.n_seq, "--batch"},
         {opts.n_ctx != defaults.n_ctx, "--ctx"},               {opts.n_gpu_layers != defaults.n_gpu_layers, "--gpu-layers"},
-        {opts.use_f16_kv, "--kv-f16"},                         {opts.use_blas, "--blas"},
+        {opts.use_f16_kv, "--kv-f16"},                         {opts.use_blas, "--blas"}, {opts.use_no_blas, "--no-blas"},
         {opts.use_flash_attn, "--flash-attn"},                 {!opts.rpc_servers.empty(), "--rpc"}};
     for (const auto & [is_set, name] : set) {
         if (is_set) {
@@ -125,7 +126,7 @@ model_params resolve_model(const model_options & opts) {
     }
     params.n_threads    = opts.n_threads;
     params.n_gpu_layers = opts.n_gpu_layers;
-    params.use_blas = opts.use_blas;
+    params.blas = opts.use_blas ? "on" : opts.use_no_blas ? "off" : "auto";
     params.chat_template = opts.chat_template;
     params.system_prompt = opts.system_prompt;
     params.rpc_servers = opts.rpc_servers;
@@ -206,7 +207,7 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"ctx", opts.n_ctx},
             {"flash_attn", opts.use_flash_attn},
             {"kv_f32", !opts.use_f16_kv},
-            {"blas", opts.use_blas}};
+            {"blas", opts.use_blas ? "on" : opts.use_no_blas ? "off" : "auto"}};
 }
 
 } // namespace eagle::cli

@@ -29,7 +29,8 @@ struct model_options {
     int32_t n_seq     = 16;
     int32_t n_ctx     = 0;
     int32_t n_gpu_layers = 0;
-    bool use_blas = false;
+    bool use_blas = false;    // --blas: on
+    bool use_no_blas = false; // --no-blas: off (neither: auto)
     bool use_flash_attn = false;
     bool use_f16_kv = false;
     bool is_json  = false;

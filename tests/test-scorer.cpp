@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -19,6 +21,7 @@ protected:
         eagle::model_params params;
         params.model_path  = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-model.gguf";
         params.mmproj_path = std::string(EAGLE_TEST_FIXTURE_DIR) + "/fixture-mmproj.gguf";
+        params.blas = "off"; // the plain path, whatever libblas.so.3 this machine selects
         model_ = eagle::load_vlm(params);
         image_ = eagle::load_image(std::string(EAGLE_TEST_DATA_DIR) + "/samples/shapes-1.png");
         const auto session_ptr = model_->new_session({});
@@ -173,11 +176,37 @@ TEST_F(scorer_test, blas_scores_equal_the_default_path) {
     const std::vector<float> plain = score(*plain_ptr, masks);
 
     eagle::model_params params = model_->params();
-    params.use_blas = true;
+    params.blas = "on";
     const std::unique_ptr<eagle::vlm_model> blas_model = eagle::load_vlm(params);
     const auto blas_ptr = blas_model->new_session({});
     blas_ptr->prepare(request());
     expect_near_all(score(*blas_ptr, masks), plain, 1e-5f);
+}
+
+// "auto" turns BLAS on exactly when libblas.so.3 is OpenBLAS on OpenMP (asked of the library here, independently
+// of the engine); "on" and "off" are obeyed; any other word is refused before a file is read.
+TEST_F(scorer_test, blas_choice_resolves_as_documented) {
+    bool is_openblas_openmp = false;
+    if (void * blas = dlopen("libblas.so.3", RTLD_NOW | RTLD_LOCAL)) {
+        using get_parallel_fn = int (*)();
+        const auto get_parallel = reinterpret_cast<get_parallel_fn>(dlsym(blas, "openblas_get_parallel"));
+        is_openblas_openmp = get_parallel != nullptr && get_parallel() == 2;
+    }
+    eagle::model_params params = model_->params();
+    EXPECT_FALSE(model_->uses_blas()); // the suite's model: "off"
+    params.blas = "auto";
+    EXPECT_EQ(eagle::load_vlm(params)->uses_blas(), is_openblas_openmp);
+    params.blas = "on";
+    EXPECT_TRUE(eagle::load_vlm(params)->uses_blas());
+    params.blas = "yes";
+    params.model_path = "no-such-model.gguf";
+    try {
+        eagle::load_vlm(params);
+        FAIL() << "blas 'yes' was accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("'yes'"), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {

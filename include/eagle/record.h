@@ -77,7 +77,7 @@ struct engine_record {
     int32_t n_ctx = 0;
     bool use_flash_attn = false;
     bool use_f32_kv = true;
-    bool use_blas = false;
+    bool use_blas = false;       // the engine ran the products through BLAS (model_params::blas resolved)
     std::string chat_template;   // the family prompts were rendered with (eagle/chat-format.h names)
     std::string system_prompt;   // the system turn rendered ("" = none)
     bool is_approximate = false; // the engine only approximates the probabilities (vlm_model::is_approximate)

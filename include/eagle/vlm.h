@@ -45,10 +45,14 @@ struct model_params {
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
                                   // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
-    bool    use_blas     = false; // llama: ggml's BLAS backend for the large matrix products, on the system's
-                                  // libblas.so.3 (Debian: the one update-alternatives selects). Measured
-                                  // slower or equal at every size (BENCHMARKS.md). Process-wide once used:
-                                  // every llama.cpp context made afterwards in the process uses it too.
+    std::string blas = "auto";    // llama: ggml's BLAS backend for the text model's large matrix products, on
+                                  // the libblas.so.3 the process finds (Debian: the one update-alternatives
+                                  // selects). "on", "off", or "auto": on when that library is OpenBLAS built
+                                  // with OpenMP (libopenblas0-openmp; it then runs on ggml's own OpenMP
+                                  // threads: 1.4-2.6x faster per evaluation, BENCHMARKS.md), off for any other
+                                  // (the reference BLAS is slower than ggml; OpenBLAS's own pthreads contend
+                                  // with ggml's). Checked by load_vlm. Process-wide once on: every llama.cpp
+                                  // context made afterwards in the process uses it too.
     std::string chat_template = "auto"; // how a prompt is rendered (eagle/chat-format.h): a family's name
                                         // ("qwen2.5-vl", "llama.cpp", ...) or "auto" (detect_chat_family on the
                                         // model's GGUF template and name); checked by load_vlm
@@ -164,6 +168,9 @@ public:
     // True when scores only approximate the teacher-forced probabilities (the openai engine: top-k
     // log-probabilities, 0 outside them); explanations record it.
     virtual bool is_approximate() const { return false; }
+    // True when the engine runs the model's matrix products through a BLAS library (model_params::blas,
+    // "auto" resolved); explanations record it.
+    virtual bool uses_blas() const { return false; }
     virtual int32_t n_vocab() const = 0;
     virtual int32_t n_ctx_train() const = 0;
     virtual bool has_chat_template() const = 0;

@@ -24,8 +24,15 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
                                      mmproj_arch + "', expected 'clip')");
     }
     init_backends_once();
-    if (params.use_blas) {
+    const blas_library blas = find_blas_library();
+    uses_blas_ = wants_blas(params.blas, blas);
+    if (uses_blas_) {
         enable_blas_backend();
+        log(log_level::info, "BLAS: ggml's BLAS backend on (" + params.blas + ", " +
+                                 (blas.config.empty() ? std::string("libblas.so.3, not OpenBLAS") : blas.config) + ")\n");
+    } else if (params.blas == "auto" && blas.kind == blas_library::threading::pthreads) {
+        log(log_level::info, "BLAS: left off: libblas.so.3 is OpenBLAS on its own pthreads, which contend with "
+                             "ggml's threads; libopenblas0-openmp, selected as libblas.so.3, turns it on (BENCHMARKS.md)\n");
     }
 
     llama_model_params mparams = llama_model_default_params();

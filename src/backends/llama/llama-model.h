@@ -47,6 +47,7 @@ public:
 
     const model_params & params() const override { return params_; } // as asked (n_threads 0 = all)
     int32_t n_threads() const { return n_threads_; }                  // as run
+    bool uses_blas() const override { return uses_blas_; }
     std::string description() const override;
     std::string engine_version() const override;
     int32_t n_vocab() const override;
@@ -88,6 +89,7 @@ protected:
 private:
     model_params params_;
     int32_t n_threads_ = 1;
+    bool uses_blas_ = false;
     llama_model * model_ = nullptr;
     const llama_vocab * vocab_ = nullptr;
     mtmd_context * mctx_ = nullptr;

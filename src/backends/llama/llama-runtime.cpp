@@ -9,6 +9,7 @@
 #include <gguf.h>
 #include <mtmd-helper.h>
 
+#include <dlfcn.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -99,12 +100,47 @@ void enable_blas_backend() {
     const std::string dir = g_backend_dir.empty() ? std::string(".") : g_backend_dir;
     const std::string path = (std::filesystem::path(dir) / "libggml-blas.so").string();
     // The backend binds libblas.so.3 as the process finds it: on Debian the BLAS update-alternatives selects
-    // (OpenCV has loaded it already). For OpenBLAS: apt install libopenblas0-pthread, and select it.
+    // (OpenCV has loaded it already). For OpenBLAS: apt install libopenblas0-openmp, and select it.
     if (!ggml_backend_load(path.c_str())) {
         throw error(errc::backend, "BLAS requested but ggml's BLAS backend '" + path +
                                        "' could not be loaded (run scripts/provision-llama.sh, or set "
                                        "EAGLE_GGML_BACKEND_DIR to a folder with libggml-blas.so)");
     }
+}
+
+blas_library find_blas_library() {
+    blas_library out;
+    // the library ggml's BLAS backend would bind: already in the process (OpenCV's LAPACK loads it), or the one
+    // the loader finds. The handle stays open: the backend, once loaded, binds the same library.
+    void * handle = dlopen("libblas.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        return out;
+    }
+    using get_parallel_fn = int (*)();
+    using get_config_fn = const char * (*)();
+    const auto get_parallel = reinterpret_cast<get_parallel_fn>(dlsym(handle, "openblas_get_parallel"));
+    const auto get_config = reinterpret_cast<get_config_fn>(dlsym(handle, "openblas_get_config"));
+    if (get_parallel == nullptr) {
+        out.kind = blas_library::threading::not_openblas;
+        return out;
+    }
+    switch (get_parallel()) { // OpenBLAS: 0 sequential, 1 its own pthreads, 2 OpenMP
+        case 0:  out.kind = blas_library::threading::serial; break;
+        case 2:  out.kind = blas_library::threading::openmp; break;
+        default: out.kind = blas_library::threading::pthreads; break;
+    }
+    out.config = get_config != nullptr ? get_config() : "OpenBLAS";
+    return out;
+}
+
+bool wants_blas(const std::string & choice, const blas_library & library) {
+    if (choice == "on") {
+        return true;
+    }
+    if (choice == "off") {
+        return false;
+    }
+    return library.kind == blas_library::threading::openmp;
 }
 
 namespace {

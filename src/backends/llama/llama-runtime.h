@@ -24,6 +24,20 @@ void init_backends_once();
 // of any model. Throws errc::backend if the backend library is missing.
 void enable_blas_backend();
 
+// The libblas.so.3 this process finds (the one ggml's BLAS backend would bind).
+struct blas_library {
+    enum class threading { none_found, not_openblas, serial, pthreads, openmp };
+    threading kind = threading::none_found;
+    std::string config; // OpenBLAS's own description ("OpenBLAS 0.3.21 DYNAMIC_ARCH ..."), else ""
+};
+blas_library find_blas_library();
+
+// Whether a model_params::blas choice ("auto", "on", "off") turns the BLAS backend on with this library:
+// "auto" only for OpenBLAS on OpenMP, which shares ggml's OpenMP threads; OpenBLAS's own pthreads spin against
+// ggml's on the same cores (4x slower on the default model), and the reference BLAS is slower than ggml
+// (BENCHMARKS.md).
+bool wants_blas(const std::string & choice, const blas_library & library);
+
 // The devices of ggml's RPC servers ("host:port" each, llama.cpp's rpc-server), registered with ggml once per
 // endpoint for the process. Throws errc::invalid_argument for an endpoint that is not host:port, errc::io for
 // one that does not accept a connection within 5 s, errc::backend when ggml's RPC backend is not loaded.

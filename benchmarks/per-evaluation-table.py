@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""BENCHMARKS.md's per-evaluation table in one run: every engine of benchmarks/per-evaluation.sh on each model,
+in rounds (every engine once per round, in turn, so a slow phase of the machine hits all of them), each engine's
+own per-evaluation timing (eagle: t_score_us / n_evaluations of its run's stats; the baseline: its mean ms per
+forward), the median over the rounds; the ratios against the reference-style baseline and against the floor
+(the evaluation's arithmetic at the machine's measured matrix-product throughput).
+
+    benchmarks/per-evaluation-table.py [--rounds 3] [--gflops 167] [--models sw:64,28m:16,256m:6]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINES = ["torch", "torch-pthread", "eagle", "eagle-blas", "eagle-q8", "eagle-q8-blas"]
+
+
+def run(engine, model, n):
+    env = dict(os.environ, EAGLE_BENCH_JSON="1")
+    out = subprocess.run(["bash", os.path.join(ROOT, "benchmarks/per-evaluation.sh"), engine, model, str(n)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    data = json.loads(out)
+    if engine.startswith("torch"):
+        return {"ms": data["ms_per_eval_mean"], "encode": data["ms_encode_mean"], "gflop": data["gflop_per_eval_floor"]}
+    s = data["stats"]
+    n_eval = s["n_evaluations"]
+    return {"ms": s["t_score_us"] / n_eval / 1e3, "encode": s["t_encode_us"] / n_eval / 1e3}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--gflops", type=float, default=167.0, help="measured float32 matrix-product GFLOP/s")
+    ap.add_argument("--models", default="sw:64,28m:16,256m:6", help="model:masks, comma-separated")
+    args = ap.parse_args()
+
+    rows = []
+    for spec in args.models.split(","):
+        model, n = spec.split(":")
+        runs = {e: [] for e in ENGINES}
+        for r in range(args.rounds):
+            for e in ENGINES:
+                runs[e].append(run(e, model, int(n)))
+                print(f"{model} round {r + 1} {e}: {runs[e][-1]['ms']:.2f} ms", file=sys.stderr, flush=True)
+        med = {e: statistics.median(x["ms"] for x in runs[e]) for e in ENGINES}
+        enc = {e: statistics.median(x["encode"] for x in runs[e]) for e in ENGINES}
+        gflop = runs["torch"][0]["gflop"]
+        rows.append((model, n, gflop, med, enc))
+
+    base = "torch"
+    print(f"| model | GFLOP / eval. | floor | " + " | ".join(ENGINES) + " |")
+    print("|---|---:|---:|" + "---:|" * len(ENGINES))
+    for model, n, gflop, med, enc in rows:
+        floor = gflop / args.gflops * 1e3
+        cells = []
+        for e in ENGINES:
+            ratio = med[e] / med[base]
+            cells.append(f"{med[e]:.1f} ms (enc. {enc[e]:.1f}; {ratio:.2f}x)")
+        print(f"| {model} ({n} masks) | {gflop:.2f} | {floor:.1f} ms | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
