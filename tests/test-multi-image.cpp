@@ -43,6 +43,7 @@ protected:
         eagle::model_params params;
         params.model_path  = k_model;
         params.mmproj_path = k_mmproj;
+        params.blas = "off"; // compared with llama.cpp's single-sequence path: ggml's own kernels on both sides
         model_ = eagle::load_vlm(params);
         first_  = eagle::make_shapes_scene({}, 424242, 1).image;
         second_ = crop(eagle::make_shapes_scene({}, 424242, 2).image, 96, 64);

@@ -62,6 +62,13 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
 
     mtmd_context_params cparams = mtmd_context_params_default();
     cparams.use_gpu       = params.n_gpu_layers != 0;
+    if (uses_blas_ && params.n_gpu_layers == 0) {
+        // libmtmd gives its vision encoder a CPU backend plus one "GPU" device; without that device the
+        // encoder never sees BLAS (llama.cpp adds accelerators to text contexts only). Naming the BLAS device
+        // here runs the encoder's large products in BLAS and everything else on the CPU.
+        cparams.use_gpu = true;
+        cparams.device  = blas_device();
+    }
     cparams.n_threads     = n_threads_;
     cparams.print_timings = false;
     cparams.warmup        = false;

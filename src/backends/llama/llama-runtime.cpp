@@ -108,6 +108,16 @@ void enable_blas_backend() {
     }
 }
 
+ggml_backend_dev_t blas_device() {
+    for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+        ggml_backend_reg_t reg = ggml_backend_reg_get(i);
+        if (is_blas(reg) && ggml_backend_reg_dev_count(reg) > 0) {
+            return ggml_backend_reg_dev_get(reg, 0);
+        }
+    }
+    return nullptr;
+}
+
 blas_library find_blas_library() {
     blas_library out;
     // the library ggml's BLAS backend would bind: already in the process (OpenCV's LAPACK loads it), or the one

@@ -24,6 +24,9 @@ void init_backends_once();
 // of any model. Throws errc::backend if the backend library is missing.
 void enable_blas_backend();
 
+// ggml's BLAS device once enable_blas_backend has run, else nullptr.
+ggml_backend_dev_t blas_device();
+
 // The libblas.so.3 this process finds (the one ggml's BLAS backend would bind).
 struct blas_library {
     enum class threading { none_found, not_openblas, serial, pthreads, openmp };
