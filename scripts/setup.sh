@@ -11,7 +11,8 @@ packages=(g++ cmake make pkg-config ca-certificates
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev chromium fonts-liberation
           python3-dev python3-pybind11 python3-numpy python3-pil python3-pytest python3-matplotlib python3-tqdm python3-yaml
           python3-nbclient python3-nbformat python3-ipykernel
-          clang-14 libclang-rt-14-dev)  # scripts/fuzz.sh: libFuzzer
+          clang-14 libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer
+          libopenblas0-openmp)          # the BLAS eagle runs its large products on (BENCHMARKS.md, "Per evaluation")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
