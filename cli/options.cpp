@@ -61,7 +61,7 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
     app.add_flag("--kv-f16", opts.use_f16_kv, "keep llama.cpp's KV cache in f16 (less memory; on CPU slower than the default f32)");
-    app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (the system's libblas.so.3) for the text model's large matrix products (default: on when libblas.so.3 is OpenBLAS built with OpenMP, libopenblas0-openmp: 1.4-2.6x faster per evaluation; BENCHMARKS.md)");
+    app.add_flag("--blas", opts.use_blas, "use ggml's BLAS backend (the system's libblas.so.3) for the large matrix products of the text model and the vision encoder (default: on when libblas.so.3 is OpenBLAS built with OpenMP, libopenblas0-openmp: 1.4-2.9x faster per evaluation; BENCHMARKS.md)");
     app.add_flag("--no-blas", opts.use_no_blas, "never use ggml's BLAS backend")->excludes("--blas");
     app.add_flag("--flash-attn", opts.use_flash_attn, "use llama.cpp's flash attention (faster on GPU; on CPU scores then vary ~1e-3 with the batch)");
     app.add_flag("--json", opts.is_json, "print JSON");

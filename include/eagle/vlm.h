@@ -45,14 +45,16 @@ struct model_params {
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
                                   // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
-    std::string blas = "auto";    // llama: ggml's BLAS backend for the text model's large matrix products, on
-                                  // the libblas.so.3 the process finds (Debian: the one update-alternatives
-                                  // selects). "on", "off", or "auto": on when that library is OpenBLAS built
-                                  // with OpenMP (libopenblas0-openmp; it then runs on ggml's own OpenMP
-                                  // threads: 1.4-2.6x faster per evaluation, BENCHMARKS.md), off for any other
-                                  // (the reference BLAS is slower than ggml; OpenBLAS's own pthreads contend
-                                  // with ggml's). Checked by load_vlm. Process-wide once on: every llama.cpp
-                                  // context made afterwards in the process uses it too.
+    std::string blas = "auto";    // llama: ggml's BLAS backend for the large matrix products of the text model
+                                  // and the vision encoder, on the libblas.so.3 the process finds (Debian: the
+                                  // one update-alternatives selects). "on", "off", or "auto": on when that
+                                  // library is OpenBLAS built with OpenMP (libopenblas0-openmp; it then runs on
+                                  // ggml's own OpenMP threads: 1.4-2.9x faster per evaluation, BENCHMARKS.md),
+                                  // off for any other (the reference BLAS is slower than ggml; OpenBLAS's own
+                                  // pthreads contend with ggml's). With BLAS a probability depends on the batch
+                                  // its mask is in by ~2e-5 (OpenBLAS blocks by shape). Checked by load_vlm.
+                                  // Process-wide once on: every llama.cpp context made afterwards in the
+                                  // process uses it too ("off" then cannot take it back).
     std::string chat_template = "auto"; // how a prompt is rendered (eagle/chat-format.h): a family's name
                                         // ("qwen2.5-vl", "llama.cpp", ...) or "auto" (detect_chat_family on the
                                         // model's GGUF template and name); checked by load_vlm
