@@ -60,6 +60,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
         ->capture_default_str();
     app.add_option("--shortlist-neighbours", p.shortlist.use_neighbours,
                    "shortlist search: also re-evaluate the regions touching the last chosen one")->capture_default_str();
+    app.add_option("--shortlist-max-neighbours", p.shortlist.max_neighbours,
+                   "shortlist search: of the regions touching the last chosen one, re-evaluate at most this many, the "
+                   "highest last-known gains first (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--shortlist-tolerance", p.shortlist.tolerance,
                    "shortlist search: gains closer than this count as equal (further rounds, neighbours)")->capture_default_str();
     app.add_option("--shortlist-rescreen-loss", p.shortlist.rescreen_loss,

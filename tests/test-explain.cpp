@@ -256,6 +256,36 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
     EXPECT_EQ(ex.order, exact.order);
 }
 
+// A cap on the neighbours re-evaluated per step: still a permutation with complete curves, at no more
+// evaluations than re-evaluating every neighbour (one-sided and two-sided).
+TEST(search, shortlist_neighbour_cap_keeps_a_permutation_at_fewer_evaluations) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    const auto objective = [](int32_t, const std::vector<double> & kept) {
+        double p = 0.0;
+        for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
+        return float(p);
+    };
+    for (bool two_sided : {false, true}) {
+        int64_t n_all = 0;
+        for (int32_t cap : {0, 1}) {
+            eagle::explain_params p = two_sided ? with_mode(eagle::search_mode::shortlist) : one_sided_shortlist();
+            p.shortlist.max_neighbours = cap;
+            analytic_scorer sc(regions, 1, objective);
+            const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
+            ASSERT_EQ(ex.order.size(), 64u);
+            EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
+            EXPECT_EQ(ex.insertion_score.size(), 64u);
+            EXPECT_EQ(ex.deletion_score.size(), 64u);
+            EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+            if (cap == 0) {
+                n_all = ex.n_evaluations;
+            } else {
+                EXPECT_LE(ex.n_evaluations, n_all) << (two_sided ? "two-sided" : "one-sided");
+            }
+        }
+    }
+}
+
 // The first rescreen_first steps re-evaluate every region, as exact does: on the pairs objective with a
 // one-candidate shortlist and no neighbour rule, the first k choices are exact's, each full step costs
 // evaluations, and with k = n the whole order is exact's.
@@ -700,6 +730,7 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.shortlist.n_top, 2);
     EXPECT_EQ(p.shortlist.max_rounds, 1);
     EXPECT_TRUE(p.shortlist.use_neighbours);
+    EXPECT_EQ(p.shortlist.max_neighbours, 0);
     EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
     EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
     EXPECT_EQ(p.shortlist.rescreen_every, 0);
@@ -770,6 +801,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
         {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},
         {"shortlist.stall_room", [](eagle::explain_params & p) { p.shortlist.stall_room = -0.1f; }},
+        {"shortlist.max_neighbours", [](eagle::explain_params & p) { p.shortlist.max_neighbours = -1; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},

@@ -80,6 +80,7 @@ struct explain_params {
         int32_t n_top          = 2;     // stale candidates re-evaluated per round (one scorer batch)
         int32_t max_rounds     = 1;     // rounds per step (0 = until no stale gain beats the best fresh: lazy)
         bool    use_neighbours = true;  // also re-evaluate the regions adjacent to the last chosen one
+        int32_t max_neighbours = 0;     // >= 0: of those, at most this many, the highest last-known gains first (0 = all)
         float   tolerance      = 1e-3f; // >= 0: gains closer than this count as equal (rounds, neighbours)
         float   rescreen_loss  = 0.01f; // >= 0: re-evaluate all when the best fresh gain is below -rescreen_loss (0 = never)
         int32_t rescreen_every = 0;     // every k steps re-evaluate all remaining regions (0 = never)

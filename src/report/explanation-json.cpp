@@ -317,6 +317,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_top", params.shortlist.n_top},
                    {"shortlist_rounds", params.shortlist.max_rounds},
                    {"shortlist_neighbours", params.shortlist.use_neighbours},
+                   {"shortlist_max_neighbours", params.shortlist.max_neighbours},
                    {"shortlist_tolerance", params.shortlist.tolerance},
                    {"shortlist_rescreen_loss", params.shortlist.rescreen_loss},
                    {"shortlist_rescreen_every", params.shortlist.rescreen_every},

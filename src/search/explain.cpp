@@ -155,6 +155,9 @@ void check_params(const explain_params & params) {
     if (params.shortlist.rescreen_first < 1) {
         fail("shortlist.rescreen_first", std::to_string(params.shortlist.rescreen_first), ">= 1");
     }
+    if (params.shortlist.max_neighbours < 0) {
+        fail("shortlist.max_neighbours", std::to_string(params.shortlist.max_neighbours), ">= 0 (0 = all)");
+    }
     if (!std::isfinite(params.shortlist.stall_room) || params.shortlist.stall_room < 0.0f) {
         fail("shortlist.stall_room", number_text(params.shortlist.stall_room), "finite and >= 0");
     }

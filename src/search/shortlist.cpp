@@ -112,12 +112,19 @@ public:
             std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
             const bool moved = last_chosen_ >= 0 && last_choice_moved();
             const bool neighbours = params_.use_neighbours && (toward_full_ || params_.back_neighbours);
+            std::vector<std::pair<int32_t, float>> touching; // open, not shortlisted already
             for (int32_t v : moved && neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
                 if (std::find(open.begin(), open.end(), v) != open.end() &&
                     std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
-                    first_round.push_back(v);
+                    touching.emplace_back(v, gain_[v]);
                 }
             }
+            if (params_.max_neighbours > 0 && touching.size() > size_t(params_.max_neighbours)) {
+                std::vector<int32_t> kept = rank_by(touching); // the highest last-known gains, kept in adjacency order
+                kept.resize(size_t(params_.max_neighbours));
+                std::erase_if(touching, [&](const auto & t) { return std::find(kept.begin(), kept.end(), t.first) == kept.end(); });
+            }
+            for (const auto & t : touching) first_round.push_back(t.first);
             evaluate_now(first_round, step);
         }
         // further rounds (lazy's rule, capped): the stale candidates whose last-known gain beats the best fresh one

@@ -67,10 +67,9 @@ void llama_vlm_session::ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t
     llama_context_params cparams = llama_context_default_params();
     cparams.n_ctx           = uint32_t(n_ctx);
     cparams.n_batch         = uint32_t(n_ctx); // a whole group of sequences goes into one llama_decode
-    // BLAS's sgemm gains from taller products (5-7% per evaluation at 2048 on the small models, BENCHMARKS.md);
-    // ggml's own kernels do not, and the compute buffer grows with the ubatch
-    const int32_t n_ubatch = model_.uses_blas() ? 2048 : 512;
-    cparams.n_ubatch        = uint32_t(std::max(std::min(n_ctx, n_ubatch), n_ubatch_min));
+    // 512: with BLAS, 2048 measured 3-5% faster per evaluation on the two small models and 7% slower on the
+    // 256M-class one (BENCHMARKS.md, "Per evaluation"); without, the same
+    cparams.n_ubatch        = uint32_t(std::max(std::min(n_ctx, 512), n_ubatch_min));
     cparams.n_seq_max       = uint32_t(n_seq_max);
     // unified: one KV buffer, shared-prefix cells tagged with every sequence, but every token attends over
     // the cells of all sequences (masked), so attention grows with n_seq^2. Per-sequence streams: each
