@@ -6,7 +6,7 @@
 #     ENGINE  eagle (--no-blas: ggml's own kernels) | eagle-blas (--blas, OpenBLAS on OpenMP) | eagle-q8 /
 #             eagle-q8-blas (the same, text model Q8_0) | torch (the reference-style baseline,
 #             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
-#             torch-pthread (the same on OpenBLAS's pthreads, as measured before 2026-12-04: its threads and
+#             torch-pthread (the same on OpenBLAS's pthreads, as the table of commit a17d6ad ran it: its threads and
 #             torch's OpenMP threads spin against each other on 2 cores)
 #     MODEL   sw (the embedded ShapesWorld model) | 28m | 256m (random LLaVA-style pairs, written once into
 #             .cache/reference-baseline by eagle-make-fixture; their Q8_0 text models by llama-quantize)
