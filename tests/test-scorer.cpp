@@ -191,6 +191,7 @@ TEST_F(scorer_test, blas_choice_resolves_as_documented) {
         using get_parallel_fn = int (*)();
         const auto get_parallel = reinterpret_cast<get_parallel_fn>(dlsym(blas, "openblas_get_parallel"));
         is_openblas_openmp = get_parallel != nullptr && get_parallel() == 2;
+        dlclose(blas);
     }
     eagle::model_params params = model_->params();
     EXPECT_FALSE(model_->uses_blas()); // the suite's model: "off"

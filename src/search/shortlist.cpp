@@ -108,7 +108,8 @@ public:
             }
             evaluate_now(stale, step);
         } else {
-            // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours
+            // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours (at most
+            // max_neighbours of them, the highest last-known gains)
             std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
             const bool moved = last_chosen_ >= 0 && last_choice_moved();
             const bool neighbours = params_.use_neighbours && (toward_full_ || params_.back_neighbours);

@@ -118,7 +118,9 @@ ggml_backend_dev_t blas_device() {
     return nullptr;
 }
 
-blas_library find_blas_library() {
+namespace {
+
+blas_library probe_blas_library() {
     blas_library out;
     // the library ggml's BLAS backend would bind: already in the process (OpenCV's LAPACK loads it), or the one
     // the loader finds. The handle stays open: the backend, once loaded, binds the same library.
@@ -141,6 +143,13 @@ blas_library find_blas_library() {
     }
     out.config = get_config != nullptr ? get_config() : "OpenBLAS";
     return out;
+}
+
+} // namespace
+
+blas_library find_blas_library() {
+    static const blas_library found = probe_blas_library(); // the process's libblas.so.3 does not change
+    return found;
 }
 
 bool wants_blas(const std::string & choice, const blas_library & library) {
