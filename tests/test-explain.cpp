@@ -46,6 +46,25 @@ eagle::explain_params one_sided_shortlist() {
     return p;
 }
 
+// 64 grid regions (8 x 8) in pairs (i, i + 1) that count only together, later pairs more, plus a faint
+// per-region term; each region's partner is its grid neighbour
+analytic_scorer pairs_scorer(const eagle::region_set & regions) {
+    return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+        double p = 0.0;
+        for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
+        return float(p);
+    });
+}
+
+// every region ranked once, both curves one point per region, the last prefix the whole image
+void expect_permutation_with_complete_curves(const eagle::explanation & ex, size_t n) {
+    ASSERT_EQ(ex.order.size(), n);
+    EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), n);
+    EXPECT_EQ(ex.insertion_score.size(), n);
+    EXPECT_EQ(ex.deletion_score.size(), n);
+    EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+}
+
 } // namespace
 
 TEST(search, exact_ranks_an_additive_scorer_by_weight) {
@@ -222,24 +241,13 @@ TEST(search, shortlist_equals_exact_on_additive_and_unbounded_rounds_on_submodul
 // its evaluations, and stays within the exact greedy's cost.
 TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
-    auto pairs_scorer = [&] {
-        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
-            double p = 0.0;
-            for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
-            return float(p);
-        });
-    };
     for (bool neighbours : {true, false}) {
         eagle::explain_params p = one_sided_shortlist();
         p.shortlist.use_neighbours = neighbours;
         p.shortlist.rescreen_every = neighbours ? 0 : 7;
-        analytic_scorer pairs = pairs_scorer();
+        analytic_scorer pairs = pairs_scorer(regions);
         const eagle::explanation ex = eagle::explain(pairs, dummy_request(80, 80, 1), regions, p);
-        ASSERT_EQ(ex.order.size(), 64u);
-        EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
-        EXPECT_EQ(ex.insertion_score.size(), 64u);
-        EXPECT_EQ(ex.deletion_score.size(), 64u);
-        EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+        ASSERT_NO_FATAL_FAILURE(expect_permutation_with_complete_curves(ex, 64));
         EXPECT_NEAR(ex.insertion_score.back(), ex.org_score[0], 1e-6);
         EXPECT_GT(ex.n_evaluations, 2 * 64); // every region screened once
         EXPECT_LT(ex.n_evaluations, 64 * 65);
@@ -248,7 +256,7 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
     }
     // with every step searched (no tail), the partner of each chosen region (its grid neighbour, re-evaluated at
     // once) follows it, and the order is the exact greedy's
-    analytic_scorer pairs_exact = pairs_scorer(), pairs2 = pairs_scorer();
+    analytic_scorer pairs_exact = pairs_scorer(regions), pairs2 = pairs_scorer(regions);
     const eagle::explanation exact = eagle::explain(pairs_exact, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
     eagle::explain_params p = one_sided_shortlist();
     p.shortlist.saturation = 1.0f;
@@ -260,23 +268,14 @@ TEST(search, shortlist_returns_a_permutation_with_complete_curves) {
 // evaluations than re-evaluating every neighbour (one-sided and two-sided).
 TEST(search, shortlist_neighbour_cap_keeps_a_permutation_at_fewer_evaluations) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
-    const auto objective = [](int32_t, const std::vector<double> & kept) {
-        double p = 0.0;
-        for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
-        return float(p);
-    };
     for (bool two_sided : {false, true}) {
         int64_t n_all = 0;
         for (int32_t cap : {0, 1}) {
             eagle::explain_params p = two_sided ? with_mode(eagle::search_mode::shortlist) : one_sided_shortlist();
             p.shortlist.max_neighbours = cap;
-            analytic_scorer sc(regions, 1, objective);
+            analytic_scorer sc = pairs_scorer(regions);
             const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
-            ASSERT_EQ(ex.order.size(), 64u);
-            EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
-            EXPECT_EQ(ex.insertion_score.size(), 64u);
-            EXPECT_EQ(ex.deletion_score.size(), 64u);
-            EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
+            ASSERT_NO_FATAL_FAILURE(expect_permutation_with_complete_curves(ex, 64));
             if (cap == 0) {
                 n_all = ex.n_evaluations;
             } else {
@@ -291,14 +290,7 @@ TEST(search, shortlist_neighbour_cap_keeps_a_permutation_at_fewer_evaluations) {
 // evaluations, and with k = n the whole order is exact's.
 TEST(search, shortlist_rescreen_first_follows_exact_for_its_steps) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
-    auto pairs_scorer = [&] {
-        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
-            double p = 0.0;
-            for (int i = 0; i < 64; i += 2) p += kept[i] * kept[i + 1] * (1 + i) / 1056.0 + 0.0001 * kept[i];
-            return float(p);
-        });
-    };
-    analytic_scorer exact_scorer = pairs_scorer();
+    analytic_scorer exact_scorer = pairs_scorer(regions);
     const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
     auto shortlist = [&](int32_t first) {
         eagle::explain_params p = one_sided_shortlist();
@@ -307,7 +299,7 @@ TEST(search, shortlist_rescreen_first_follows_exact_for_its_steps) {
         p.shortlist.max_rounds = 1;
         p.shortlist.rescreen_loss = 0.0f;
         p.shortlist.rescreen_first = first;
-        analytic_scorer sc = pairs_scorer();
+        analytic_scorer sc = pairs_scorer(regions);
         return eagle::explain(sc, dummy_request(80, 80, 1), regions, p);
     };
     const size_t k = 6;
