@@ -5,7 +5,7 @@ own per-evaluation timing (eagle: t_score_us / n_evaluations of its run's stats;
 forward), the median over the rounds; the ratios against the reference-style baseline and against the floor
 (the evaluation's arithmetic at the machine's measured matrix-product throughput).
 
-    benchmarks/per-evaluation-table.py [--rounds 3] [--gflops 167] [--models sw:64,28m:16,256m:6]
+    benchmarks/per-evaluation-table.py [--rounds 3] [--gflops 167] [--models sw:64,28m:16,256m:6] [--engines a,b,...]
 """
 import argparse
 import json
@@ -15,7 +15,9 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENGINES = ["torch", "torch-pthread", "eagle", "eagle-blas", "eagle-q8", "eagle-q8-blas"]
+ALL_ENGINES = ["torch", "torch-pthread", "eagle", "eagle-workers", "eagle-blas", "eagle-blas-workers", "eagle-q8",
+               "eagle-q8-blas"]
+ENGINES = ALL_ENGINES
 
 
 def run(engine, model, n):
@@ -35,7 +37,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--gflops", type=float, default=167.0, help="measured float32 matrix-product GFLOP/s")
     ap.add_argument("--models", default="sw:64,28m:16,256m:6", help="model:masks, comma-separated")
+    ap.add_argument("--engines", default=",".join(ALL_ENGINES), help="engines of per-evaluation.sh, comma-separated "
+                    "(torch first: the ratios are against it)")
     args = ap.parse_args()
+    global ENGINES
+    ENGINES = args.engines.split(",")
+    if ENGINES[0] != "torch" or any(e not in ALL_ENGINES for e in ENGINES):
+        ap.error(f"--engines: torch first, then any of {', '.join(ALL_ENGINES[1:])}")
 
     rows = []
     for spec in args.models.split(","):

@@ -4,7 +4,10 @@
 #
 #   benchmarks/per-evaluation.sh ENGINE MODEL N
 #     ENGINE  eagle (--no-blas: ggml's own kernels) | eagle-blas (--blas, OpenBLAS on OpenMP) | eagle-q8 /
-#             eagle-q8-blas (the same, text model Q8_0) | torch (the reference-style baseline,
+#             eagle-q8-blas (the same, text model Q8_0): each one team of 2 threads (--workers 1) |
+#             eagle-workers / eagle-blas-workers (the same as eagle / eagle-blas with two single-thread workers,
+#             --workers 2; eagle-blas-workers is what the defaults give on 2 cores with OpenBLAS-OpenMP) |
+#             torch (the reference-style baseline,
 #             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
 #             torch-pthread (the same on OpenBLAS's pthreads, as the table of commit a17d6ad ran it: its threads and
 #             torch's OpenMP threads spin against each other on 2 cores)
@@ -51,19 +54,23 @@ masks_dir=$C/masks-$S
 masks=("$masks_dir"/*.png); masks=("${masks[@]:0:$n}")
 Q=$C/q8/$(basename "$M" .gguf)-$model-q8_0.gguf
 case $engine in
-  eagle)      exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --no-blas "${json[@]}" \
-                  --mask "${masks[@]}" ;;
+  eagle|eagle-workers)
+              w=1; [ "$engine" = eagle ] || w=2
+              exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --no-blas \
+                  "${json[@]}" --mask "${masks[@]}" ;;
   eagle-q8)   mkdir -p "$C/q8"; quantize "$M" "$Q"
-              exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --no-blas "${json[@]}" \
+              exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --no-blas "${json[@]}" \
                   --mask "${masks[@]}" ;;
-  eagle-blas) LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --blas \
+  eagle-blas|eagle-blas-workers)
+              w=1; [ "$engine" = eagle-blas ] || w=2
+              LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --blas \
                   "${json[@]}" --mask "${masks[@]}" ;;
   eagle-q8-blas) mkdir -p "$C/q8"; quantize "$M" "$Q"
-              LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 -q --blas \
+              LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --blas \
                   "${json[@]}" --mask "${masks[@]}" ;;
   torch|torch-pthread)
               [ "$engine" = torch ] || OB=$OBP
               LD_LIBRARY_PATH=$OB exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
                   --model "$M" --mmproj "$Pj" --image "$I" --answer "$A" --n "$n" --threads 2 --numerics plain "${tjson[@]}" ;;
-  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-blas, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
+  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-workers, eagle-blas, eagle-blas-workers, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
 esac

@@ -57,6 +57,10 @@ void add_model_options(CLI::App & app, model_options & opts) {
         "authors' \"text continuation engine\" prompt for closed models (their API notebook), to reproduce their "
         "closed-model setup with --server-api openai");
     app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all; not with --server)");
+    app.add_option("--workers", opts.n_workers,
+                   "masks of a batch scored side by side by this many single-thread workers, each with its own copy "
+                   "of the projector (0 = auto: one per thread for 2..4 threads on CPU, else 1; 1..threads; not with "
+                   "--server)");
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256; not with --server)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
@@ -75,6 +79,7 @@ void reject_in_process_options(const model_options & opts) {
     const model_options defaults;
     const std::pair<bool, const char *> set[] = {
         {opts.n_threads != defaults.n_threads, "--threads"},   {opts.n_seq != defaults.n_seq, "--batch"},
+        {opts.n_workers != defaults.n_workers, "--workers"},
         {opts.n_ctx != defaults.n_ctx, "--ctx"},               {opts.n_gpu_layers != defaults.n_gpu_layers, "--gpu-layers"},
         {opts.use_f16_kv, "--kv-f16"},                         {opts.use_blas, "--blas"}, {opts.use_no_blas, "--no-blas"},
         {opts.use_flash_attn, "--flash-attn"},                 {!opts.rpc_servers.empty(), "--rpc"}};
@@ -125,6 +130,7 @@ model_params resolve_model(const model_options & opts) {
         params.mmproj_path = opts.mmproj_path;
     }
     params.n_threads    = opts.n_threads;
+    params.n_workers    = opts.n_workers;
     params.n_gpu_layers = opts.n_gpu_layers;
     params.blas = opts.use_blas ? "on" : opts.use_no_blas ? "off" : "auto";
     params.chat_template = opts.chat_template;
@@ -203,6 +209,7 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"chat_template", opts.chat_template},
             {"system", opts.system_prompt ? nlohmann::ordered_json(*opts.system_prompt) : nlohmann::ordered_json(nullptr)},
             {"threads", params.n_threads},
+            {"workers", params.n_workers},
             {"batch", opts.n_seq},
             {"ctx", opts.n_ctx},
             {"flash_attn", opts.use_flash_attn},

@@ -26,6 +26,7 @@ struct model_options {
     std::string chat_template = "auto";       // --chat-template FAMILY
     std::optional<std::string> system_prompt; // --system TEXT (unset: the family's default)
     int32_t n_threads = 0;
+    int32_t n_workers = 0; // --workers: 0 = auto
     int32_t n_seq     = 16;
     int32_t n_ctx     = 0;
     int32_t n_gpu_layers = 0;

@@ -291,6 +291,8 @@ TEST(cli, explain_survives_thin_and_corrupt_images_and_bad_numbers) {
     expect_clean_error(explain(k_image, {"--max-tokens", "0"}), 1, "max_tokens must be >= 1, got 0");
     expect_clean_error(explain(k_image, {"--threads", "-2"}), 1, "n_threads must be >= 0");
     expect_clean_error(explain(k_image, {"--batch", "0"}), 1, "n_seq must be in 1..256, got 0");
+    expect_clean_error(explain(k_image, {"--threads", "2", "--workers", "3"}), 1, "workers must be 0 (auto) .. threads (2), got 3");
+    expect_clean_error(explain(k_image, {"--workers", "-1"}), 1, "n_workers must be >= 0 (0 = auto), got -1");
 }
 
 // CLI11's parse errors used to print two lines ("...\nRun with --help for more information.") and exit 105+

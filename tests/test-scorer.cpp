@@ -210,6 +210,74 @@ TEST_F(scorer_test, blas_choice_resolves_as_documented) {
     }
 }
 
+// Workers (model_params::n_workers) split a batch's masks between single-thread llama.cpp contexts, each with
+// its own libmtmd context: without BLAS every probability is what one session gives (a worker runs the same
+// computation), for a batch split evenly, unevenly, or not at all (one mask: worker 0 alone on all threads).
+TEST_F(scorer_test, workers_score_as_one_session) {
+    const std::vector<eagle::mask> masks = some_masks(7);
+    const auto plain_ptr = model_->new_session({});
+    plain_ptr->prepare(request());
+    const std::vector<float> plain = score(*plain_ptr, masks);
+
+    eagle::model_params params = model_->params();
+    params.n_threads = 2;
+    params.n_workers = 2;
+    const std::unique_ptr<eagle::vlm_model> workers_model = eagle::load_vlm(params);
+    ASSERT_EQ(workers_model->n_workers(), 2);
+    eagle::session_params sp;
+    sp.n_seq     = 2;     // 7 masks: 4 + 3, in groups of 2 per worker
+    sp.use_memo  = false; // count the engine's evaluations
+    const auto workers_ptr = workers_model->new_session(sp);
+    workers_ptr->prepare(request());
+    expect_near_all(score(*workers_ptr, masks), plain, 1e-6f);
+    const size_t n_targets = size_t(workers_ptr->n_targets());
+    for (const size_t n : {size_t(1), size_t(2)}) {
+        const std::vector<eagle::mask> first(masks.begin(), masks.begin() + long(n));
+        expect_near_all(score(*workers_ptr, first), std::vector<float>(plain.begin(), plain.begin() + long(n * n_targets)), 1e-6f);
+    }
+    const eagle::scorer_stats stats = workers_ptr->stats();
+    EXPECT_EQ(stats.n_evaluations, 7 + 1 + 2);
+    EXPECT_EQ(stats.engine_value("n_workers"), 2);
+    EXPECT_EQ(stats.engine_value("n_encode_calls"), 10); // one image per mask, each encoded by one worker
+    EXPECT_GT(stats.t_score_us, 0);
+
+    // a worker's error leaves the team as the session's own
+    std::vector<float> probs(2 * n_targets);
+    const std::vector<eagle::mask> wrong = {masks.front(), eagle::mask::full(image_.nx + 1, image_.ny)};
+    try {
+        workers_ptr->score(wrong, probs);
+        FAIL() << "a mask of the wrong size was scored";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find(std::to_string(image_.nx + 1)), std::string::npos) << e.what();
+    }
+    expect_near_all(score(*workers_ptr, masks), plain, 1e-6f); // and the session still scores
+}
+
+// Auto gives one worker per thread for 2..4 threads on a CPU, else one; more workers than threads, or fewer than
+// 0, are refused naming the value.
+TEST_F(scorer_test, workers_choice_resolves_as_documented) {
+    EXPECT_EQ(model_->n_workers(), 1); // the suite runs on one thread (EAGLE_THREADS=1)
+    eagle::model_params params = model_->params();
+    params.n_threads = 2;
+    EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 2);
+    params.n_threads = 5;
+    EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 1);
+    params.n_threads = 2;
+    params.n_workers = 1;
+    EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 1);
+    for (const int32_t bad : {3, -1}) {
+        params.n_workers = bad;
+        try {
+            eagle::load_vlm(params);
+            FAIL() << "workers " << bad << " with 2 threads was accepted";
+        } catch (const eagle::error & e) {
+            EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+            EXPECT_NE(std::string(e.what()).find(std::to_string(bad)), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST_F(scorer_test, probabilities_lie_in_the_unit_interval) {
     const auto session_ptr = model_->new_session({});
     eagle::vlm_session & session = *session_ptr;

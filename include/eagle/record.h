@@ -73,6 +73,7 @@ struct engine_record {
     std::string model_path;
     std::string mmproj_path;
     int32_t n_threads = 0;
+    int32_t n_workers = 1;           // the workers that scored (vlm_model::n_workers)
     int32_t n_seq = 0;
     int32_t n_ctx = 0;
     bool use_flash_attn = false;

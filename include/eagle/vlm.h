@@ -43,6 +43,13 @@ struct model_params {
                                           // model's layers are split over (by their memory); the projector and
                                           // the rest stay in process. Unreachable: errc::io at load
     int32_t n_threads    = 0;     // 0 = all hardware threads (or $EAGLE_THREADS); load_vlm rejects < 0
+    int32_t n_workers    = 0;     // llama: the masks of a batch are split over this many workers, each one thread
+                                  // with its own llama.cpp context and its own copy of the projector (its weights
+                                  // once more in memory per worker); a batch of one mask runs on all threads.
+                                  // 0 = auto: one per thread on a CPU-only model of 2..4 threads (on 2 cores
+                                  // 1.3-1.8x faster per evaluation than one 2-thread team, BENCHMARKS.md), else 1.
+                                  // 1..n_threads; checked by load_vlm. Scores do not depend on it without BLAS;
+                                  // with BLAS, as for the batch, by ~2e-5.
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
                                   // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
     std::string blas = "auto";    // llama: ggml's BLAS backend for the large matrix products of the text model
@@ -173,6 +180,9 @@ public:
     // True when the engine runs the model's matrix products through a BLAS library (model_params::blas,
     // "auto" resolved); explanations record it.
     virtual bool uses_blas() const { return false; }
+    // How many workers score a batch's masks side by side (model_params::n_workers, "auto" resolved);
+    // explanations record it.
+    virtual int32_t n_workers() const { return 1; }
     virtual int32_t n_vocab() const = 0;
     virtual int32_t n_ctx_train() const = 0;
     virtual bool has_chat_template() const = 0;

@@ -19,8 +19,9 @@ class ModelParams:
     model_path: str
     mmproj_path: str
     n_threads: int
+    n_workers: int
     n_gpu_layers: int
-    use_blas: bool
+    blas: str
     chat_template: str
     system_prompt: Optional[str]
 

@@ -24,6 +24,10 @@ std::unique_ptr<vlm_model> load_vlm(const model_params & params) {
         throw error(errc::invalid_argument, "load_vlm: n_gpu_layers must be >= -1 (-1 = all), got " +
                                                 std::to_string(params.n_gpu_layers));
     }
+    if (params.n_workers < 0) {
+        throw error(errc::invalid_argument, "load_vlm: n_workers must be >= 0 (0 = auto), got " +
+                                                std::to_string(params.n_workers));
+    }
     if (params.blas != "auto" && params.blas != "on" && params.blas != "off") {
         throw error(errc::invalid_argument, "load_vlm: blas must be auto, on or off, got '" + params.blas + "'");
     }

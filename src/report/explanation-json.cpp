@@ -46,6 +46,7 @@ ordered_json run_json(const explanation_record & rec) {
             {"prompt_ids", rq.prompt_ids},
             {"image_token", rq.image_token},
             {"threads", en.n_threads},
+            {"workers", en.n_workers},
             {"batch", en.n_seq},
             {"ctx", en.n_ctx},
             {"flash_attn", en.use_flash_attn},

@@ -187,6 +187,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
     rec.engine.use_flash_attn = sp.use_flash_attn;
     rec.engine.use_f32_kv = sp.use_f32_kv;
     rec.engine.use_blas = model.uses_blas();
+    rec.engine.n_workers = model.n_workers();
     rec.engine.is_approximate = model.is_approximate();
     if (!request.use_raw_prompt && request.prompt_ids.empty()) { // else no template was applied: both stay empty
         const chat_family_info & family = chat_family_of(model.chat_format());

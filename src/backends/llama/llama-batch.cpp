@@ -50,8 +50,8 @@ void llama_vlm_session::decode_shared_prefix() {
 // Encodes the image chunks of every input (batched through libmtmd when the projector allows it).
 void llama_vlm_session::encode_images(std::vector<masked_input> & inputs) {
     scoped_timer timer(counters_.t_encode_us);
-    std::lock_guard<std::mutex> lock(model_.encode_mutex());
-    mtmd_context * mctx = model_.mtmd();
+    std::lock_guard<std::mutex> lock(model_.encode_mutex(worker_));
+    mtmd_context * mctx = model_.mtmd(worker_);
     const int32_t n_embd = llama_model_n_embd_inp(model_.model());
     std::vector<std::pair<masked_input *, const mtmd_input_chunk *>> todo;
     for (auto & input : inputs) {
@@ -132,7 +132,7 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
                     first_pixel += n_pixels;
                 }
             }
-            inputs[s].prompt = model_.tokenize_prompt(masked_ptrs, req_.source);
+            inputs[s].prompt = model_.tokenize_prompt(masked_ptrs, req_.source, worker_);
             inputs[s].i_body_begin = inputs[s].prompt.pieces.size() - req_.n_body_pieces;
         }
     }
@@ -227,7 +227,7 @@ void llama_vlm_session::score_group(std::span<const mask * const> masks, std::ve
                 llama_pos new_n_past = 0;
                 scoped_timer timer(counters_.t_decode_us);
                 const int32_t ret = mtmd_helper_decode_image_chunk(
-                    model_.mtmd(), ctx_, inputs[s].prompt.pieces[i].media, inputs[s].image_embd[i_image].data(), n_past, s,
+                    model_.mtmd(worker_), ctx_, inputs[s].prompt.pieces[i].media, inputs[s].image_embd[i_image].data(), n_past, s,
                     int32_t(llama_n_batch(ctx_)), &new_n_past, nullptr, nullptr);
                 ++counters_.n_decode_calls;
                 if (ret != 0) {

@@ -60,6 +60,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     }
     vocab_ = llama_model_get_vocab(model_);
 
+    const int32_t n_workers = resolve_n_workers(params, n_threads_);
     mtmd_context_params cparams = mtmd_context_params_default();
     cparams.use_gpu       = params.n_gpu_layers != 0;
     if (uses_blas_ && params.n_gpu_layers == 0) {
@@ -69,6 +70,8 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
         cparams.use_gpu = true;
         cparams.device  = blas_device();
     }
+    // all threads: a worker that encodes alone uses them; in a team of workers each gets one (OpenMP does not
+    // nest, llama-workers.cpp)
     cparams.n_threads     = n_threads_;
     cparams.print_timings = false;
     cparams.warmup        = false;
@@ -76,16 +79,21 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     // accumulates in f16: on ShapesWorld the scores moved up to 4e-4 from llama-server's (-fa off) by that
     // alone. Off on CPU, as for the text model (session_params::use_flash_attn).
     cparams.flash_attn_type = params.n_gpu_layers != 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    mctx_ = mtmd_init_from_file(params.mmproj_path.c_str(), model_, cparams);
-    if (!mctx_) {
-        llama_model_free(model_); // the destructor does not run for a constructor that throws
-        throw error(errc::model, "cannot load mmproj '" + params.mmproj_path + "' for model '" + params.model_path +
-                                     "': corrupt, or made for another text model (run with --verbose for details)");
-    }
-    if (!mtmd_support_vision(mctx_)) {
-        mtmd_free(mctx_);
-        llama_model_free(model_);
-        throw error(errc::model, "mmproj '" + params.mmproj_path + "' has no vision encoder");
+    for (int32_t k = 0; k < n_workers; ++k) {
+        auto enc = std::make_unique<encoder>();
+        enc->ctx = mtmd_init_from_file(params.mmproj_path.c_str(), model_, cparams);
+        if (!enc->ctx) {
+            encoders_.clear();
+            llama_model_free(model_); // the destructor does not run for a constructor that throws
+            throw error(errc::model, "cannot load mmproj '" + params.mmproj_path + "' for model '" + params.model_path +
+                                         "': corrupt, or made for another text model (run with --verbose for details)");
+        }
+        if (!mtmd_support_vision(enc->ctx)) {
+            encoders_.clear();
+            llama_model_free(model_);
+            throw error(errc::model, "mmproj '" + params.mmproj_path + "' has no vision encoder");
+        }
+        encoders_.push_back(std::move(enc));
     }
     if (const char * tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;
@@ -96,9 +104,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
 }
 
 llama_vlm_model::~llama_vlm_model() {
-    if (mctx_) {
-        mtmd_free(mctx_);
-    }
+    encoders_.clear();
     if (model_) {
         llama_model_free(model_);
     }
@@ -179,9 +185,9 @@ std::string llama_vlm_model::format_prompt(const std::string & prompt, bool use_
 
 std::string llama_vlm_model::format_prompt_for(const std::string & prompt, bool use_raw_prompt, int32_t n_images) const {
     if (!use_raw_prompt && chat_family_ != chat_family::llama_cpp) {
-        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, mtmd_get_marker(mctx_), n_images);
+        return render_for_engine(*this, chat_family_, params_.system_prompt, prompt, mtmd_get_marker(mtmd()), n_images);
     }
-    const std::string content = place_image_marker(prompt, mtmd_get_marker(mctx_), use_raw_prompt, n_images);
+    const std::string content = place_image_marker(prompt, mtmd_get_marker(mtmd()), use_raw_prompt, n_images);
     if (use_raw_prompt) {
         return content;
     }
@@ -258,7 +264,7 @@ bool has_affix(const std::vector<int32_t> & ids, const std::vector<int32_t> & pa
 } // namespace
 
 tokenized_prompt llama_vlm_model::tokenize_prompt(std::span<const image_rgb8 * const> images,
-                                                  const prompt_source & source) const {
+                                                  const prompt_source & source, int32_t worker) const {
     std::vector<mtmd::bitmap> bitmaps;
     for (const image_rgb8 * original : images) {
         if (source.fit == fit_mode::native) { // no copy of every masked image
@@ -277,9 +283,9 @@ tokenized_prompt llama_vlm_model::tokenize_prompt(std::span<const image_rgb8 * c
     out.chunks.reset(mtmd_input_chunks_init());
     // ids mode: libmtmd tokenizes its marker alone, which gives the image chunk(s) with the delimiter text the
     // projector wants around them (Qwen's <|vision_start|> ... <|vision_end|>, InternVL's <img> ... </img>)
-    const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mctx_)) : source.text;
+    const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mtmd())) : source.text;
     mtmd_input_text input{text.c_str(), text.size(), /*add_special =*/ !source.use_ids, /*parse_special =*/ true};
-    const int32_t ret = mtmd_tokenize(mctx_, out.chunks.get(), &input, bitmap_ptrs.data(), bitmap_ptrs.size());
+    const int32_t ret = mtmd_tokenize(mtmd(worker), out.chunks.get(), &input, bitmap_ptrs.data(), bitmap_ptrs.size());
     if (ret != 0) {
         throw error(errc::backend, "mtmd_tokenize failed (" + std::to_string(ret) + ") for a " + std::to_string(image.nx) +
                                        "x" + std::to_string(image.ny) + " image" +

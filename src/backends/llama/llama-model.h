@@ -47,6 +47,7 @@ public:
 
     const model_params & params() const override { return params_; } // as asked (n_threads 0 = all)
     int32_t n_threads() const { return n_threads_; }                  // as run
+    int32_t n_workers() const override { return int32_t(encoders_.size()); } // as run (model_params::n_workers)
     bool uses_blas() const override { return uses_blas_; }
     std::string description() const override;
     std::string engine_version() const override;
@@ -69,16 +70,21 @@ public:
                                      int32_t image_token, fit_mode fit, int32_t fit_size, int32_t n_images = 1) const;
     // The prompt around its images (each fitted first), in prompt order: libmtmd's chunks, as pieces in
     // feeding order.
-    tokenized_prompt tokenize_prompt(std::span<const image_rgb8 * const> images, const prompt_source & source) const;
-    tokenized_prompt tokenize_prompt(const image_rgb8 & image, const prompt_source & source) const {
+    // `worker`: whose libmtmd context preprocesses the images (see mtmd()).
+    tokenized_prompt tokenize_prompt(std::span<const image_rgb8 * const> images, const prompt_source & source,
+                                     int32_t worker = 0) const;
+    tokenized_prompt tokenize_prompt(const image_rgb8 & image, const prompt_source & source, int32_t worker = 0) const {
         const image_rgb8 * one[] = {&image};
-        return tokenize_prompt(one, source);
+        return tokenize_prompt(one, source, worker);
     }
 
     // for the engine's sessions (llama-session.cpp)
     llama_model * model() const { return model_; }
-    mtmd_context * mtmd() const { return mctx_; }
-    std::mutex & encode_mutex() const { return encode_mutex_; }
+    // One libmtmd context per worker (0 .. n_workers() - 1): each holds its own copy of the projector's weights
+    // and the encoder's buffers, so workers encode at the same time; a context encodes one image at a time
+    // (lock its mutex).
+    mtmd_context * mtmd(int32_t worker = 0) const { return encoders_[size_t(worker)]->ctx; }
+    std::mutex & encode_mutex(int32_t worker = 0) const { return encoders_[size_t(worker)]->mutex; }
 
 private:
     std::string format_prompt_for(const std::string & prompt, bool use_raw_prompt, int32_t n_images) const;
@@ -92,8 +98,16 @@ private:
     bool uses_blas_ = false;
     llama_model * model_ = nullptr;
     const llama_vocab * vocab_ = nullptr;
-    mtmd_context * mctx_ = nullptr;
-    mutable std::mutex encode_mutex_; // libmtmd's context holds the encoder's buffers: one encode at a time
+    struct encoder {
+        mtmd_context * ctx = nullptr;
+        mutable std::mutex mutex; // libmtmd's context holds the encoder's buffers: one encode at a time
+        ~encoder() {
+            if (ctx) {
+                mtmd_free(ctx);
+            }
+        }
+    };
+    std::vector<std::unique_ptr<encoder>> encoders_; // one per worker
     std::string chat_template_;       // empty: the GGUF has none
     chat_family chat_family_ = chat_family::llama_cpp;
 };

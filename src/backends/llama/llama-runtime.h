@@ -55,6 +55,14 @@ bool has_rpc_devices();
 // All hardware threads, unless $EAGLE_THREADS says otherwise.
 int32_t default_n_threads();
 
+// How many workers score a batch's masks side by side (model_params::n_workers, resolved): as asked, else (0,
+// auto) one per thread on a CPU-only model of 2..4 threads, else 1. Each worker is one thread with its own text
+// context and its own copy of the projector; on 2 cores two single-thread workers beat one two-thread team by
+// 1.3-1.8x per evaluation (BENCHMARKS.md), their threads no longer waiting on each other at every graph node.
+// More than 4 only when asked: every worker holds another copy of the projector's weights. Throws
+// errc::invalid_argument when n_workers < 0 or more than n_threads.
+int32_t resolve_n_workers(const model_params & params, int32_t n_threads);
+
 // general.architecture of a GGUF file, read without loading tensors. Throws errc::io (no such file) or
 // errc::model (not a GGUF file); `what` ("model", "mmproj") names the file in the message.
 std::string gguf_architecture(const std::string & path, const char * what);

@@ -1,6 +1,7 @@
 // llama.cpp engine: the session (context sizing, prepare, score, generate). The batched decoding of a
 // group of masked images is in llama-batch.cpp; the scheme is described in llama-session.h.
 #include "llama-session.h"
+#include "llama-workers.h"
 
 #include "llama-runtime.h"
 
@@ -24,11 +25,22 @@ std::string images_text(size_t n_images) {
 } // namespace
 
 std::unique_ptr<vlm_session> llama_vlm_model::make_session(const session_params & params) const {
+    if (n_workers() > 1) {
+        return std::make_unique<llama_worker_session>(*this, params);
+    }
     return std::make_unique<llama_vlm_session>(*this, params);
 }
 
-llama_vlm_session::llama_vlm_session(const llama_vlm_model & model, const session_params & params)
-    : model_(model), params_(params), use_batch_encode_(params.use_batch_encode) {}
+llama_vlm_session::llama_vlm_session(const llama_vlm_model & model, const session_params & params, int32_t worker)
+    : model_(model), params_(params), worker_(worker), n_threads_(model.n_threads()),
+      use_batch_encode_(params.use_batch_encode) {}
+
+void llama_vlm_session::set_n_threads(int32_t n_threads) {
+    n_threads_ = n_threads;
+    if (ctx_) {
+        llama_set_n_threads(ctx_, n_threads, n_threads);
+    }
+}
 
 llama_vlm_session::~llama_vlm_session() {
     if (ctx_) {
@@ -53,7 +65,7 @@ scorer_stats llama_vlm_session::stats() const {
 
 bool llama_vlm_session::needs_helper_decode() const {
     // M-RoPE positions and non-causal image attention are model-specific; libmtmd's helper knows them
-    return mtmd_decode_use_mrope(model_.mtmd()) || use_non_causal_;
+    return mtmd_decode_use_mrope(model_.mtmd(worker_)) || use_non_causal_;
 }
 
 void llama_vlm_session::ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t n_ubatch_min) {
@@ -75,8 +87,8 @@ void llama_vlm_session::ensure_context(int32_t n_ctx, int32_t n_seq_max, int32_t
     // the cells of all sequences (masked), so attention grows with n_seq^2. Per-sequence streams: each
     // sequence attends to its own cells only, and the shared prefix is copied into each stream.
     cparams.kv_unified      = params_.use_unified_kv;
-    cparams.n_threads       = model_.n_threads();
-    cparams.n_threads_batch = model_.n_threads();
+    cparams.n_threads       = n_threads_;
+    cparams.n_threads_batch = n_threads_;
     cparams.no_perf         = true;
     // f16 (llama.cpp's default) makes the CPU convert every K/V row and run f16 dot products: 1.3x slower
     // per masked image on ShapesWorld (BENCHMARKS.md), and less exact than the reference's float32 model
@@ -115,10 +127,10 @@ void llama_vlm_session::eval_prompt(const tokenized_prompt & prompt, llama_pos &
         const prompt_piece & piece = prompt.pieces[k];
         const bool is_last = k + 1 == prompt.pieces.size();
         if (piece.media) {
-            std::lock_guard<std::mutex> lock(model_.encode_mutex());
+            std::lock_guard<std::mutex> lock(model_.encode_mutex(worker_));
             scoped_timer timer(counters_.t_decode_us);
             llama_pos new_n_past = 0;
-            const int32_t ret = mtmd_helper_eval_chunk_single(model_.mtmd(), ctx_, piece.media, n_past, 0, n_batch, is_last, &new_n_past);
+            const int32_t ret = mtmd_helper_eval_chunk_single(model_.mtmd(worker_), ctx_, piece.media, n_past, 0, n_batch, is_last, &new_n_past);
             if (ret != 0) {
                 throw error(errc::backend, "evaluating the prompt's image failed (" + std::to_string(ret) + ")");
             }
@@ -155,7 +167,7 @@ void llama_vlm_session::prepare(const score_request & request) {
                                          request.fit, request.fit_size, int32_t(images.size()));
 
     // split the tokenized prompt into the image-independent prefix and the body
-    const tokenized_prompt prompt = model_.tokenize_prompt(images, r.source);
+    const tokenized_prompt prompt = model_.tokenize_prompt(images, r.source, worker_);
     const std::vector<prompt_piece> & pieces = prompt.pieces;
     const size_t n_pieces = pieces.size();
     size_t i_first_media = n_pieces;
@@ -166,7 +178,7 @@ void llama_vlm_session::prepare(const score_request & request) {
             i_first_media = std::min(i_first_media, i);
             ++n_media;
             max_media_tokens = std::max(max_media_tokens, int32_t(mtmd_input_chunk_get_n_tokens(chunk)));
-            if (mtmd_decode_use_non_causal(model_.mtmd(), chunk)) {
+            if (mtmd_decode_use_non_causal(model_.mtmd(worker_), chunk)) {
                 use_non_causal_ = true;
             }
         }
@@ -274,7 +286,7 @@ generation llama_vlm_session::generate(const generate_request & request) {
     const prompt_source source = model_.make_prompt_source(request.prompt, request.use_raw_prompt, request.prompt_ids,
                                                            request.image_token, request.fit, request.fit_size,
                                                            int32_t(images.size()));
-    const tokenized_prompt prompt = model_.tokenize_prompt(images, source);
+    const tokenized_prompt prompt = model_.tokenize_prompt(images, source, worker_);
     int32_t n_prompt = 0;
     int32_t max_chunk_tokens = 0;
     for (const prompt_piece & p : prompt.pieces) {

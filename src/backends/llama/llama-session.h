@@ -61,7 +61,8 @@ struct llama_counters {
 
 class llama_vlm_session final : public vlm_session {
 public:
-    llama_vlm_session(const llama_vlm_model & model, const session_params & params);
+    // `worker`: which of the model's libmtmd contexts this session encodes with (llama-workers.h)
+    llama_vlm_session(const llama_vlm_model & model, const session_params & params, int32_t worker = 0);
     ~llama_vlm_session() override;
     llama_vlm_session(const llama_vlm_session &) = delete;
     llama_vlm_session & operator=(const llama_vlm_session &) = delete;
@@ -73,6 +74,11 @@ public:
     int32_t n_targets() const override { return int32_t(req_.target_ids.size()); }
     void score(std::span<const mask> masks, std::span<float> probs) override;
     scorer_stats stats() const override;
+    const llama_counters & counters() const { return counters_; }
+
+    // Threads of this session's llama.cpp context from now on (default: the model's n_threads). Its image
+    // encodes use the libmtmd context's, which OpenMP cuts to one inside a team of workers.
+    void set_n_threads(int32_t n_threads);
 
 private:
     // llama-session.cpp
@@ -88,6 +94,8 @@ private:
 
     const llama_vlm_model & model_;
     session_params params_;
+    int32_t worker_    = 0;
+    int32_t n_threads_ = 1;
     llama_counters counters_;
 
     llama_context * ctx_ = nullptr;

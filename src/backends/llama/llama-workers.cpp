@@ -1,0 +1,103 @@
+// llama.cpp engine: workers (see llama-workers.h).
+#include "llama-workers.h"
+
+#include "eagle/error.h"
+#include "common/timing.h"
+
+#include <omp.h>
+
+#include <exception>
+
+namespace eagle::llama_backend {
+
+using detail::scoped_timer;
+
+llama_worker_session::llama_worker_session(const llama_vlm_model & model, const session_params & params)
+    : model_(model), params_(params) {
+    for (int32_t k = 0; k < model.n_workers(); ++k) {
+        workers_.push_back(std::make_unique<llama_vlm_session>(model, params, k));
+    }
+}
+
+generation llama_worker_session::generate(const generate_request & request) {
+    workers_.front()->set_n_threads(model_.n_threads());
+    return workers_.front()->generate(request);
+}
+
+void llama_worker_session::prepare(const score_request & request) {
+    scoped_timer timer(t_prepare_us_);
+    is_prepared_ = false;
+    for (const auto & worker : workers_) {
+        worker->prepare(request);
+    }
+    is_prepared_ = true;
+}
+
+void llama_worker_session::score(std::span<const mask> masks, std::span<float> probs) {
+    if (!is_prepared_) {
+        throw error(errc::invalid_argument, "score: call prepare() first");
+    }
+    const size_t n_targets = size_t(this->n_targets());
+    if (probs.size() != masks.size() * n_targets) {
+        throw error(errc::invalid_argument, "score: output has " + std::to_string(probs.size()) + " values for " +
+                                                std::to_string(masks.size()) + " masks x " + std::to_string(n_targets) + " targets");
+    }
+    scoped_timer timer(t_score_us_);
+    const int32_t n_active = int32_t(std::min(workers_.size(), masks.size()));
+    if (n_active <= 1) {
+        workers_.front()->set_n_threads(model_.n_threads());
+        workers_.front()->score(masks, probs);
+        return;
+    }
+    // worker k takes masks [begin(k), begin(k + 1)): the first n % n_active parts one longer
+    const size_t n_each = masks.size() / size_t(n_active), n_longer = masks.size() % size_t(n_active);
+    auto begin = [&](int32_t k) { return size_t(k) * n_each + std::min(size_t(k), n_longer); };
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(n_active));
+    for (int32_t k = 0; k < n_active; ++k) {
+        workers_[size_t(k)]->set_n_threads(1);
+    }
+#pragma omp parallel num_threads(n_active)
+    {
+        // OpenMP may give fewer threads than asked (inside a caller's own parallel region: one); then a thread
+        // takes several parts
+        for (int32_t k = omp_get_thread_num(); k < n_active; k += omp_get_num_threads()) {
+            try {
+                const size_t i0 = begin(k), n = begin(k + 1) - i0;
+                workers_[size_t(k)]->score(masks.subspan(i0, n), probs.subspan(i0 * n_targets, n * n_targets));
+            } catch (...) {
+                errors[size_t(k)] = std::current_exception(); // an exception must not leave the parallel region
+            }
+        }
+    }
+    for (const std::exception_ptr & e : errors) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    }
+}
+
+scorer_stats llama_worker_session::stats() const {
+    llama_counters sum;
+    for (const auto & worker : workers_) {
+        const llama_counters & c = worker->counters();
+        sum.n_evaluations += c.n_evaluations;
+        sum.n_decode_calls += c.n_decode_calls;
+        sum.n_encode_calls += c.n_encode_calls;
+        sum.t_encode_us += c.t_encode_us;
+        sum.t_decode_us += c.t_decode_us;
+    }
+    scorer_stats s;
+    s.n_evaluations   = sum.n_evaluations;
+    s.n_backend_calls = sum.n_decode_calls + sum.n_encode_calls;
+    s.t_prepare_us    = t_prepare_us_;
+    s.t_score_us      = t_score_us_;
+    s.t_backend_us    = sum.t_encode_us + sum.t_decode_us;
+    s.engine = {{"n_decode_calls", sum.n_decode_calls},
+                {"n_encode_calls", sum.n_encode_calls},
+                {"t_encode_us", sum.t_encode_us},
+                {"t_decode_us", sum.t_decode_us},
+                {"n_workers", int64_t(workers_.size())}};
+    return s;
+}
+
+} // namespace eagle::llama_backend

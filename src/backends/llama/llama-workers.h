@@ -1,0 +1,45 @@
+// !!! Internal header, to be used by the llama.cpp engine (src/backends/llama) only !!!
+// Workers: a session that splits each batch of masks over several single-thread llama_vlm_sessions.
+//
+// On a CPU, one evaluation is a few hundred small graph nodes; a team of ggml threads meets at a barrier after
+// each, and OpenBLAS and ggml hand the cores back and forth. Two workers of one thread each, every one with its
+// own llama.cpp context and its own libmtmd context (model_params::n_workers), never wait for each other inside
+// an evaluation: on 2 cores that scores masks 1.3-1.8x faster than one 2-thread team (BENCHMARKS.md).
+//
+// The workers are an OpenMP team. Inside it OpenMP does not nest (ggml's own parallel regions get one thread)
+// and OpenBLAS runs single-threaded (it checks omp_in_parallel), so a worker never takes a second core. A batch
+// of one mask is scored outside the team, by worker 0 on all threads; so is generation.
+#pragma once
+
+#include "llama-session.h"
+
+#include <memory>
+#include <vector>
+
+namespace eagle::llama_backend {
+
+class llama_worker_session final : public vlm_session {
+public:
+    llama_worker_session(const llama_vlm_model & model, const session_params & params); // model.n_workers() workers
+    const session_params & params() const override { return params_; }
+
+    generation generate(const generate_request & request) override; // worker 0, all threads
+    void prepare(const score_request & request) override;              // every worker
+    int32_t n_targets() const override { return workers_.front()->n_targets(); }
+    // masks split in n_workers contiguous parts of near-equal size, one per worker; probs as if one session
+    // had scored them (without BLAS the same values to the last bit: a worker is the same computation)
+    void score(std::span<const mask> masks, std::span<float> probs) override;
+    // counts summed over workers; t_prepare_us and t_score_us are this session's wall time, t_backend_us and
+    // the engine's t_encode_us / t_decode_us the workers' summed time (up to n_workers x the wall time)
+    scorer_stats stats() const override;
+
+private:
+    const llama_vlm_model & model_;
+    session_params params_;
+    std::vector<std::unique_ptr<llama_vlm_session>> workers_;
+    bool is_prepared_ = false;
+    int64_t t_prepare_us_ = 0;
+    int64_t t_score_us_ = 0;
+};
+
+} // namespace eagle::llama_backend
