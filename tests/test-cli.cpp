@@ -293,6 +293,9 @@ TEST(cli, explain_survives_thin_and_corrupt_images_and_bad_numbers) {
     expect_clean_error(explain(k_image, {"--batch", "0"}), 1, "n_seq must be in 1..256, got 0");
     expect_clean_error(explain(k_image, {"--threads", "2", "--workers", "3"}), 1, "workers must be 0 (auto) .. threads (2), got 3");
     expect_clean_error(explain(k_image, {"--workers", "-1"}), 1, "n_workers must be >= 0 (0 = auto), got -1");
+    // the servers' own settings decide: an in-process option is one error, before any connection
+    expect_clean_error(explain(k_image, {"--server", "http://127.0.0.1:9", "--workers", "2"}), 1,
+                       "--workers does not apply with --server");
 }
 
 // CLI11's parse errors used to print two lines ("...\nRun with --help for more information.") and exit 105+

@@ -23,6 +23,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
         throw error(errc::model, "mmproj '" + params.mmproj_path + "' is not a multimodal projector (architecture '" +
                                      mmproj_arch + "', expected 'clip')");
     }
+    resolve_n_workers(params, n_threads_, 0); // a bad --workers fails before the model loads
     init_backends_once();
     const blas_library blas = find_blas_library();
     uses_blas_ = wants_blas(params.blas, blas);
@@ -60,7 +61,10 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     }
     vocab_ = llama_model_get_vocab(model_);
 
-    const int32_t n_workers = resolve_n_workers(params, n_threads_);
+    const int32_t n_workers = resolve_n_workers(params, n_threads_, llama_model_n_params(model_));
+    if (n_workers > 1) {
+        log(log_level::info, "workers: " + std::to_string(n_workers) + " single-thread workers, each with its own copy of the projector\n");
+    }
     mtmd_context_params cparams = mtmd_context_params_default();
     cparams.use_gpu       = params.n_gpu_layers != 0;
     if (uses_blas_ && params.n_gpu_layers == 0) {

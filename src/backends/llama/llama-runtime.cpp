@@ -303,7 +303,7 @@ int32_t default_n_threads() {
     return int32_t(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-int32_t resolve_n_workers(const model_params & params, int32_t n_threads) {
+int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params) {
     if (params.n_workers < 0 || params.n_workers > n_threads) {
         throw error(errc::invalid_argument, "workers must be 0 (auto) .. threads (" + std::to_string(n_threads) +
                                                 "), got " + std::to_string(params.n_workers));
@@ -312,7 +312,8 @@ int32_t resolve_n_workers(const model_params & params, int32_t n_threads) {
         return params.n_workers;
     }
     const bool is_cpu_only = params.n_gpu_layers == 0 && params.rpc_servers.empty();
-    return is_cpu_only && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
+    const bool is_small = n_text_params < 1000000000ull;
+    return is_cpu_only && is_small && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
 }
 
 // Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,

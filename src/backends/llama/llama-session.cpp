@@ -49,7 +49,10 @@ llama_vlm_session::~llama_vlm_session() {
 }
 
 scorer_stats llama_vlm_session::stats() const {
-    const llama_counters & c = counters_;
+    return to_scorer_stats(counters_);
+}
+
+scorer_stats to_scorer_stats(const llama_counters & c) {
     scorer_stats s;
     s.n_evaluations   = c.n_evaluations;
     s.n_backend_calls = c.n_decode_calls + c.n_encode_calls;

@@ -59,6 +59,9 @@ struct llama_counters {
     int64_t t_score_us     = 0;
 };
 
+// The counters as the scorer reports them (scorer_stats, with the engine's own counters named).
+scorer_stats to_scorer_stats(const llama_counters & counters);
+
 class llama_vlm_session final : public vlm_session {
 public:
     // `worker`: which of the model's libmtmd contexts this session encodes with (llama-workers.h)

@@ -86,17 +86,10 @@ scorer_stats llama_worker_session::stats() const {
         sum.t_encode_us += c.t_encode_us;
         sum.t_decode_us += c.t_decode_us;
     }
-    scorer_stats s;
-    s.n_evaluations   = sum.n_evaluations;
-    s.n_backend_calls = sum.n_decode_calls + sum.n_encode_calls;
-    s.t_prepare_us    = t_prepare_us_;
-    s.t_score_us      = t_score_us_;
-    s.t_backend_us    = sum.t_encode_us + sum.t_decode_us;
-    s.engine = {{"n_decode_calls", sum.n_decode_calls},
-                {"n_encode_calls", sum.n_encode_calls},
-                {"t_encode_us", sum.t_encode_us},
-                {"t_decode_us", sum.t_decode_us},
-                {"n_workers", int64_t(workers_.size())}};
+    sum.t_prepare_us = t_prepare_us_; // wall time, not the workers' sum
+    sum.t_score_us   = t_score_us_;
+    scorer_stats s = to_scorer_stats(sum);
+    s.engine.push_back({"n_workers", int64_t(workers_.size())});
     return s;
 }
 

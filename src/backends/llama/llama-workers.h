@@ -4,7 +4,8 @@
 // On a CPU, one evaluation is a few hundred small graph nodes; a team of ggml threads meets at a barrier after
 // each, and OpenBLAS and ggml hand the cores back and forth. Two workers of one thread each, every one with its
 // own llama.cpp context and its own libmtmd context (model_params::n_workers), never wait for each other inside
-// an evaluation: on 2 cores that scores masks 1.3-1.8x faster than one 2-thread team (BENCHMARKS.md).
+// an evaluation: on 2 cores that scores masks 1.2-1.6x faster than one 2-thread team on models up to the
+// 256M class (BENCHMARKS.md); at 3B, where the products are bound by memory, it is 5% slower.
 //
 // The workers are an OpenMP team. Inside it OpenMP does not nest (ggml's own parallel regions get one thread)
 // and OpenBLAS runs single-threaded (it checks omp_in_parallel), so a worker never takes a second core. A batch
