@@ -2,7 +2,7 @@
 // without the shared prefix, against the plain loop (one image per llama_decode, prefix recomputed).
 // All configurations run in one process on the same masks, so the ratios are comparable.
 //
-//   bench-scorer --model M --mmproj P [--image I] [--n-masks 64] [--answer-tokens 8] [--threads N]
+//   bench-scorer --model M --mmproj P [--image I] [--n-masks 64] [--answer-tokens 8] [--threads N] [--workers 1]
 // Prints a markdown table on stdout.
 #include "eagle/backends.h"
 #include "eagle/eagle.h"
@@ -24,7 +24,7 @@ struct config {
 };
 
 int usage() {
-    std::fprintf(stderr, "usage: bench-scorer --model M --mmproj P [--image I] [--n-masks N] [--answer-tokens K] [--threads T]\n");
+    std::fprintf(stderr, "usage: bench-scorer --model M --mmproj P [--image I] [--n-masks N] [--answer-tokens K] [--threads T] [--workers W]\n");
     return 1;
 }
 
@@ -32,6 +32,7 @@ int usage() {
 
 int main(int argc, char ** argv) {
     eagle::model_params params;
+    params.n_workers = 1; // one session per configuration, as these tables were measured; --workers to change it
     std::string image_path = std::string(EAGLE_BENCH_DATA_DIR) + "/samples/shapes-1.png";
     int n_masks = 64, n_answer = 8;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -42,6 +43,7 @@ int main(int argc, char ** argv) {
         else if (a == "--n-masks") n_masks = std::atoi(v.c_str());
         else if (a == "--answer-tokens") n_answer = std::atoi(v.c_str());
         else if (a == "--threads") params.n_threads = std::atoi(v.c_str());
+        else if (a == "--workers") params.n_workers = std::atoi(v.c_str());
         else return usage();
     }
     if (params.model_path.empty() || params.mmproj_path.empty() || n_masks <= 0 || n_answer <= 0) {

@@ -59,8 +59,8 @@ void add_model_options(CLI::App & app, model_options & opts) {
     app.add_option("--threads,-t", opts.n_threads, "CPU threads (0 = all; not with --server)");
     app.add_option("--workers", opts.n_workers,
                    "masks of a batch scored side by side by this many single-thread workers, each with its own copy "
-                   "of the projector (0 = auto: one per thread for 2..4 threads on CPU and a text model under 1B parameters, else "
-                   "1; 1..threads; not with --server)");
+                   "of the projector (0 = auto: one per thread for 2..4 threads on CPU with BLAS on and a text model under 1B "
+                   "parameters, else 1; 1..threads; CPU only; not with --server)");
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256; not with --server)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");

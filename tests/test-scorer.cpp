@@ -238,6 +238,7 @@ TEST_F(scorer_test, workers_score_as_one_session) {
     const eagle::scorer_stats stats = workers_ptr->stats();
     EXPECT_EQ(stats.n_evaluations, 7 + 1 + 2);
     EXPECT_EQ(stats.engine_value("n_workers"), 2);
+    EXPECT_EQ(plain_ptr->stats().engine_value("n_workers"), 1);
     EXPECT_EQ(stats.engine_value("n_encode_calls"), 10); // one image per mask, each encoded by one worker
     EXPECT_GT(stats.t_score_us, 0);
 
@@ -254,18 +255,34 @@ TEST_F(scorer_test, workers_score_as_one_session) {
     expect_near_all(score(*workers_ptr, masks), plain, 1e-6f); // and the session still scores
 }
 
-// Auto gives one worker per thread for 2..4 threads on a CPU, else one; more workers than threads, or fewer than
-// 0, are refused naming the value.
+// Auto gives one worker per thread for 2..4 threads on a CPU with BLAS on (the small fixture's text model is
+// far under 1B parameters), else one; more workers than threads, fewer than 0, or several with GPU layers are
+// refused naming the value.
 TEST_F(scorer_test, workers_choice_resolves_as_documented) {
     EXPECT_EQ(model_->n_workers(), 1); // the suite runs on one thread (EAGLE_THREADS=1)
     eagle::model_params params = model_->params();
     params.n_threads = 2;
+    EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 1); // the suite's model: BLAS off
+    params.n_workers = 2;
+    EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 2); // asked
+    params.n_workers = 0;
+    params.blas = "on";
     EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 2);
     params.n_threads = 5;
     EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 1);
     params.n_threads = 2;
     params.n_workers = 1;
     EXPECT_EQ(eagle::load_vlm(params)->n_workers(), 1);
+    params.n_workers = 2;
+    params.n_gpu_layers = -1;
+    try {
+        eagle::load_vlm(params);
+        FAIL() << "2 workers with GPU layers were accepted";
+    } catch (const eagle::error & e) {
+        EXPECT_EQ(e.code(), eagle::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("--gpu-layers"), std::string::npos) << e.what();
+    }
+    params.n_gpu_layers = 0;
     for (const int32_t bad : {3, -1}) {
         params.n_workers = bad;
         try {

@@ -86,7 +86,8 @@ struct scorer_stats {
     int64_t n_backend_calls = 0; // calls into the engine's compute (llama.cpp: llama_decode + image encoder)
     int64_t t_prepare_us    = 0; // request set-up: tokenization, context, shared prefix
     int64_t t_score_us      = 0; // wall time inside score(), everything below included
-    int64_t t_backend_us    = 0; // time inside those engine calls
+    int64_t t_backend_us    = 0; // time inside those engine calls; summed over the engine's workers (llama:
+                                 // model_params::n_workers), so up to that many times t_score_us
     std::vector<engine_counter> engine;
 
     // The engine counter called name; 0 if this engine has none (so sums over engines stay simple).

@@ -46,11 +46,12 @@ struct model_params {
     int32_t n_workers    = 0;     // llama: the masks of a batch are split over this many workers, each one thread
                                   // with its own llama.cpp context and its own copy of the projector (its weights
                                   // once more in memory per worker); a batch of one mask runs on all threads.
-                                  // 0 = auto: one per thread on a CPU-only model of 2..4 threads whose text
-                                  // model has under 1B parameters (on 2 cores 1.2-1.6x faster per evaluation than
-                                  // one 2-thread team; at 3B 5% slower, BENCHMARKS.md), else 1.
-                                  // 1..n_threads; checked by load_vlm. Scores do not depend on it without BLAS;
-                                  // with BLAS, as for the batch, by ~2e-5.
+                                  // 0 = auto: one per thread on a CPU-only model with BLAS on, 2..4 threads and
+                                  // a text model under 1B parameters (on 2 cores 1.2-1.6x faster per evaluation
+                                  // than one 2-thread team; at 3B 5% slower, BENCHMARKS.md), else 1.
+                                  // 1..n_threads, > 1 only on the CPU (no GPU layers, no RPC); checked by load_vlm
+                                  // (other engines ignore it). Scores do not depend on it without BLAS; with BLAS,
+                                  // as for the batch, by ~2e-5.
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
                                   // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
     std::string blas = "auto";    // llama: ggml's BLAS backend for the large matrix products of the text model

@@ -259,7 +259,7 @@ class Model:
     ``Model()`` is the embedded ShapesWorld model; ``Model("m.gguf", "mmproj.gguf")`` a GGUF pair llama.cpp
     runs; ``Model(engine="mock")`` the weight-free analytic engine (for trying the API). Keywords: threads
     (0 = all), workers (masks scored side by side by that many single-thread workers; 0 = auto: one per thread
-    for 2..4 threads on CPU and a text model under 1B parameters), batch (masked images per llama_decode), ctx (0 = sized from the request), gpu_layers,
+    for 2..4 threads on CPU with BLAS on and a text model under 1B parameters), batch (masked images per llama_decode), ctx (0 = sized from the request), gpu_layers,
     flash_attn, blas (ggml's BLAS backend: True, False, or None = on when libblas.so.3 is OpenBLAS on OpenMP;
     process-wide once on),
     chat_template (the CLI's --chat-template: a family's Hugging Face rendering, e.g. "qwen2.5-vl", or "auto"),

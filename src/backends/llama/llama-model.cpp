@@ -23,7 +23,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
         throw error(errc::model, "mmproj '" + params.mmproj_path + "' is not a multimodal projector (architecture '" +
                                      mmproj_arch + "', expected 'clip')");
     }
-    resolve_n_workers(params, n_threads_, 0); // a bad --workers fails before the model loads
+    resolve_n_workers(params, n_threads_, 0, false); // a bad --workers fails before the model loads
     init_backends_once();
     const blas_library blas = find_blas_library();
     uses_blas_ = wants_blas(params.blas, blas);
@@ -61,7 +61,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     }
     vocab_ = llama_model_get_vocab(model_);
 
-    const int32_t n_workers = resolve_n_workers(params, n_threads_, llama_model_n_params(model_));
+    const int32_t n_workers = resolve_n_workers(params, n_threads_, llama_model_n_params(model_), uses_blas_);
     if (n_workers > 1) {
         log(log_level::info, "workers: " + std::to_string(n_workers) + " single-thread workers, each with its own copy of the projector\n");
     }
@@ -93,6 +93,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
                                          "': corrupt, or made for another text model (run with --verbose for details)");
         }
         if (!mtmd_support_vision(enc->ctx)) {
+            enc.reset(); // the projector before the model it was made for
             encoders_.clear();
             llama_model_free(model_);
             throw error(errc::model, "mmproj '" + params.mmproj_path + "' has no vision encoder");
@@ -287,7 +288,7 @@ tokenized_prompt llama_vlm_model::tokenize_prompt(std::span<const image_rgb8 * c
     out.chunks.reset(mtmd_input_chunks_init());
     // ids mode: libmtmd tokenizes its marker alone, which gives the image chunk(s) with the delimiter text the
     // projector wants around them (Qwen's <|vision_start|> ... <|vision_end|>, InternVL's <img> ... </img>)
-    const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mtmd())) : source.text;
+    const std::string & text = source.use_ids ? std::string(mtmd_get_marker(mtmd(worker))) : source.text;
     mtmd_input_text input{text.c_str(), text.size(), /*add_special =*/ !source.use_ids, /*parse_special =*/ true};
     const int32_t ret = mtmd_tokenize(mtmd(worker), out.chunks.get(), &input, bitmap_ptrs.data(), bitmap_ptrs.size());
     if (ret != 0) {

@@ -303,17 +303,23 @@ int32_t default_n_threads() {
     return int32_t(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params) {
+int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params, bool uses_blas) {
     if (params.n_workers < 0 || params.n_workers > n_threads) {
-        throw error(errc::invalid_argument, "workers must be 0 (auto) .. threads (" + std::to_string(n_threads) +
+        throw error(errc::invalid_argument, "load_vlm: workers must be 0 (auto) .. threads (" + std::to_string(n_threads) +
                                                 "), got " + std::to_string(params.n_workers));
+    }
+    const bool is_cpu_only = params.n_gpu_layers == 0 && params.rpc_servers.empty();
+    if (params.n_workers > 1 && !is_cpu_only) {
+        // ggml's RPC client shares one socket per server between contexts, unlocked; GPU contexts side by side
+        // are untested
+        throw error(errc::invalid_argument, "load_vlm: workers " + std::to_string(params.n_workers) +
+                                                " run on the CPU only, not with --gpu-layers or --rpc");
     }
     if (params.n_workers > 0) {
         return params.n_workers;
     }
-    const bool is_cpu_only = params.n_gpu_layers == 0 && params.rpc_servers.empty();
     const bool is_small = n_text_params < 1000000000ull;
-    return is_cpu_only && is_small && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
+    return is_cpu_only && uses_blas && is_small && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
 }
 
 // Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,

@@ -56,13 +56,14 @@ bool has_rpc_devices();
 int32_t default_n_threads();
 
 // How many workers score a batch's masks side by side (model_params::n_workers, resolved): as asked, else (0,
-// auto) one per thread on a CPU-only model of 2..4 threads whose text model has under 1B parameters, else 1.
-// Each worker is one thread with its own text context and its own copy of the projector. On 2 cores two
-// single-thread workers beat one 2-thread team by 1.6x / 1.3x / 1.2x per evaluation (1.5M / 32M / 256M-class
-// models: the team's threads wait on each other at every graph node), but at the Qwen2.5-VL-3B class they are
-// 5% slower and take 2.3 GiB more (BENCHMARKS.md). More than 4 only when asked: every worker holds another copy of
-// the projector's weights. Throws errc::invalid_argument when n_workers < 0 or more than n_threads.
-int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params);
+// auto) one per thread on a CPU-only model with BLAS on, 2..4 threads and a text model under 1B parameters, else
+// 1. Each worker is one thread with its own text context and its own copy of the projector. With BLAS, on 2
+// cores, two single-thread workers beat one 2-thread team by 1.6x / 1.3x / 1.2x per evaluation (1.5M / 32M /
+// 256M-class models: the team's threads wait on each other at every graph node), but at the Qwen2.5-VL-3B class
+// they are 5% slower and take 2.3 GiB more; with ggml's own kernels they gain only on the smallest model
+// (BENCHMARKS.md). More than 4 only when asked: every worker holds another copy of the projector's weights.
+// Throws errc::invalid_argument when n_workers < 0, more than n_threads, or > 1 with GPU layers or RPC servers.
+int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params, bool uses_blas);
 
 // general.architecture of a GGUF file, read without loading tensors. Throws errc::io (no such file) or
 // errc::model (not a GGUF file); `what` ("model", "mmproj") names the file in the message.

@@ -52,7 +52,7 @@ scorer_stats llama_vlm_session::stats() const {
     return to_scorer_stats(counters_);
 }
 
-scorer_stats to_scorer_stats(const llama_counters & c) {
+scorer_stats to_scorer_stats(const llama_counters & c, int32_t n_workers) {
     scorer_stats s;
     s.n_evaluations   = c.n_evaluations;
     s.n_backend_calls = c.n_decode_calls + c.n_encode_calls;
@@ -62,7 +62,8 @@ scorer_stats to_scorer_stats(const llama_counters & c) {
     s.engine = {{"n_decode_calls", c.n_decode_calls},
                 {"n_encode_calls", c.n_encode_calls},
                 {"t_encode_us", c.t_encode_us},
-                {"t_decode_us", c.t_decode_us}};
+                {"t_decode_us", c.t_decode_us},
+                {"n_workers", n_workers}};
     return s;
 }
 

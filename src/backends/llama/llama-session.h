@@ -59,8 +59,9 @@ struct llama_counters {
     int64_t t_score_us     = 0;
 };
 
-// The counters as the scorer reports them (scorer_stats, with the engine's own counters named).
-scorer_stats to_scorer_stats(const llama_counters & counters);
+// The counters as the scorer reports them (scorer_stats, with the engine's own counters named, n_workers the
+// workers they were summed over).
+scorer_stats to_scorer_stats(const llama_counters & counters, int32_t n_workers = 1);
 
 class llama_vlm_session final : public vlm_session {
 public:

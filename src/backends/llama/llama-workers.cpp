@@ -88,9 +88,7 @@ scorer_stats llama_worker_session::stats() const {
     }
     sum.t_prepare_us = t_prepare_us_; // wall time, not the workers' sum
     sum.t_score_us   = t_score_us_;
-    scorer_stats s = to_scorer_stats(sum);
-    s.engine.push_back({"n_workers", int64_t(workers_.size())});
-    return s;
+    return to_scorer_stats(sum, int32_t(workers_.size()));
 }
 
 } // namespace eagle::llama_backend

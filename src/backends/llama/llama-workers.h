@@ -7,8 +7,9 @@
 // an evaluation: on 2 cores that scores masks 1.2-1.6x faster than one 2-thread team on models up to the
 // 256M class (BENCHMARKS.md); at 3B, where the products are bound by memory, it is 5% slower.
 //
-// The workers are an OpenMP team. Inside it OpenMP does not nest (ggml's own parallel regions get one thread)
-// and OpenBLAS runs single-threaded (it checks omp_in_parallel), so a worker never takes a second core. A batch
+// The workers are an OpenMP team. Inside it OpenMP does not nest by default (ggml's own parallel regions get one
+// thread) and OpenBLAS built with OpenMP runs single-threaded (it checks omp_in_parallel), so a worker keeps to
+// its core; with nesting turned on (OMP_MAX_ACTIVE_LEVELS > 1) or OpenBLAS on its own pthreads it would not. A batch
 // of one mask is scored outside the team, by worker 0 on all threads; so is generation.
 #pragma once
 
@@ -27,7 +28,7 @@ public:
     generation generate(const generate_request & request) override; // worker 0, all threads
     void prepare(const score_request & request) override;              // every worker
     int32_t n_targets() const override { return workers_.front()->n_targets(); }
-    // masks split in n_workers contiguous parts of near-equal size, one per worker; probs as if one session
+    // masks split in min(n_workers, masks) contiguous parts of near-equal size, one per worker; probs as if one session
     // had scored them (without BLAS the same values to the last bit: a worker is the same computation)
     void score(std::span<const mask> masks, std::span<float> probs) override;
     // counts summed over workers; t_prepare_us and t_score_us are this session's wall time, t_backend_us and
