@@ -84,21 +84,17 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     // alone. Off on CPU, as for the text model (session_params::use_flash_attn).
     cparams.flash_attn_type = params.n_gpu_layers != 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     for (int32_t k = 0; k < n_workers; ++k) {
-        auto enc = std::make_unique<encoder>();
-        enc->ctx = mtmd_init_from_file(params.mmproj_path.c_str(), model_, cparams);
-        if (!enc->ctx) {
-            encoders_.clear();
+        encoders_.push_back(std::make_unique<encoder>());
+        mtmd_context *& ctx = encoders_.back()->ctx;
+        ctx = mtmd_init_from_file(params.mmproj_path.c_str(), model_, cparams);
+        if (!ctx || !mtmd_support_vision(ctx)) {
+            const bool is_loaded = ctx != nullptr;
+            encoders_.clear();        // the projectors before the model they were made for
             llama_model_free(model_); // the destructor does not run for a constructor that throws
-            throw error(errc::model, "cannot load mmproj '" + params.mmproj_path + "' for model '" + params.model_path +
-                                         "': corrupt, or made for another text model (run with --verbose for details)");
+            throw error(errc::model, is_loaded ? "mmproj '" + params.mmproj_path + "' has no vision encoder"
+                                               : "cannot load mmproj '" + params.mmproj_path + "' for model '" + params.model_path +
+                                                     "': corrupt, or made for another text model (run with --verbose for details)");
         }
-        if (!mtmd_support_vision(enc->ctx)) {
-            enc.reset(); // the projector before the model it was made for
-            encoders_.clear();
-            llama_model_free(model_);
-            throw error(errc::model, "mmproj '" + params.mmproj_path + "' has no vision encoder");
-        }
-        encoders_.push_back(std::move(enc));
     }
     if (const char * tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;

@@ -52,6 +52,16 @@ scorer_stats llama_vlm_session::stats() const {
     return to_scorer_stats(counters_);
 }
 
+void check_score_args(bool is_prepared, size_t n_masks, size_t n_probs, size_t n_targets) {
+    if (!is_prepared) {
+        throw error(errc::invalid_argument, "score: call prepare() first");
+    }
+    if (n_probs != n_masks * n_targets) {
+        throw error(errc::invalid_argument, "score: output has " + std::to_string(n_probs) + " values for " +
+                                                std::to_string(n_masks) + " masks x " + std::to_string(n_targets) + " targets");
+    }
+}
+
 scorer_stats to_scorer_stats(const llama_counters & c, int32_t n_workers) {
     scorer_stats s;
     s.n_evaluations   = c.n_evaluations;
@@ -240,14 +250,8 @@ void llama_vlm_session::prepare(const score_request & request) {
 }
 
 void llama_vlm_session::score(std::span<const mask> masks, std::span<float> probs) {
-    if (!is_prepared_) {
-        throw error(errc::invalid_argument, "score: call prepare() first");
-    }
     const size_t n_targets = req_.target_ids.size();
-    if (probs.size() != masks.size() * n_targets) {
-        throw error(errc::invalid_argument, "score: output has " + std::to_string(probs.size()) + " values for " +
-                                                std::to_string(masks.size()) + " masks x " + std::to_string(n_targets) + " targets");
-    }
+    check_score_args(is_prepared_, masks.size(), probs.size(), n_targets);
     const mask_shape shape = request_mask_shape(req_.request);
     for (const mask & keep : masks) {
         if (keep.nx != shape.nx || keep.ny != shape.ny) {

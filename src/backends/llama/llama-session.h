@@ -59,6 +59,9 @@ struct llama_counters {
     int64_t t_score_us     = 0;
 };
 
+// score()'s own checks, for a session and for workers: prepared, and n_targets values per mask in probs.
+void check_score_args(bool is_prepared, size_t n_masks, size_t n_probs, size_t n_targets);
+
 // The counters as the scorer reports them (scorer_stats, with the engine's own counters named, n_workers the
 // workers they were summed over).
 scorer_stats to_scorer_stats(const llama_counters & counters, int32_t n_workers = 1);

@@ -34,14 +34,8 @@ void llama_worker_session::prepare(const score_request & request) {
 }
 
 void llama_worker_session::score(std::span<const mask> masks, std::span<float> probs) {
-    if (!is_prepared_) {
-        throw error(errc::invalid_argument, "score: call prepare() first");
-    }
     const size_t n_targets = size_t(this->n_targets());
-    if (probs.size() != masks.size() * n_targets) {
-        throw error(errc::invalid_argument, "score: output has " + std::to_string(probs.size()) + " values for " +
-                                                std::to_string(masks.size()) + " masks x " + std::to_string(n_targets) + " targets");
-    }
+    check_score_args(is_prepared_, masks.size(), probs.size(), n_targets);
     scoped_timer timer(t_score_us_);
     const int32_t n_active = int32_t(std::min(workers_.size(), masks.size()));
     if (n_active <= 1) {
