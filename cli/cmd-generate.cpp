@@ -36,7 +36,7 @@ command add_generate_command(CLI::App & parent) {
             tokens.push_back({{"id", token.id}, {"piece", token.piece}, {"prob", token.prob}, {"eog", token.is_eog}});
         }
         json out = {{"text", gen.text}, {"tokens", tokens}, {"llama_cpp", llama_cpp_info().version}};
-        out["run"] = run_identity(opts, params, image_path);
+        out["run"] = run_identity(opts, params, *model, image_path);
         out["run"]["max_tokens"] = st->max_tokens;
         print_json(out);
         return 0;

@@ -104,7 +104,7 @@ command add_score_command(CLI::App & parent) {
             scores.push_back(std::vector<float>(probs.begin() + i * n_targets, probs.begin() + (i + 1) * n_targets));
         }
         json out = {{"tokens", tokens}, {"scores", scores}, {"llama_cpp", llama_cpp_info().version}};
-        out["run"] = run_identity(opts, params, image_path);
+        out["run"] = run_identity(opts, params, *model, image_path);
         out["run"]["answer"] = st->answer_text;
         out["run"]["answer_ids"] = request.answer;
         out["run"]["prompt_ids"] = request.prompt_ids;

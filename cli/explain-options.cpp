@@ -79,6 +79,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--shortlist-stall-room", p.shortlist.stall_room,
                    "shortlist search: re-evaluate every region when none on the shortlist gains while F is below F(all regions) by more than this share of its range (0 = off)")
         ->capture_default_str();
+    app.add_option("--shortlist-stall-backoff", p.shortlist.stall_backoff,
+                   "shortlist search: after k stall re-screens in a row that found no gain, wait 2^(k-1) - 1 steps before the next")
+        ->capture_default_str();
     app.add_option("--shortlist-back-neighbours", p.shortlist.back_neighbours,
                    "two-sided shortlist search: the back side also re-evaluates the regions touching its last removal")
         ->capture_default_str();

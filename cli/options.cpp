@@ -195,7 +195,8 @@ session_params make_session_params(const model_options & opts) {
 
 namespace eagle::cli {
 
-nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path) {
+nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const vlm_model & model,
+                                    const std::string & image_path) {
     return {{"eagle", version()},
             {"llama_cpp", llama_cpp_info().version},
             {"engine", params.engine},
@@ -209,12 +210,12 @@ nlohmann::ordered_json run_identity(const model_options & opts, const model_para
             {"chat_template", opts.chat_template},
             {"system", opts.system_prompt ? nlohmann::ordered_json(*opts.system_prompt) : nlohmann::ordered_json(nullptr)},
             {"threads", params.n_threads},
-            {"workers", params.n_workers},
+            {"workers", model.n_workers()}, // as resolved (auto: 0 asked), like the explanation record
             {"batch", opts.n_seq},
             {"ctx", opts.n_ctx},
             {"flash_attn", opts.use_flash_attn},
             {"kv_f32", !opts.use_f16_kv},
-            {"blas", opts.use_blas ? "on" : opts.use_no_blas ? "off" : "auto"}};
+            {"blas", model.uses_blas()}};
 }
 
 } // namespace eagle::cli

@@ -49,7 +49,9 @@ session_params make_session_params(const model_options & opts);
 // Token ids written "1 2 3", "1,2,3" or "[1, 2, 3]"; throws errc::invalid_argument naming the option.
 std::vector<int32_t> parse_token_ids(const std::string & text, const std::string & option);
 
-// what every output records to make a run reproducible: versions, model, image, prompt, engine options
-nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const std::string & image_path);
+// what every output records to make a run reproducible: versions, model, image, prompt, engine options;
+// workers and BLAS as the loaded model resolved them (auto asked), as explanation.json records them
+nlohmann::ordered_json run_identity(const model_options & opts, const model_params & params, const vlm_model & model,
+                                    const std::string & image_path);
 
 } // namespace eagle::cli

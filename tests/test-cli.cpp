@@ -72,6 +72,14 @@ TEST(cli, generate_json_contract) {
         EXPECT_LE(t["prob"].get<double>(), 1.0);
     }
     EXPECT_TRUE(j["llama_cpp"].is_string());
+    // the run records what the loaded model resolved, as explanation.json does: auto workers on one thread
+    // (the tests' EAGLE_THREADS) are one, BLAS on or off; two workers asked are two
+    EXPECT_EQ(j["run"]["workers"], 1) << j["run"].dump();
+    EXPECT_TRUE(j["run"]["blas"].is_boolean()) << j["run"].dump();
+    args.insert(args.end(), {"--threads", "2", "--workers", "2"});
+    const run_result two = run_eagle(args);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_EQ(nlohmann::json::parse(two.out)["run"]["workers"], 2);
 }
 
 TEST(cli, score_json_contract_and_agreement_with_generate) {

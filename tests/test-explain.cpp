@@ -409,6 +409,38 @@ TEST(search, shortlist_stall_rule_finds_the_part_that_completes_a_removal) {
     }
 }
 
+// A plateau: every region moves F by less than the tolerance, so each front step stalls while F is far from
+// F(all regions), and without the backoff every one re-screens all open regions (exact's cost). The gains are
+// additive (a stale gain is exact), so skipping fruitless re-screens must not change the order, only the cost.
+TEST(search, shortlist_stall_backoff_skips_fruitless_rescreens_on_a_plateau) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 64.0 * 2e-4; // distinct, all below the tolerance / 2
+    auto plateau_scorer = [&] {
+        return analytic_scorer(regions, 1, [w](int32_t, const std::vector<double> & kept) {
+            double p = 0.5;
+            for (int i = 0; i < 64; ++i) p += w[i] * kept[i];
+            return float(p);
+        });
+    };
+    analytic_scorer exact_scorer = plateau_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    for (bool two_sided : {false, true}) {
+        SCOPED_TRACE(two_sided ? "two-sided" : "one-sided");
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.two_sided = two_sided;
+        p.shortlist.stall_backoff = false;
+        analytic_scorer every_step = plateau_scorer(), backing_off = plateau_scorer();
+        const eagle::explanation rescreened = eagle::explain(every_step, dummy_request(80, 80, 1), regions, p);
+        p.shortlist.stall_backoff = true;
+        const eagle::explanation ex = eagle::explain(backing_off, dummy_request(80, 80, 1), regions, p);
+        EXPECT_EQ(ex.order, rescreened.order);
+        EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + 16),
+                  std::vector<int32_t>(exact.order.begin(), exact.order.begin() + 16));
+        EXPECT_LT(ex.n_evaluations * 2, rescreened.n_evaluations) << ex.n_evaluations << " vs " << rescreened.n_evaluations;
+    }
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -729,6 +761,7 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.shortlist.rescreen_first, 1);
     EXPECT_EQ(p.shortlist.saturation, 1.0f);
     EXPECT_EQ(p.shortlist.stall_room, 0.25f);
+    EXPECT_TRUE(p.shortlist.stall_backoff);
     EXPECT_FALSE(p.shortlist.back_neighbours);
     EXPECT_TRUE(p.shortlist.two_sided);
     EXPECT_EQ(p.efficient.search_scope, 10);

@@ -225,7 +225,7 @@ TEST_F(scorer_test, workers_score_as_one_session) {
     const std::unique_ptr<eagle::vlm_model> workers_model = eagle::load_vlm(params);
     ASSERT_EQ(workers_model->n_workers(), 2);
     eagle::session_params sp;
-    sp.n_seq     = 2;     // 7 masks: 4 + 3, in groups of 2 per worker
+    sp.n_seq     = 4;     // 7 masks: 4 + 3, in groups of 2 (each worker's KV holds half the batch)
     sp.use_memo  = false; // count the engine's evaluations
     const auto workers_ptr = workers_model->new_session(sp);
     workers_ptr->prepare(request());

@@ -89,6 +89,8 @@ struct explain_params {
         float   saturation     = 1.0f;  // in (0, 1]; 1 = rank every region by the search
         float   stall_room     = 0.25f;  // >= 0: re-evaluate all when no shortlisted region gains (< tolerance) while F
                                         // is still below F(all regions) by more than this share of F's range (0 = off)
+        bool    stall_backoff  = true;  // after k such re-screens in a row that found no gain either (a plateau), the
+                                        // next waits 2^(k-1) - 1 steps; one that finds a gain resets the count
         bool    back_neighbours = false; // two-sided: the back side also re-evaluates its last choice's neighbours
         bool    two_sided      = true;  // grow the order from both ends, as the efficient search does: the front
                                         // on insertion images, the back removed from the full image, each side by

@@ -325,6 +325,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_rescreen_first", params.shortlist.rescreen_first},
                    {"shortlist_saturation", params.shortlist.saturation},
                    {"shortlist_stall_room", params.shortlist.stall_room},
+                   {"shortlist_stall_backoff", params.shortlist.stall_backoff},
                    {"shortlist_back_neighbours", params.shortlist.back_neighbours},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},

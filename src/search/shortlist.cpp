@@ -140,7 +140,7 @@ public:
             evaluate_now(next, step);
         }
         int32_t chosen = best_fresh(open, step);
-        if (toward_full_ && stalled(gain_[chosen])) {
+        if (toward_full_ && stalled(gain_[chosen]) && step >= next_stall_step_) {
             // nothing on the shortlist gains although F is still far from F(all regions): the region that
             // completes a removal (a word's object in several parts) has a stale gain near zero; look at all
             std::vector<int32_t> rest;
@@ -149,6 +149,18 @@ public:
             }
             evaluate_now(rest, step);
             chosen = best_fresh(open, step);
+            // nothing gained after all: a plateau, where no single region moves F (a caption whose objects are all
+            // visible, F crawling toward F(all)); re-screening it every step is exact greedy's cost. After the k-th
+            // such re-screen in a row the next one waits 2^(k-1) - 1 steps (0, 1, 3, 7, ...): the second in a
+            // row still comes at once (a word's object in three parts needs two fruitless-looking steps), until
+            // one finds a gain again.
+            if (params_.stall_backoff && gain_[chosen] < params_.tolerance) {
+                next_stall_step_ = step + (1 << std::min(n_fruitless_stalls_, 16));
+                ++n_fruitless_stalls_;
+            } else {
+                next_stall_step_ = 0;
+                n_fruitless_stalls_ = 0;
+            }
         }
         // toward the full image: every candidate loses; from the full image, where every removal loses, every
         // candidate lost more than the last-known gains said: the shortlist no longer says which region to take
@@ -217,6 +229,8 @@ private:
     float f_current_;
     subset_score current_, before_last_;   // the base's scores now and before the last choice
     int32_t last_chosen_ = -1;
+    int32_t next_stall_step_ = 0;          // stall_backoff: no stall re-screen before this step
+    int32_t n_fruitless_stalls_ = 0;       // stall re-screens in a row that found no gain
 };
 
 // The regions neither side has taken.
