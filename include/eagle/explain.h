@@ -49,7 +49,7 @@ struct explain_params {
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
     // shortlist (two-sided by default): measured to keep the exact greedy's faithfulness (insertion and deletion
-    // AUC) at 14-18% of its evaluations, half of the efficient search's (BENCHMARKS.md, "Search")
+    // AUC) at 12-18% of its evaluations, half of the efficient search's (BENCHMARKS.md, "Search")
     search_mode mode = search_mode::shortlist;
 
     // exact, lazy and one-sided shortlist search: the regions after the budget are ordered by their last known
