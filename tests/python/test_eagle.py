@@ -250,7 +250,7 @@ def test_token_ids_and_image_fit_equal_the_cli(model, tmp_path):
     d = by_ids.to_dict()
     assert d["scored_tokens"]["prompt"] == scored["prompt"]  # the default image is square: crop changes nothing
     assert d["selected_interpretation_token_id"] == [1]
-    run_cli("explain", "-q", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--prompt", "not used",
+    run_cli("explain", "-q", "--no-blas", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--prompt", "not used",
             "--prompt-ids", " ".join(map(str, prompt_ids)), "--answer-ids", ",".join(map(str, answer_ids)),
             "--target-index", "1", "--target-id", str(answer_ids[1]), "--image-fit", "crop")
     with open(tmp_path / "cli" / "explanation.json") as f:
@@ -274,7 +274,7 @@ def test_system_and_chat_template_equal_the_cli(tmp_path):
         "<|im_start|>assistant\n")
     d = brief.explain(divisions=DIVISIONS, progress=False, answer="a red circle").to_dict()
     assert d["run"]["system"] == "be brief"
-    run_cli("explain", "-q", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--system", "be brief",
+    run_cli("explain", "-q", "--no-blas", "-D", str(DIVISIONS), "--out", str(tmp_path / "cli"), "--system", "be brief",
             "--answer", "a red circle")
     with open(tmp_path / "cli" / "explanation.json") as f:
         cli = json.load(f)
