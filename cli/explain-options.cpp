@@ -85,6 +85,9 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--shortlist-back-neighbours", p.shortlist.back_neighbours,
                    "two-sided shortlist search: the back side also re-evaluates the regions touching its last removal")
         ->capture_default_str();
+    app.add_option("--shortlist-back-rescreen", p.shortlist.back_rescreen,
+                   "two-sided shortlist search: the back side also re-evaluates every region when its best fresh gain is a loss (--shortlist-rescreen-loss)")
+        ->capture_default_str();
     app.add_option("--shortlist-two-sided", p.shortlist.two_sided,
                    "shortlist search: grow the order from both ends (as the efficient search), each side by the shortlist rule")
         ->capture_default_str();

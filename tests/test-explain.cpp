@@ -441,6 +441,41 @@ TEST(search, shortlist_stall_backoff_skips_fruitless_rescreens_on_a_plateau) {
     }
 }
 
+// The back side of the two-sided search on an objective whose removals all cost more at every step (the
+// probability grows with the square of the regions shown, up to half of them: each region added to the small images
+// of the back's necessity term is worth more than the last). The last-known gains then under-state every loss,
+// by 0.001 more per step since they were measured, which fires the loss re-screen once they are 0.01 off: with
+// back_rescreen (the default) the back re-evaluates all open regions then, without it never. The front side is
+// the same search either way until the sides meet.
+TEST(search, two_sided_back_side_rescreens_on_a_loss_only_with_back_rescreen) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    std::vector<double> w(64);
+    for (int i = 0; i < 64; ++i) w[i] = (1 + (i * 29) % 64) / 2080.0; // distinct, summing to 1
+    auto drifting_scorer = [&] {
+        return analytic_scorer(regions, 1, [w](int32_t, const std::vector<double> & kept) {
+            double p = 0.0, n_shown = 0.0;
+            for (int i = 0; i < 64; ++i) {
+                p += 0.45 * w[i] * kept[i];
+                n_shown += kept[i];
+            }
+            return float(p + 0.0005 * std::pow(std::min(n_shown, 32.0), 2));
+        });
+    };
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    ASSERT_TRUE(p.shortlist.two_sided);
+    ASSERT_TRUE(p.shortlist.back_rescreen);
+    analytic_scorer rescreening = drifting_scorer(), plain = drifting_scorer();
+    const eagle::explanation rescreened = eagle::explain(rescreening, dummy_request(80, 80, 1), regions, p);
+    p.shortlist.back_rescreen = false;
+    const eagle::explanation ex = eagle::explain(plain, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
+    EXPECT_EQ(std::set<int32_t>(rescreened.order.begin(), rescreened.order.end()).size(), 64u);
+    EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + 16),
+              std::vector<int32_t>(rescreened.order.begin(), rescreened.order.begin() + 16));
+    // at least one re-screen of the 32 or more regions still open on the back's first ten steps: 2 masks each
+    EXPECT_LE(ex.n_evaluations + 64, rescreened.n_evaluations) << ex.n_evaluations << " vs " << rescreened.n_evaluations;
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -763,6 +798,7 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.shortlist.stall_room, 0.25f);
     EXPECT_TRUE(p.shortlist.stall_backoff);
     EXPECT_FALSE(p.shortlist.back_neighbours);
+    EXPECT_TRUE(p.shortlist.back_rescreen);
     EXPECT_TRUE(p.shortlist.two_sided);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);

@@ -68,13 +68,14 @@ struct explain_params {
         float   epsilon = 0.0f;        // accept a fresh gain within epsilon of the best stale bound
     } lazy;
 
-    // shortlist search: the first rescreen_first steps (step 0 at least) score every region, as exact does; each later step re-evaluates only the
-    // n_top regions with the highest last-known gains (more rounds, up to max_rounds, while a stale gain beats
-    // the best fresh one by more than `tolerance`) and, when the last chosen region moved the objective by at
-    // least `tolerance`, the regions touching it, whose gains change most (parts of one object gain together).
-    // When every fresh gain is a loss larger than rescreen_loss, the shortlist is stale: all remaining regions
-    // are re-evaluated at that step. Once the insertion and deletion curves have covered `saturation` of their
-    // range (empty to full image), the rest is ordered by the last known gain and flagged unranked.
+    // shortlist search: the first rescreen_first steps (step 0 at least) score every region, as exact does; each
+    // later step re-evaluates only the n_top regions with the highest last-known gains (more rounds, up to
+    // max_rounds, while a stale gain beats the best fresh one by more than `tolerance`) and, when the last chosen
+    // region moved the objective by at least `tolerance`, the regions touching it, whose gains change most (parts
+    // of one object gain together). When every fresh gain is a loss larger than rescreen_loss, the shortlist is
+    // stale: all remaining regions are re-evaluated at that step (on the two-sided search's back side only with
+    // back_rescreen). Once the insertion and deletion curves have covered `saturation` of their range (empty to
+    // full image), the rest is ordered by the last known gain and flagged unranked.
     struct shortlist_params {
         // the defaults are the best of the settings measured against exact (BENCHMARKS.md, "Search"); the
         // one-sided search measured there is two_sided = false, max_rounds = 2, stall_room = 0
@@ -93,6 +94,9 @@ struct explain_params {
         bool    stall_backoff  = true;  // after k such re-screens in a row that found no gain either (a plateau), the
                                         // next waits 2^(k-1) - 1 steps; one that finds a gain resets the count
         bool    back_neighbours = false; // two-sided: the back side also re-evaluates its last choice's neighbours
+        bool    back_rescreen  = true;  // two-sided: the back side also re-evaluates all on a loss (rescreen_loss). Off
+                                        // saves a fifth of a caption's evaluations at the same AUCs, but loses
+                                        // word-level deletion: those re-screens keep object parts apart (BENCHMARKS.md)
         bool    two_sided      = true;  // grow the order from both ends, as the efficient search does: the front
                                         // on insertion images, the back removed from the full image, each side by
                                         // the rule above (no budget, no saturation)

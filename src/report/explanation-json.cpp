@@ -327,6 +327,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_stall_room", params.shortlist.stall_room},
                    {"shortlist_stall_backoff", params.shortlist.stall_backoff},
                    {"shortlist_back_neighbours", params.shortlist.back_neighbours},
+                   {"shortlist_back_rescreen", params.shortlist.back_rescreen},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", params.budget.stop_fraction}};

@@ -163,9 +163,13 @@ public:
             }
         }
         // toward the full image: every candidate loses; from the full image, where every removal loses, every
-        // candidate lost more than the last-known gains said: the shortlist no longer says which region to take
+        // candidate lost more than the last-known gains said: the shortlist no longer says which region to take.
+        // The back side does this only with back_rescreen (on by default): its stale gains drift as its necessity
+        // images grow, so a loss often means drift, not a missed region, but at word level these re-screens find
+        // the object part whose removal matters only after its neighbour's
         const float expected = toward_full_ ? 0.0f : best_known;
-        if (params_.rescreen_loss > 0.0f && gain_[chosen] < expected - params_.rescreen_loss) {
+        const bool rescreen_on_loss = params_.rescreen_loss > 0.0f && (toward_full_ || params_.back_rescreen);
+        if (rescreen_on_loss && gain_[chosen] < expected - params_.rescreen_loss) {
             std::vector<int32_t> rest;
             for (int32_t u : open) {
                 if (fresh_at_[u] != step) rest.push_back(u);
