@@ -476,6 +476,75 @@ TEST(search, two_sided_back_side_rescreens_on_a_loss_only_with_back_rescreen) {
     EXPECT_LE(ex.n_evaluations + 64, rescreened.n_evaluations) << ex.n_evaluations << " vs " << rescreened.n_evaluations;
 }
 
+// A word the language prior says: the black image gives it probability 1, as the full image does, and only the
+// counter-evidence lowers it: another object in two parts (regions 62 and 63, both needed) while the word's own
+// object (region 9) is hidden. Every single region's removal from the full image and every single region alone
+// then say the word: the back side's gains are all ties and it ranks low ids last, leaving 62 and 63 to the middle
+// of the order, where the deletion curve returns to the prior once either is removed. With prior_margin (the
+// default) the front orders every region, as exact does: 9 first, the counter-evidence last, the deletion curve
+// low to the end.
+TEST(search, two_sided_orders_from_the_front_when_the_prior_says_the_target) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    auto prior_scorer = [&] {
+        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+            return float(1.0 - 0.98 * kept[62] * kept[63] * (1.0 - kept[9]));
+        });
+    };
+    auto mean_deletion = [](const eagle::explanation & ex) {
+        double sum = 0.0;
+        for (float p : ex.deletion_score) sum += p;
+        return sum / double(ex.deletion_score.size());
+    };
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    ASSERT_GT(p.shortlist.prior_margin, 0.0f);
+    analytic_scorer front_scorer = prior_scorer(), both_scorer = prior_scorer(), exact_scorer = prior_scorer();
+    const eagle::explanation front_only = eagle::explain(front_scorer, dummy_request(80, 80, 1), regions, p);
+    p.shortlist.prior_margin = 0.0f;
+    const eagle::explanation both_sides = eagle::explain(both_scorer, dummy_request(80, 80, 1), regions, p);
+    const eagle::explanation exact =
+        eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    for (const eagle::explanation * ex : {&front_only, &both_sides}) {
+        EXPECT_EQ(std::set<int32_t>(ex->order.begin(), ex->order.end()).size(), 64u);
+        EXPECT_EQ(ex->order.front(), 9);
+    }
+    EXPECT_EQ(std::set<int32_t>(front_only.order.end() - 2, front_only.order.end()), (std::set<int32_t>{62, 63}));
+    EXPECT_LE(mean_deletion(front_only), mean_deletion(exact) + 0.01);
+    EXPECT_GE(mean_deletion(both_sides), mean_deletion(front_only) + 0.3)
+        << mean_deletion(both_sides) << " vs " << mean_deletion(front_only);
+    EXPECT_LT(front_only.n_evaluations, exact.n_evaluations);
+}
+
+// The stall rule when the prior says the target: the word's object in three parts (A alone shows it, B and C
+// only together) and one region of counter-evidence X that lowers the word to 0.02 when the object is hidden. The
+// black and the full image both give 1, so F's range is nil and "F far below F(all)" never calls a stall: after
+// A, every last-known gain is 0 and the shortlist takes background. With prior_margin the front stalls while the
+// image without its regions still says the word (p > 0.5) and, as exact, takes B or C second.
+TEST(search, two_sided_stall_rule_under_the_prior_looks_at_the_deletion_image) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    constexpr int32_t part_a = 0, part_b = 36, part_c = 63, counter = 27;
+    auto object_scorer = [&] {
+        return analytic_scorer(regions, 1, [](int32_t, const std::vector<double> & kept) {
+            return float(1.0 - 0.98 * kept[counter] * (1.0 - std::max(kept[part_a], kept[part_b] * kept[part_c])));
+        });
+    };
+    const auto completes = [&](int32_t region) { return region == part_b || region == part_c; };
+    analytic_scorer exact_scorer = object_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    ASSERT_EQ(exact.order[0], part_a);
+    ASSERT_TRUE(completes(exact.order[1])) << exact.order[1];
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    analytic_scorer with_rule = object_scorer(), without_rule = object_scorer();
+    const eagle::explanation ex = eagle::explain(with_rule, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(ex.order[0], part_a);
+    EXPECT_TRUE(completes(ex.order[1])) << ex.order[1];
+    EXPECT_NEAR(ex.deletion_score[1], exact.deletion_score[1], 1e-6);
+    EXPECT_LT(ex.n_evaluations * 3, exact.n_evaluations);
+    p.shortlist.prior_margin = 0.0f;
+    const eagle::explanation stalled = eagle::explain(without_rule, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(stalled.order[0], part_a);
+    EXPECT_FALSE(completes(stalled.order[1])) << stalled.order[1]; // the case the rule is for
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -799,6 +868,7 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_TRUE(p.shortlist.stall_backoff);
     EXPECT_FALSE(p.shortlist.back_neighbours);
     EXPECT_TRUE(p.shortlist.back_rescreen);
+    EXPECT_EQ(p.shortlist.prior_margin, 0.1f);
     EXPECT_TRUE(p.shortlist.two_sided);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
@@ -862,6 +932,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
         {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},
         {"shortlist.stall_room", [](eagle::explain_params & p) { p.shortlist.stall_room = -0.1f; }},
+        {"shortlist.prior_margin", [](eagle::explain_params & p) { p.shortlist.prior_margin = -0.1f; }},
         {"shortlist.max_neighbours", [](eagle::explain_params & p) { p.shortlist.max_neighbours = -1; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},

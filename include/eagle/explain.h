@@ -49,8 +49,8 @@ struct explain_params {
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
     // shortlist (two-sided by default): measured within 0.7% of the exact greedy's insertion AUC and, for captions,
-    // 4.5% of its deletion AUC at 12-19% of its evaluations, half of the efficient search's; single words on fresh
-    // scenes: deletion AUC up to 1.39x exact's (efficient 1.33x) (BENCHMARKS.md, "Search")
+    // 4.5% of its deletion AUC at 13-19% of its evaluations, half of the efficient search's; single words on fresh
+    // scenes: deletion AUC up to 1.13x exact's (efficient 1.33x) (BENCHMARKS.md, "Search")
     search_mode mode = search_mode::shortlist;
 
     // exact, lazy and one-sided shortlist search: the regions after the budget are ordered by their last known
@@ -97,6 +97,12 @@ struct explain_params {
         bool    back_rescreen  = true;  // two-sided: the back side also re-evaluates all on a loss (rescreen_loss). Off
                                         // saves a fifth of a caption's evaluations at the same AUCs, but loses
                                         // word-level deletion: those re-screens keep object parts apart (BENCHMARKS.md)
+        float   prior_margin   = 0.1f;  // >= 0, two-sided: when the black image gives the targets a mean probability
+                                        // within this of the full image's (the language prior says them), the back
+                                        // side's removals cannot be told apart: the front alone orders every region,
+                                        // and its stall rule asks instead whether the image without its regions
+                                        // still gives the targets more than half of the full image's probability
+                                        // (0 = off)
         bool    two_sided      = true;  // grow the order from both ends, as the efficient search does: the front
                                         // on insertion images, the back removed from the full image, each side by
                                         // the rule above (no budget, no saturation)

@@ -328,6 +328,7 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_stall_backoff", params.shortlist.stall_backoff},
                    {"shortlist_back_neighbours", params.shortlist.back_neighbours},
                    {"shortlist_back_rescreen", params.shortlist.back_rescreen},
+                   {"shortlist_prior_margin", params.shortlist.prior_margin},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", params.budget.stop_fraction}};

@@ -161,6 +161,9 @@ void check_params(const explain_params & params) {
     if (!std::isfinite(params.shortlist.stall_room) || params.shortlist.stall_room < 0.0f) {
         fail("shortlist.stall_room", number_text(params.shortlist.stall_room), "finite and >= 0");
     }
+    if (!std::isfinite(params.shortlist.prior_margin) || params.shortlist.prior_margin < 0.0f) {
+        fail("shortlist.prior_margin", number_text(params.shortlist.prior_margin), "finite and >= 0");
+    }
     if (!std::isfinite(params.shortlist.saturation) || params.shortlist.saturation <= 0.0f || params.shortlist.saturation > 1.0f) {
         fail("shortlist.saturation", number_text(params.shortlist.saturation), "finite and in (0, 1]");
     }

@@ -188,6 +188,11 @@ public:
         last_chosen_ = u;
     }
 
+    // The language prior says the targets (shortlist_params::prior_margin): F's range, empty to full image, is
+    // about nil, so "F still far below F(all)" never calls a stall; stall instead while the image without the
+    // chosen regions still gives the targets more than `p` (the part that completes a removal is then missing).
+    void stall_while_deletion_above(float p) { stall_deletion_above_ = p; }
+
     const subset_score & score_of(int32_t u) const { return fresh_score_[u]; }
     float gain_of(int32_t u) const { return gain_[u]; }
     const subset & base() const { return base_; }
@@ -195,6 +200,7 @@ public:
 private:
     bool stalled(float best_gain) const {
         if (params_.stall_room <= 0.0f || best_gain >= params_.tolerance) return false;
+        if (stall_deletion_above_ >= 0.0f && current_.del_mean > stall_deletion_above_) return true;
         const float span = std::fabs(f_full_ - f_start_);
         return span > 0.0f && f_full_ - f_current_ > params_.stall_room * span;
     }
@@ -235,6 +241,7 @@ private:
     int32_t last_chosen_ = -1;
     int32_t next_stall_step_ = 0;          // stall_backoff: no stall re-screen before this step
     int32_t n_fruitless_stalls_ = 0;       // stall re-screens in a row that found no gain
+    float stall_deletion_above_ = -1.0f;   // < 0: off (stall_while_deletion_above)
 };
 
 // The regions neither side has taken.
@@ -268,6 +275,15 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
         front.take_scores(all, scores, 0);
         back.take_scores(all, swapped, 0);
     }
+    // The black image gives the targets about what the full image does: the language prior says them (a word the
+    // answer's prefix predicts). Every removal from the full image then leaves an image that says them and a
+    // deletion image (the removed regions alone, nearly black) that says them too, so the back side's gains are
+    // ties and its choices arbitrary, yet they decide the deletion curve's second half: it stays at the prior
+    // unless the regions kept visible longest are the counter-evidence (the other objects), which only a front
+    // grown on necessity finds. The front orders every region then, as exact does (BENCHMARKS.md, "Search").
+    const bool prior_says = params.shortlist.prior_margin > 0.0f &&
+                            std::fabs(full.ins_mean - empty.ins_mean) < params.shortlist.prior_margin;
+    if (prior_says) front.stall_while_deletion_above(0.5f * full.ins_mean);
     subset taken(n, 0);
     std::vector<int32_t> order_front, order_back;
     std::vector<subset_score> log_front, log_back;
@@ -291,7 +307,7 @@ void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vect
         const bool rescreen = step == 0 || (step < params.shortlist.rescreen_first ||
                                            (params.shortlist.rescreen_every > 0 && step % params.shortlist.rescreen_every == 0));
         if (!step_side(front, step, rescreen, order_front, log_front) ||
-            (open.size() > 2 && !step_side(back, step, rescreen, order_back, log_back))) {
+            (!prior_says && open.size() > 2 && !step_side(back, step, rescreen, order_back, log_back))) {
             ex.is_complete = false;
             break;
         }
