@@ -654,6 +654,18 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     EXPECT_TRUE(j["lambda1"].is_number());
     EXPECT_TRUE(j["lambda2"].is_number());
     EXPECT_EQ(j["sub-region_number"].get<int>(), 12);
+    // float parameters are written as the decimal they were given (0.1, not 0.10000000149011612) and read back
+    // as the same float
+    rec.request.params.lambda2 = 0.7f;
+    rec.request.params.shortlist.stall_room = 1.0f / 3.0f;
+    const nlohmann::ordered_json given = eagle::to_json(rec);
+    const std::string text = given.dump();
+    for (const char * written : {"\"lambda2\":0.7,", "\"shortlist_tolerance\":0.001,", "\"shortlist_rescreen_loss\":0.01,",
+                                 "\"shortlist_prior_margin\":0.1,", "\"shortlist_stall_room\":0.33333334,"}) {
+        EXPECT_NE(text.find(written), std::string::npos) << written;
+    }
+    EXPECT_EQ(given["search"]["shortlist_stall_room"].get<float>(), 1.0f / 3.0f);
+    EXPECT_EQ(given["search"]["shortlist_prior_margin"].get<float>(), rec.request.params.shortlist.prior_margin);
 
     const std::string npy = std::string(EAGLE_TEST_TMP_DIR) + "/regions.npy";
     std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <string>
 
 namespace eagle {
@@ -18,6 +20,19 @@ namespace eagle {
 namespace {
 
 using ordered_json = nlohmann::ordered_json;
+
+// A parameter given as a decimal (0.1) is a float here; widened to a double it would be written
+// 0.10000000149011612. The shortest decimal that reads back as the same float is the one the user gave, and
+// reading the file back into a float gives the same parameter.
+double as_decimal(float value) {
+    char text[32];
+    const auto printed = std::to_chars(text, text + sizeof text, value);
+    double out = value;
+    if (std::isfinite(value) && printed.ec == std::errc{}) {
+        std::from_chars(text, printed.ptr, out);
+    }
+    return out;
+}
 
 
 // everything needed to repeat the run: versions, model, engine, image, prompt, answer and target choices,
@@ -274,8 +289,8 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
     j["insertion_word_score"] = ex.insertion_word_score;
     j["deletion_word_score"]  = ex.deletion_word_score;
     j["region_area"]          = ex.region_area;
-    j["lambda1"]              = params.lambda1;
-    j["lambda2"]              = params.lambda2;
+    j["lambda1"]              = as_decimal(params.lambda1);
+    j["lambda2"]              = as_decimal(params.lambda2);
     j["sub-region_number"]    = ex.n_regions;
     j["org_score"]            = ex.org_score;
     j["baseline_score"]       = ex.baseline_score;
@@ -314,24 +329,24 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"pending_samples", params.efficient.pending_samples},
                    {"update_step", params.efficient.update_step},
                    {"lazy_batch", params.lazy.batch},
-                   {"lazy_epsilon", params.lazy.epsilon},
+                   {"lazy_epsilon", as_decimal(params.lazy.epsilon)},
                    {"shortlist_top", params.shortlist.n_top},
                    {"shortlist_rounds", params.shortlist.max_rounds},
                    {"shortlist_neighbours", params.shortlist.use_neighbours},
                    {"shortlist_max_neighbours", params.shortlist.max_neighbours},
-                   {"shortlist_tolerance", params.shortlist.tolerance},
-                   {"shortlist_rescreen_loss", params.shortlist.rescreen_loss},
+                   {"shortlist_tolerance", as_decimal(params.shortlist.tolerance)},
+                   {"shortlist_rescreen_loss", as_decimal(params.shortlist.rescreen_loss)},
                    {"shortlist_rescreen_every", params.shortlist.rescreen_every},
                    {"shortlist_rescreen_first", params.shortlist.rescreen_first},
-                   {"shortlist_saturation", params.shortlist.saturation},
-                   {"shortlist_stall_room", params.shortlist.stall_room},
+                   {"shortlist_saturation", as_decimal(params.shortlist.saturation)},
+                   {"shortlist_stall_room", as_decimal(params.shortlist.stall_room)},
                    {"shortlist_stall_backoff", params.shortlist.stall_backoff},
                    {"shortlist_back_neighbours", params.shortlist.back_neighbours},
                    {"shortlist_back_rescreen", params.shortlist.back_rescreen},
-                   {"shortlist_prior_margin", params.shortlist.prior_margin},
+                   {"shortlist_prior_margin", as_decimal(params.shortlist.prior_margin)},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
-                   {"stop_fraction", params.budget.stop_fraction}};
+                   {"stop_fraction", as_decimal(params.budget.stop_fraction)}};
     const int64_t n = ex.n_regions;
     j["n_evaluations"] = ex.n_evaluations;
     j["n_evaluations_exact"] = n * (n + 1); // what the reference greedy costs, for comparison
