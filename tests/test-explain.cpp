@@ -654,18 +654,26 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     EXPECT_TRUE(j["lambda1"].is_number());
     EXPECT_TRUE(j["lambda2"].is_number());
     EXPECT_EQ(j["sub-region_number"].get<int>(), 12);
-    // float parameters are written as the decimal they were given (0.1, not 0.10000000149011612) and read back
-    // as the same float
-    rec.request.params.lambda2 = 0.7f;
-    rec.request.params.shortlist.stall_room = 1.0f / 3.0f;
-    const nlohmann::ordered_json given = eagle::to_json(rec);
-    const std::string text = given.dump();
-    for (const char * written : {"\"lambda2\":0.7,", "\"shortlist_tolerance\":0.001,", "\"shortlist_rescreen_loss\":0.01,",
-                                 "\"shortlist_prior_margin\":0.1,", "\"shortlist_stall_room\":0.33333334,"}) {
+    // float parameters are written as the decimal they were given (0.1, not 0.10000000149011612; the text checks
+    // fail with a plain float-to-double widening) and read back from the text as the same float
+    eagle::explain_params & given_params = rec.request.params;
+    given_params.lambda1 = 0.3f;
+    given_params.lambda2 = 0.7f;
+    given_params.lazy.epsilon = 0.05f;
+    given_params.shortlist.saturation = 0.9f;
+    given_params.shortlist.stall_room = 1.0f / 3.0f;
+    given_params.budget.stop_fraction = 0.6f;
+    const std::string text = eagle::to_json(rec).dump();
+    for (const char * written : {"\"lambda1\":0.3,", "\"lambda2\":0.7,", "\"lazy_epsilon\":0.05,", "\"shortlist_tolerance\":0.001,",
+                                 "\"shortlist_rescreen_loss\":0.01,", "\"shortlist_saturation\":0.9,",
+                                 "\"shortlist_stall_room\":0.33333334,", "\"shortlist_prior_margin\":0.1,", "\"stop_fraction\":0.6}"}) {
         EXPECT_NE(text.find(written), std::string::npos) << written;
     }
-    EXPECT_EQ(given["search"]["shortlist_stall_room"].get<float>(), 1.0f / 3.0f);
-    EXPECT_EQ(given["search"]["shortlist_prior_margin"].get<float>(), rec.request.params.shortlist.prior_margin);
+    const nlohmann::json read_back = nlohmann::json::parse(text);
+    EXPECT_EQ(read_back["lambda2"].get<float>(), given_params.lambda2);
+    EXPECT_EQ(read_back["search"]["shortlist_stall_room"].get<float>(), given_params.shortlist.stall_room);
+    EXPECT_EQ(read_back["search"]["shortlist_prior_margin"].get<float>(), given_params.shortlist.prior_margin);
+    EXPECT_EQ(read_back["search"]["stop_fraction"].get<float>(), given_params.budget.stop_fraction);
 
     const std::string npy = std::string(EAGLE_TEST_TMP_DIR) + "/regions.npy";
     std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
