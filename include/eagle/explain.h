@@ -95,8 +95,9 @@ struct explain_params {
                                         // next waits 2^(k-1) - 1 steps; one that finds a gain resets the count
         bool    back_neighbours = false; // two-sided: the back side also re-evaluates its last choice's neighbours
         bool    back_rescreen  = true;  // two-sided: the back side also re-evaluates all on a loss (rescreen_loss). Off
-                                        // saves a fifth of a caption's evaluations at the same AUCs, but loses
-                                        // word-level deletion: those re-screens keep object parts apart (BENCHMARKS.md)
+                                        // saves 12-20% of a caption's evaluations, but on fresh scenes loses deletion
+                                        // at caption and word level: those re-screens keep object parts apart
+                                        // (BENCHMARKS.md, "Search")
         float   prior_margin   = 0.1f;  // >= 0, two-sided: when the black image gives the targets a mean probability
                                         // within this of the full image's (the language prior says them), the back
                                         // side's removals cannot be told apart: the front alone orders every region,
