@@ -25,7 +25,7 @@ void add_explain_options(CLI::App & app, explain_options & o) {
     app.add_option("--method", rq.method, alternatives(method_names()))->capture_default_str();
     app.add_option("--search", o.search, "EAGLE's search: " + alternatives(search_mode_names()) +
                    " (shortlist, two-sided: within 0.9% of the exact greedy's insertion AUC and 4.5% of its deletion AUC for captions at 13-19% of its "
-                   "evaluations, single words up to 1.22x its deletion AUC; efficient, the reference's variant: within 0.9% and 1.1% at 35%, words up to "
+                   "evaluations, single words up to 1.13x its deletion AUC; efficient, the reference's variant: within 0.9% and 1.1% at 35%, words up to "
                    "1.33x; lazy and the one-sided shortlist: less faithful; BENCHMARKS.md)")->capture_default_str();
     app.add_option("--seed", p.sampling.seed, "seed of the random, rise and lime baselines")->capture_default_str();
     app.add_option("--samples", p.sampling.n_samples, "masked images sampled by rise and lime")->capture_default_str();
@@ -81,7 +81,8 @@ void add_search_options(CLI::App & app, explain_params & p) {
                    "shortlist search: re-evaluate every region when none on the shortlist gains while F is below F(all regions) by more than this share of its range (0 = off)")
         ->capture_default_str();
     app.add_option("--shortlist-stall-backoff", p.shortlist.stall_backoff,
-                   "shortlist search: after k stall re-screens in a row that found no gain, wait 2^(k-1) - 1 steps before the next")
+                   "shortlist search: after k stall re-screens in a row that found no gain, wait 2^(k-1) - 1 steps before the next "
+                   "(when the language prior says the targets, --shortlist-prior-margin: re-screens that kept the shortlist's choice)")
         ->capture_default_str();
     app.add_option("--shortlist-back-neighbours", p.shortlist.back_neighbours,
                    "two-sided shortlist search: the back side also re-evaluates the regions touching its last removal")

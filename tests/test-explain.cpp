@@ -545,6 +545,51 @@ TEST(search, two_sided_stall_rule_under_the_prior_looks_at_the_deletion_image) {
     EXPECT_FALSE(completes(stalled.order[1])) << stalled.order[1]; // the case the rule is for
 }
 
+// The stall rule under the prior needs a full re-screen at every step while the deletion image still says the word,
+// even though none of them finds a gain above the tolerance. The word's evidence is redundant, in six parts: the
+// image without the front's regions says it while any part is visible, and the counter-evidence X is what lowers it
+// then. What tells the parts apart from background is tiny: the deletion image's probability falls by EPS per part
+// of a chain P1, P2, ... hidden in order, and by less than EPS for each of the decoys (background). Hiding P(k+1)
+// gains only once P1..Pk are hidden, so its last-known gain is 0 until a re-screen finds it, and the decoys lead
+// the shortlist. Exact hides the six parts first. The stall backoff, meant for a caption's plateau, counted every
+// one of these re-screens as fruitless (EPS is below the tolerance), skipped the third in a row and put decoys
+// between the parts (0, 2, decoy, 4, decoy, decoy), keeping the deletion curve at the prior for longer; under the
+// prior a re-screen that changed the shortlist's choice is not fruitless.
+TEST(search, two_sided_stall_rule_under_the_prior_rescreens_every_step_until_the_word_is_gone) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    constexpr int32_t counter = 63;
+    const std::vector<int32_t> chain = {0, 2, 4, 6, 16, 18}; // no two touching, so no neighbour rule finds them
+    constexpr double eps = 2e-4;                            // below the tolerance (1e-3)
+    auto chain_scorer = [&] {
+        return analytic_scorer(regions, 1, [chain](int32_t, const std::vector<double> & kept) {
+            double any_part = 0.0, hidden_prefix = 0.0, decoys = 0.0;
+            bool prefix = true;
+            for (int32_t part : chain) {
+                any_part = std::max(any_part, kept[part]);
+                prefix = prefix && kept[part] == 0.0;
+                hidden_prefix += prefix ? 1.0 : 0.0;
+            }
+            for (int i = 0; i < 63; ++i) {
+                if (std::find(chain.begin(), chain.end(), i) == chain.end()) decoys += (1.0 - kept[i]) * eps * (0.5 + 0.4 * ((i * 29) % 64) / 64.0);
+            }
+            return float(1.0 - kept[counter] * (0.98 * (1.0 - any_part) + eps * hidden_prefix + decoys));
+        });
+    };
+    const std::set<int32_t> parts(chain.begin(), chain.end());
+    analytic_scorer exact_scorer = chain_scorer(), default_scorer = chain_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 1), regions, with_mode(eagle::search_mode::exact));
+    ASSERT_EQ(std::set<int32_t>(exact.order.begin(), exact.order.begin() + 6), parts);
+    ASSERT_LT(exact.deletion_score[5], 0.1f);
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    ASSERT_TRUE(p.shortlist.stall_backoff);
+    ASSERT_GT(p.shortlist.prior_margin, 0.0f);
+    const eagle::explanation ex = eagle::explain(default_scorer, dummy_request(80, 80, 1), regions, p);
+    EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + 6), std::vector<int32_t>(exact.order.begin(), exact.order.begin() + 6));
+    EXPECT_NEAR(ex.deletion_score[5], exact.deletion_score[5], 1e-6);
+    EXPECT_EQ(ex.order.back(), counter);
+    EXPECT_LT(ex.n_evaluations * 2, exact.n_evaluations) << ex.n_evaluations << " vs " << exact.n_evaluations;
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);

@@ -50,7 +50,7 @@ struct explain_params {
     attribution_method method = attribution_method::eagle;
     // shortlist (two-sided by default): measured within 0.9% of the exact greedy's insertion AUC and, for captions,
     // 4.5% of its deletion AUC at 13-19% of its evaluations, half of the efficient search's; single words on fresh
-    // scenes: deletion AUC up to 1.22x exact's (efficient up to 1.33x) (BENCHMARKS.md, "Search")
+    // scenes: deletion AUC up to 1.13x exact's (efficient up to 1.33x) (BENCHMARKS.md, "Search")
     search_mode mode = search_mode::shortlist;
 
     // exact, lazy and one-sided shortlist search: the regions after the budget are ordered by their last known
@@ -92,7 +92,8 @@ struct explain_params {
         float   stall_room     = 0.25f;  // >= 0: re-evaluate all when no shortlisted region gains (< tolerance) while F
                                         // is still below F(all regions) by more than this share of F's range (0 = off)
         bool    stall_backoff  = true;  // after k such re-screens in a row that found no gain either (a plateau), the
-                                        // next waits 2^(k-1) - 1 steps; one that finds a gain resets the count
+                                        // next waits 2^(k-1) - 1 steps; one that finds a gain resets the count. Under
+                                        // the prior_margin rule, where all gains are tiny: one that kept the choice
         bool    back_neighbours = false; // two-sided: the back side also re-evaluates its last choice's neighbours
         bool    back_rescreen  = true;  // two-sided: the back side also re-evaluates all on a loss (rescreen_loss). Off
                                         // saves 12-20% of a caption's evaluations, but on fresh scenes loses deletion

@@ -147,6 +147,7 @@ public:
             for (int32_t u : open) {
                 if (fresh_at_[u] != step) rest.push_back(u);
             }
+            const int32_t shortlisted = chosen;
             evaluate_now(rest, step);
             chosen = best_fresh(open, step);
             // nothing gained after all: a plateau, where no single region moves F (a caption whose objects are all
@@ -154,7 +155,11 @@ public:
             // such re-screen in a row the next one waits 2^(k-1) - 1 steps (0, 1, 3, 7, ...): the second in a
             // row still comes at once (a word's object in three parts needs two fruitless-looking steps), until
             // one finds a gain again.
-            if (params_.stall_backoff && gain_[chosen] < params_.tolerance) {
+            // When the language prior says the targets (stall_while_deletion_above) every gain is below the
+            // tolerance by nature, and exact's choices among them are what take the deletion image down: there a
+            // re-screen is fruitless only if it kept the shortlist's choice (BENCHMARKS.md, "Search")
+            const bool fruitless = stall_deletion_above_ >= 0.0f ? chosen == shortlisted : gain_[chosen] < params_.tolerance;
+            if (params_.stall_backoff && fruitless) {
                 next_stall_step_ = step + (1 << std::min(n_fruitless_stalls_, 16));
                 ++n_fruitless_stalls_;
             } else {
