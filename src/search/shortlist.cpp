@@ -158,7 +158,7 @@ public:
             // When the language prior says the targets (stall_while_deletion_above) every gain is below the
             // tolerance by nature, and exact's choices among them are what take the deletion image down: there a
             // re-screen is fruitless only if it kept the shortlist's choice (BENCHMARKS.md, "Search")
-            const bool fruitless = stall_deletion_above_ >= 0.0f ? chosen == shortlisted : gain_[chosen] < params_.tolerance;
+            const bool fruitless = under_prior() ? chosen == shortlisted : gain_[chosen] < params_.tolerance;
             if (params_.stall_backoff && fruitless) {
                 next_stall_step_ = step + (1 << std::min(n_fruitless_stalls_, 16));
                 ++n_fruitless_stalls_;
@@ -203,9 +203,12 @@ public:
     const subset & base() const { return base_; }
 
 private:
+    // stall_while_deletion_above was called: the language prior says the targets
+    bool under_prior() const { return stall_deletion_above_ >= 0.0f; }
+
     bool stalled(float best_gain) const {
         if (params_.stall_room <= 0.0f || best_gain >= params_.tolerance) return false;
-        if (stall_deletion_above_ >= 0.0f && current_.del_mean > stall_deletion_above_) return true;
+        if (under_prior() && current_.del_mean > stall_deletion_above_) return true;
         const float span = std::fabs(f_full_ - f_start_);
         return span > 0.0f && f_full_ - f_current_ > params_.stall_room * span;
     }
