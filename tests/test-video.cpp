@@ -16,10 +16,12 @@ constexpr int k_n_frames = 12;
 // frame i: a colour no other frame comes near, even after JPEG (RGB order)
 std::array<int, 3> frame_colour(int i) { return {20 * i, 240 - 20 * i, (i % 2) * 200 + 20}; }
 
-std::string write_test_video() {
+// `name`: each test its own file, since ctest runs the tests of this file side by side (one writing the video
+// while the other read it failed as "not a format OpenCV's readers know")
+std::string write_test_video(const std::string & name) {
     const std::string dir = std::string(EAGLE_TEST_TMP_DIR) + "/video";
     std::filesystem::create_directories(dir);
-    const std::string path = dir + "/colours.avi";
+    const std::string path = dir + "/" + name + ".avi";
     cv::VideoWriter writer(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, cv::Size(64, 48));
     EXPECT_TRUE(writer.isOpened());
     for (int i = 0; i < k_n_frames; ++i) {
@@ -30,7 +32,7 @@ std::string write_test_video() {
 }
 
 TEST(video, frames_are_evenly_spaced_and_in_rgb) {
-    const std::string path = write_test_video();
+    const std::string path = write_test_video("colours");
     for (int32_t n : {1, 3, 4, k_n_frames}) {
         std::vector<int32_t> indices;
         const std::vector<eagle::image_rgb8> frames = eagle::read_video_frames(path, n, &indices);
@@ -52,7 +54,7 @@ TEST(video, frames_are_evenly_spaced_and_in_rgb) {
 }
 
 TEST(video, bad_inputs_name_the_value) {
-    const std::string path = write_test_video();
+    const std::string path = write_test_video("colours-for-bad-inputs");
     auto message = [&](const std::string & file, int32_t n, eagle::errc code) {
         try {
             eagle::read_video_frames(file, n);
