@@ -54,8 +54,15 @@ void add_search_options(CLI::App & app, explain_params & p) {
     app.add_option("--update-step", p.efficient.update_step, "efficient search: full re-sort period")->capture_default_str();
     app.add_option("--lazy-batch", p.lazy.batch, "lazy search: candidates re-evaluated per round")->capture_default_str();
     app.add_option("--lazy-epsilon", p.lazy.epsilon, "lazy search: accept a fresh gain within epsilon")->capture_default_str();
-    app.add_option("--shortlist-top", p.shortlist.n_top, "shortlist search: stale candidates re-evaluated per round")
+    app.add_option("--shortlist-top", p.shortlist.n_top,
+                   "shortlist search: stale candidates re-evaluated per round, the highest (predicted) gains")
         ->capture_default_str();
+    app.add_option("--shortlist-predict-gains", p.shortlist.predict_gains,
+                   "shortlist search: rank stale candidates by the gain their last measurement predicts now (each target's "
+                   "log-odds moved by what the base's moved since); false: by the last-known gain")->capture_default_str();
+    app.add_option("--shortlist-top-last-known", p.shortlist.n_top_last_known,
+                   "shortlist search, with --shortlist-predict-gains: also re-evaluate this many of the highest last-known gains")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--shortlist-rounds", p.shortlist.max_rounds,
                    "shortlist search: rounds per step while a stale gain beats the best fresh one (0 = as lazy)")
         ->capture_default_str();
@@ -63,12 +70,16 @@ void add_search_options(CLI::App & app, explain_params & p) {
                    "shortlist search: also re-evaluate the regions touching the last chosen one")->capture_default_str();
     app.add_option("--shortlist-max-neighbours", p.shortlist.max_neighbours,
                    "shortlist search: of the regions touching the last chosen one, re-evaluate at most this many, the "
-                   "highest last-known gains first (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+                   "highest (predicted) gains first (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--shortlist-tolerance", p.shortlist.tolerance,
                    "shortlist search: gains closer than this count as equal (further rounds, neighbours)")->capture_default_str();
     app.add_option("--shortlist-rescreen-loss", p.shortlist.rescreen_loss,
                    "shortlist search: re-evaluate every region when the best fresh gain is below minus this (0 = never)")
         ->capture_default_str();
+    app.add_option("--shortlist-rescreen-predicted", p.shortlist.rescreen_predicted,
+                   "shortlist search: a re-evaluation of every region on a loss or a stall first scores this many, the highest "
+                   "(predicted) gains, and the rest only when none of them ends the loss or stall (0 = all at once)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--shortlist-rescreen", p.shortlist.rescreen_every,
                    "shortlist search: re-evaluate every remaining region every k steps (0 = never)")->capture_default_str();
     app.add_option("--shortlist-rescreen-first", p.shortlist.rescreen_first,

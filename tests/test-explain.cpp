@@ -41,6 +41,9 @@ eagle::explain_params with_mode(eagle::search_mode mode) {
 eagle::explain_params one_sided_shortlist() {
     eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
     p.shortlist.two_sided = false;
+    p.shortlist.n_top = 2;
+    p.shortlist.predict_gains = false; // last-known gains, all re-screens at once
+    p.shortlist.rescreen_predicted = 0;
     p.shortlist.max_rounds = 2;
     p.shortlist.stall_room = 0.0f;
     return p;
@@ -590,6 +593,46 @@ TEST(search, two_sided_stall_rule_under_the_prior_rescreens_every_step_until_the
     EXPECT_LT(ex.n_evaluations * 2, exact.n_evaluations) << ex.n_evaluations << " vs " << exact.n_evaluations;
 }
 
+// An objective additive in log-odds, as a VLM's evidence roughly is: each of two targets is a logistic function of
+// the sum of its own group's regions (16 regions each, the second part of a group moving its target far more than
+// the first once that is visible, and nothing once the target is certain), plus a faint term for every region.
+// Gains last measured at an earlier step then say little (the first part's gain under-states the second's, and a
+// certain target's parts keep their old gains), while the predicted gains (shortlist_params::predict_gains) are
+// exact here: the shortlist search then takes exact's order at every step, and without them it does not.
+TEST(search, shortlist_with_predicted_gains_equals_exact_on_log_odds_additive_objectives) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    auto logistic_scorer = [&] {
+        return analytic_scorer(regions, 2, [](int32_t t, const std::vector<double> & kept) {
+            double log_odds = t == 0 ? -7.0 : -6.0;
+            for (int i = 0; i < 64; ++i) {
+                const bool own = t == 0 ? i % 4 == 0 : i % 4 == 1; // each group spread over the grid
+                log_odds += kept[i] * (own ? 1.2 + 0.013 * i : 0.01 + 0.0002 * ((i * 29) % 64));
+            }
+            return float(1.0 / (1.0 + std::exp(-log_odds)));
+        });
+    };
+    analytic_scorer exact_scorer = logistic_scorer();
+    const eagle::explanation exact = eagle::explain(exact_scorer, dummy_request(80, 80, 2), regions, with_mode(eagle::search_mode::exact));
+    for (bool two_sided : {false, true}) {
+        SCOPED_TRACE(two_sided ? "two-sided" : "one-sided");
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.two_sided = two_sided;
+        ASSERT_TRUE(p.shortlist.predict_gains);
+        analytic_scorer predicting = logistic_scorer(), last_known = logistic_scorer();
+        const eagle::explanation ex = eagle::explain(predicting, dummy_request(80, 80, 2), regions, p);
+        // the two groups' regions, where the gains are not ties of the faint term (the two-sided search's front
+        // reaches that far before the sides meet; its back grows from the other end by its own rule)
+        const size_t n_front = 32;
+        EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + std::ptrdiff_t(n_front)),
+                  std::vector<int32_t>(exact.order.begin(), exact.order.begin() + std::ptrdiff_t(n_front)));
+        EXPECT_LT(ex.n_evaluations * 3, exact.n_evaluations) << ex.n_evaluations << " vs exact " << exact.n_evaluations;
+        p.shortlist.predict_gains = false;
+        const eagle::explanation stale = eagle::explain(last_known, dummy_request(80, 80, 2), regions, p);
+        EXPECT_NE(std::vector<int32_t>(stale.order.begin(), stale.order.begin() + std::ptrdiff_t(n_front)),
+                  std::vector<int32_t>(exact.order.begin(), exact.order.begin() + std::ptrdiff_t(n_front)));
+    }
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -920,12 +963,15 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_EQ(p.budget.stop_fraction, 0.0f);
     EXPECT_EQ(p.lazy.batch, 8);
     EXPECT_EQ(p.lazy.epsilon, 0.0f);
-    EXPECT_EQ(p.shortlist.n_top, 2);
+    EXPECT_EQ(p.shortlist.n_top, 1);
+    EXPECT_TRUE(p.shortlist.predict_gains);
+    EXPECT_EQ(p.shortlist.n_top_last_known, 1);
     EXPECT_EQ(p.shortlist.max_rounds, 1);
     EXPECT_TRUE(p.shortlist.use_neighbours);
     EXPECT_EQ(p.shortlist.max_neighbours, 0);
     EXPECT_EQ(p.shortlist.tolerance, 1e-3f);
     EXPECT_EQ(p.shortlist.rescreen_loss, 0.01f);
+    EXPECT_EQ(p.shortlist.rescreen_predicted, 8);
     EXPECT_EQ(p.shortlist.rescreen_every, 0);
     EXPECT_EQ(p.shortlist.rescreen_first, 1);
     EXPECT_EQ(p.shortlist.saturation, 1.0f);
@@ -993,6 +1039,8 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.max_rounds", [](eagle::explain_params & p) { p.shortlist.max_rounds = -1; }},
         {"shortlist.rescreen_every", [](eagle::explain_params & p) { p.shortlist.rescreen_every = -2; }},
         {"shortlist.rescreen_first", [](eagle::explain_params & p) { p.shortlist.rescreen_first = 0; }},
+        {"shortlist.rescreen_predicted", [](eagle::explain_params & p) { p.shortlist.rescreen_predicted = -1; }},
+        {"shortlist.n_top_last_known", [](eagle::explain_params & p) { p.shortlist.n_top_last_known = -1; }},
         {"shortlist.saturation", [](eagle::explain_params & p) { p.shortlist.saturation = 0.0f; }},
         {"shortlist.tolerance", [](eagle::explain_params & p) { p.shortlist.tolerance = -1e-3f; }},
         {"shortlist.rescreen_loss", [](eagle::explain_params & p) { p.shortlist.rescreen_loss = -0.5f; }},

@@ -69,22 +69,32 @@ struct explain_params {
     } lazy;
 
     // shortlist search: the first rescreen_first steps (step 0 at least) score every region, as exact does; each
-    // later step re-evaluates only the n_top regions with the highest last-known gains (more rounds, up to
-    // max_rounds, while a stale gain beats the best fresh one by more than `tolerance`) and, when the last chosen
-    // region moved the objective by at least `tolerance`, the regions touching it, whose gains change most (parts
-    // of one object gain together). When every fresh gain is a loss larger than rescreen_loss, the shortlist is
-    // stale: all remaining regions are re-evaluated at that step (on the two-sided search's back side only with
-    // back_rescreen). Once the insertion and deletion curves have covered `saturation` of their range (empty to
-    // full image), the rest is ordered by the last known gain and flagged unranked.
+    // later step re-evaluates only a shortlist: the n_top regions with the highest predicted gains and the
+    // n_top_last_known with the highest last-known gains (predict_gains; without it the n_top highest last-known
+    // gains), more rounds up to max_rounds while a stale gain beats the best fresh one by more than `tolerance`,
+    // and, when the last chosen region moved the objective by at least `tolerance`, the regions touching it, whose
+    // gains change most (parts of one object gain together). When every fresh gain is a loss larger than
+    // rescreen_loss, the shortlist is stale: the remaining regions are re-evaluated at that step (rescreen_predicted
+    // of them first; on the two-sided search's back side only with back_rescreen). Once the insertion and deletion
+    // curves have covered `saturation` of their range (empty to full image), the rest is ordered by the last known
+    // gain and flagged unranked.
     struct shortlist_params {
         // the defaults are the best of the settings measured against exact (BENCHMARKS.md, "Search"); the
         // one-sided search measured there is two_sided = false, max_rounds = 2, stall_room = 0
-        int32_t n_top          = 2;     // stale candidates re-evaluated per round (one scorer batch)
+        int32_t n_top          = 1;     // stale candidates re-evaluated per round (one scorer batch)
+        bool    predict_gains  = true;  // rank stale candidates by the gain their last measurement predicts now: each
+                                        // target's log-odds on it moved by what the base's moved since (exact when
+                                        // regions add to the log-odds; no evaluation); false: by the last-known gain
+        int32_t n_top_last_known = 1;   // >= 0, with predict_gains: also re-evaluate this many of the highest
+                                        // last-known gains (exact where gains add up in probability instead)
         int32_t max_rounds     = 1;     // rounds per step (0 = until no stale gain beats the best fresh: lazy)
         bool    use_neighbours = true;  // also re-evaluate the regions adjacent to the last chosen one
-        int32_t max_neighbours = 0;     // >= 0: of those, at most this many, the highest last-known gains first (0 = all)
+        int32_t max_neighbours = 0;     // >= 0: of those, at most this many, the highest (predicted) gains first (0 = all)
         float   tolerance      = 1e-3f; // >= 0: gains closer than this count as equal (rounds, neighbours)
         float   rescreen_loss  = 0.01f; // >= 0: re-evaluate all when the best fresh gain is below -rescreen_loss (0 = never)
+        int32_t rescreen_predicted = 8; // >= 0: such a re-evaluation (a loss, or a stall below) first scores this
+                                        // many regions, the highest (predicted) gains, and the rest only when none of
+                                        // them ends the loss or the stall (0 = all at once)
         int32_t rescreen_every = 0;     // every k steps re-evaluate all remaining regions (0 = never)
         int32_t rescreen_first = 1;     // >= 1: the first k steps re-evaluate all remaining regions, as exact does
                                         // (the deletion curve is decided by the first regions)

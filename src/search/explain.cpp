@@ -152,6 +152,12 @@ void check_params(const explain_params & params) {
     if (params.shortlist.rescreen_every < 0) {
         fail("shortlist.rescreen_every", std::to_string(params.shortlist.rescreen_every), ">= 0");
     }
+    if (params.shortlist.n_top_last_known < 0) {
+        fail("shortlist.n_top_last_known", std::to_string(params.shortlist.n_top_last_known), ">= 0");
+    }
+    if (params.shortlist.rescreen_predicted < 0) {
+        fail("shortlist.rescreen_predicted", std::to_string(params.shortlist.rescreen_predicted), ">= 0 (0 = all at once)");
+    }
     if (params.shortlist.rescreen_first < 1) {
         fail("shortlist.rescreen_first", std::to_string(params.shortlist.rescreen_first), ">= 1");
     }

@@ -7,10 +7,17 @@
 // one part is visible or removed (the objective is not submodular there, so a stale gain under-estimates
 // them, which is where the lazy greedy loses). The flat tail: once both curves have covered nearly all of
 // their range, the order of the rest hardly changes either AUC.
+// Which stale candidates count as contenders (predict_gains): not by the gain last measured, but by the gain that
+// measurement predicts now. A VLM's evidence adds up in log-odds, not in probability: the second part of an
+// object moves a word little while the first is missing and a lot once it is there, and nothing once the word is
+// certain. So each target's log-odds on the candidate's image, as last measured, is moved by as much as the
+// base's log-odds moved since; the prediction is exact when every region adds a fixed amount to each target's
+// log-odds, and it costs no evaluation.
 #include "search-internal.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <numeric>
 
@@ -55,6 +62,14 @@ float covered(float value, float at_start, float at_end) {
     return std::fabs(range) < 1e-6f ? 1.0f : (value - at_start) / range;
 }
 
+// log-odds of a probability, kept finite (a probability of 0 or 1 in float32 is a rounded one)
+float log_odds(float p) {
+    p = std::min(std::max(p, 1e-6f), 1.0f - 1e-6f);
+    return std::log(p / (1.0f - p));
+}
+
+float from_log_odds(float l) { return 1.0f / (1.0f + std::exp(-l)); }
+
 } // namespace
 
 namespace {
@@ -65,10 +80,10 @@ namespace {
 // chosen is the one whose removal hurts F least. The other side's regions are taken out of `open`.
 class shortlist_side {
 public:
-    shortlist_side(subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
-                   const explain_params::shortlist_params & params, int32_t n, bool toward_full, const subset_score & start,
-                   float f_full = 0.0f)
-        : eval_(eval), adjacent_(adjacent), params_(params), toward_full_(toward_full), f_full_(f_full), f_start_(start.objective), base_(n, toward_full ? 0 : 1),
+    shortlist_side(subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent, const explain_params & params,
+                   int32_t n, bool toward_full, const subset_score & start, float f_full = 0.0f)
+        : eval_(eval), adjacent_(adjacent), params_(params.shortlist), lambda1_(params.lambda1), lambda2_(params.lambda2),
+          toward_full_(toward_full), f_full_(f_full), f_start_(start.objective), base_(n, toward_full ? 0 : 1),
           gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), f_current_(start.objective),
           current_(start), before_last_(start) {}
 
@@ -89,6 +104,7 @@ public:
     }
     // scores already measured (the two sides' first screening shares its masks)
     void take_scores(const std::vector<int32_t> & regions, const std::vector<subset_score> & scores, int32_t step) {
+        begin_step(step);
         for (size_t i = 0; i < regions.size(); ++i) {
             gain_[regions[i]] = scores[i].objective - f_current_;
             fresh_at_[regions[i]] = step;
@@ -99,41 +115,50 @@ public:
     // One step among the `open` regions: the shortlist, further rounds, the re-screen on a loss; returns the chosen
     // region (not yet taken).
     int32_t choose(const std::vector<int32_t> & open, int32_t step, bool rescreen) {
+        begin_step(step);
         float best_known = -std::numeric_limits<float>::infinity(); // before this step's evaluations
         for (int32_t u : open) best_known = std::max(best_known, gain_[u]);
         if (rescreen) {
-            std::vector<int32_t> stale;
-            for (int32_t u : open) {
-                if (fresh_at_[u] != step) stale.push_back(u);
-            }
-            evaluate_now(stale, step);
+            evaluate_now(stale_at(open, step), step);
         } else {
-            // the contenders by last-known gain (the lower id on ties), then the last choice's neighbours (at most
-            // max_neighbours of them, the highest last-known gains)
+            // the contenders by (predicted) gain (the lower id on ties) and, with predicted gains, the
+            // n_top_last_known best by last-known gain too (exact where gains add up in probability, not in
+            // log-odds), then the last choice's neighbours (at most max_neighbours of them, the highest (predicted)
+            // gains)
             std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
+            if (params_.predict_gains) {
+                std::vector<std::pair<int32_t, float>> known;
+                for (int32_t u : open) known.emplace_back(u, gain_[u]);
+                std::vector<int32_t> top = rank_by(known);
+                top.resize(std::min(top.size(), size_t(params_.n_top_last_known)));
+                for (int32_t u : top) {
+                    if (std::find(first_round.begin(), first_round.end(), u) == first_round.end()) first_round.push_back(u);
+                }
+            }
             const bool moved = last_chosen_ >= 0 && last_choice_moved();
             const bool neighbours = params_.use_neighbours && (toward_full_ || params_.back_neighbours);
             std::vector<std::pair<int32_t, float>> touching; // open, not shortlisted already
             for (int32_t v : moved && neighbours ? adjacent_[last_chosen_] : std::vector<int32_t>{}) {
                 if (std::find(open.begin(), open.end(), v) != open.end() &&
                     std::find(first_round.begin(), first_round.end(), v) == first_round.end()) {
-                    touching.emplace_back(v, gain_[v]);
+                    touching.emplace_back(v, contender_gain(v));
                 }
             }
             if (params_.max_neighbours > 0 && touching.size() > size_t(params_.max_neighbours)) {
-                std::vector<int32_t> kept = rank_by(touching); // the highest last-known gains, kept in adjacency order
+                std::vector<int32_t> kept = rank_by(touching); // the highest (predicted) gains, kept in adjacency order
                 kept.resize(size_t(params_.max_neighbours));
                 std::erase_if(touching, [&](const auto & t) { return std::find(kept.begin(), kept.end(), t.first) == kept.end(); });
             }
             for (const auto & t : touching) first_round.push_back(t.first);
             evaluate_now(first_round, step);
         }
-        // further rounds (lazy's rule, capped): the stale candidates whose last-known gain beats the best fresh one
+        // further rounds (lazy's rule, capped): the stale candidates whose (predicted) gain beats the best fresh one
         for (int32_t round = 1; params_.max_rounds == 0 || round < params_.max_rounds; ++round) {
             const int32_t best = best_fresh(open, step);
             const std::vector<int32_t> next = top_by_gain(open, [&](int32_t u) {
-                const bool beats = params_.tolerance > 0.0f ? gain_[u] > gain_[best] + params_.tolerance
-                                                            : gain_[u] > gain_[best] || (gain_[u] == gain_[best] && u < best);
+                const float g = contender_gain(u);
+                const bool beats = params_.tolerance > 0.0f ? g > gain_[best] + params_.tolerance
+                                                            : g > gain_[best] || (g == gain_[best] && u < best);
                 return fresh_at_[u] != step && beats;
             });
             if (next.empty()) break;
@@ -143,12 +168,8 @@ public:
         if (toward_full_ && stalled(gain_[chosen]) && step >= next_stall_step_) {
             // nothing on the shortlist gains although F is still far from F(all regions): the region that
             // completes a removal (a word's object in several parts) has a stale gain near zero; look at all
-            std::vector<int32_t> rest;
-            for (int32_t u : open) {
-                if (fresh_at_[u] != step) rest.push_back(u);
-            }
             const int32_t shortlisted = chosen;
-            evaluate_now(rest, step);
+            rescreen_open(open, step, [&](int32_t u) { return gain_[u] >= params_.tolerance; });
             chosen = best_fresh(open, step);
             // nothing gained after all: a plateau, where no single region moves F (a caption whose objects are all
             // visible, F crawling toward F(all)); re-screening it every step is exact greedy's cost. After the k-th
@@ -175,11 +196,7 @@ public:
         const float expected = toward_full_ ? 0.0f : best_known;
         const bool rescreen_on_loss = params_.rescreen_loss > 0.0f && (toward_full_ || params_.back_rescreen);
         if (rescreen_on_loss && gain_[chosen] < expected - params_.rescreen_loss) {
-            std::vector<int32_t> rest;
-            for (int32_t u : open) {
-                if (fresh_at_[u] != step) rest.push_back(u);
-            }
-            evaluate_now(rest, step);
+            rescreen_open(open, step, [&](int32_t u) { return gain_[u] >= expected - params_.rescreen_loss; });
             chosen = best_fresh(open, step);
         }
         return chosen;
@@ -203,8 +220,57 @@ public:
     const subset & base() const { return base_; }
 
 private:
+    // The gain region u is expected to have at this step: fresh, the measured one; stale, with predict_gains, the
+    // gain its last measurement predicts at the current base (file comment), else the last-known gain.
+    float contender_gain(int32_t u) const {
+        if (!params_.predict_gains || fresh_at_[u] < 0 || fresh_at_[u] == step_) return gain_[u];
+        const subset_score & then = fresh_score_[u];
+        const subset_score & base_then = base_at_step_[size_t(fresh_at_[u])];
+        double f = 0.0;
+        for (size_t t = 0; t < then.ins.size(); ++t) {
+            const float ins = from_log_odds(log_odds(then.ins[t]) + log_odds(current_.ins[t]) - log_odds(base_then.ins[t]));
+            const float del = from_log_odds(log_odds(then.del[t]) + log_odds(current_.del[t]) - log_odds(base_then.del[t]));
+            f += lambda1_ * ins + lambda2_ * (1.0 - del);
+        }
+        return float(f / double(then.ins.size())) - f_current_;
+    }
+
     // stall_while_deletion_above was called: the language prior says the targets
     bool under_prior() const { return stall_deletion_above_ >= 0.0f; }
+
+    // the base's scores are what this step's candidates are measured against (contender_gain)
+    void begin_step(int32_t step) {
+        step_ = step;
+        if (base_at_step_.size() <= size_t(step)) base_at_step_.resize(size_t(step) + 1);
+        base_at_step_[size_t(step)] = current_;
+    }
+
+    std::vector<int32_t> stale_at(const std::vector<int32_t> & open, int32_t step) const {
+        std::vector<int32_t> stale;
+        for (int32_t u : open) {
+            if (fresh_at_[u] != step) stale.push_back(u);
+        }
+        return stale;
+    }
+
+    // A re-screen: every open region not measured at this step. With rescreen_predicted = m, first the m with the
+    // highest (predicted) gains, and the others only when none of those is `enough` (what the re-screen looks for:
+    // a gain at a stall, no loss after a loss).
+    template <typename Enough>
+    void rescreen_open(const std::vector<int32_t> & open, int32_t step, Enough enough) {
+        std::vector<int32_t> rest = stale_at(open, step);
+        const size_t m = size_t(params_.rescreen_predicted);
+        if (m > 0 && rest.size() > m) {
+            std::vector<std::pair<int32_t, float>> expected;
+            for (int32_t u : rest) expected.emplace_back(u, contender_gain(u));
+            rest = rank_by(expected);
+            const std::vector<int32_t> first(rest.begin(), rest.begin() + std::ptrdiff_t(m));
+            evaluate_now(first, step);
+            if (std::any_of(first.begin(), first.end(), enough)) return;
+            rest.erase(rest.begin(), rest.begin() + std::ptrdiff_t(m));
+        }
+        evaluate_now(rest, step);
+    }
 
     bool stalled(float best_gain) const {
         if (params_.stall_room <= 0.0f || best_gain >= params_.tolerance) return false;
@@ -227,7 +293,7 @@ private:
     std::vector<int32_t> top_by_gain(const std::vector<int32_t> & open, Pred keep) const {
         std::vector<std::pair<int32_t, float>> known;
         for (int32_t u : open) {
-            if (keep(u)) known.emplace_back(u, gain_[u]);
+            if (keep(u)) known.emplace_back(u, contender_gain(u));
         }
         std::vector<int32_t> top = rank_by(known);
         top.resize(std::min(top.size(), size_t(std::max(1, params_.n_top))));
@@ -237,6 +303,7 @@ private:
     subset_evaluator & eval_;
     const std::vector<std::vector<int32_t>> & adjacent_;
     const explain_params::shortlist_params & params_;
+    float lambda1_, lambda2_;              // F's weights, for predicted gains
     bool toward_full_;
     float f_full_;                         // F(all regions): what the front side grows toward
     float f_start_;                        // F of the side's starting image
@@ -250,6 +317,8 @@ private:
     int32_t next_stall_step_ = 0;          // stall_backoff: no stall re-screen before this step
     int32_t n_fruitless_stalls_ = 0;       // stall re-screens in a row that found no gain
     float stall_deletion_above_ = -1.0f;   // < 0: off (stall_while_deletion_above)
+    int32_t step_ = -1;                    // the step being chosen
+    std::vector<subset_score> base_at_step_; // the base's scores at each step (contender_gain)
 };
 
 // The regions neither side has taken.
@@ -268,8 +337,8 @@ std::vector<int32_t> open_regions(const subset & taken) {
 void search_two_sided(explanation & ex, subset_evaluator & eval, const std::vector<std::vector<int32_t>> & adjacent,
                       const explain_params & params, const progress_callback & progress, int32_t n,
                       const subset_score & full, const subset_score & empty) {
-    shortlist_side front(eval, adjacent, params.shortlist, n, true, empty, full.objective);
-    shortlist_side back(eval, adjacent, params.shortlist, n, false, full);
+    shortlist_side front(eval, adjacent, params, n, true, empty, full.objective);
+    shortlist_side back(eval, adjacent, params, n, false, full);
     std::vector<int32_t> all(n);
     std::iota(all.begin(), all.end(), 0);
     {
@@ -358,7 +427,7 @@ void search_shortlist(explanation & ex, search_log & log, subset_evaluator & eva
         ex.region_area.resize(ex.insertion_score.size());
         return;
     }
-    shortlist_side side(eval, adjacent, params, n, true, empty, full.objective);
+    shortlist_side side(eval, adjacent, all_params, n, true, empty, full.objective);
     const auto order_rest_by_gain = [&] {
         std::vector<std::pair<int32_t, float>> rest;
         for (int32_t u : log.remaining()) {
