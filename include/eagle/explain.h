@@ -48,9 +48,9 @@ struct explain_params {
     float lambda1 = 1.0f;              // weight of insight (the region set alone keeps the tokens likely)
     float lambda2 = 1.0f;              // weight of necessity (removing it makes them unlikely)
     attribution_method method = attribution_method::eagle;
-    // shortlist (two-sided by default): measured within 0.9% of the exact greedy's insertion AUC and, for captions,
-    // 4.5% of its deletion AUC at 13-19% of its evaluations, half of the efficient search's; single words on fresh
-    // scenes: deletion AUC up to 1.13x exact's (efficient up to 1.33x) (BENCHMARKS.md, "Search")
+    // shortlist (two-sided by default): measured within 0.8% of the exact greedy's insertion AUC and, for captions,
+    // 2.3% of its deletion AUC at 14-16% of its evaluations, less than half of the efficient search's; single words:
+    // deletion AUC up to 1.20x exact's (efficient up to 1.33x), on four seeds' held-out scenes (BENCHMARKS.md, "Search")
     search_mode mode = search_mode::shortlist;
 
     // exact, lazy and one-sided shortlist search: the regions after the budget are ordered by their last known
