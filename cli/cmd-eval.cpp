@@ -5,7 +5,9 @@
 //
 // A DIR is an explanation folder (explanation.json, regions.npy, labels.png), a folder of such folders (one
 // level), or the reference's layout DIR/json/*.json with DIR/npy/*.npy. A bad sample inside a folder of
-// samples is reported on stderr and skipped; a bad folder named on the command line is an error.
+// samples is reported on stderr and skipped; a bad folder named on the command line is an error. Several DIRs
+// are one set of samples (e.g. the shards of one run): their samples are taken in the order of their names, as
+// one folder lists them, so the means do not depend on how the samples were split between folders.
 //
 // The point-game map is eagle's region_attribution by default (the add_value map in float32); --map add-value
 // recomputes the reference's float16 add_value from the ranking, which can tie the top regions where float32
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 namespace eagle::cli {
@@ -204,6 +207,14 @@ int run_eval(const eval_options & o) {
     }
     if (samples.empty()) {
         throw error(errc::io, "no readable explanation among the " + std::to_string(n_skipped) + " found");
+    }
+    if (o.dirs.size() > 1) {
+        // a float sum depends on its order: shards a+d, b, c must give the numbers of the unsharded a, b, c, d
+        std::stable_sort(samples.begin(), samples.end(), [](const sample_metrics & a, const sample_metrics & b) {
+            const std::string name_a = std::filesystem::path(a.source).filename().string();
+            const std::string name_b = std::filesystem::path(b.source).filename().string();
+            return name_a != name_b ? name_a < name_b : a.source < b.source;
+        });
     }
     const eval_summary summary = summarize(samples);
     if (o.is_json) {
