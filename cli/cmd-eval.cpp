@@ -24,6 +24,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace eagle::cli {
 
@@ -210,11 +213,21 @@ int run_eval(const eval_options & o) {
     }
     if (o.dirs.size() > 1) {
         // a float sum depends on its order: shards a+d, b, c must give the numbers of the unsharded a, b, c, d
-        std::stable_sort(samples.begin(), samples.end(), [](const sample_metrics & a, const sample_metrics & b) {
-            const std::string name_a = std::filesystem::path(a.source).filename().string();
-            const std::string name_b = std::filesystem::path(b.source).filename().string();
-            return name_a != name_b ? name_a < name_b : a.source < b.source;
+        // the key of each sample: its folder's name, then its whole path (names repeat across shards' parents)
+        std::vector<std::pair<std::string, size_t>> keys;
+        keys.reserve(samples.size());
+        for (size_t i = 0; i < samples.size(); ++i) {
+            keys.emplace_back(std::filesystem::path(samples[i].source).filename().string(), i);
+        }
+        std::stable_sort(keys.begin(), keys.end(), [&](const auto & a, const auto & b) {
+            return a.first != b.first ? a.first < b.first : samples[a.second].source < samples[b.second].source;
         });
+        std::vector<sample_metrics> sorted;
+        sorted.reserve(samples.size());
+        for (const auto & key : keys) {
+            sorted.push_back(std::move(samples[key.second]));
+        }
+        samples = std::move(sorted);
     }
     const eval_summary summary = summarize(samples);
     if (o.is_json) {

@@ -125,13 +125,10 @@ public:
             // n_top_last_known best by last-known gain too (exact where gains add up in probability, not in
             // log-odds), then the last choice's neighbours (at most max_neighbours of them, the highest (predicted)
             // gains)
-            std::vector<int32_t> first_round = top_by_gain(open, [](int32_t) { return true; });
+            const auto everyone = [](int32_t) { return true; };
+            std::vector<int32_t> first_round = top_by(open, everyone, ranked_by::expected, n_top());
             if (params_.predict_gains) {
-                std::vector<std::pair<int32_t, float>> known;
-                for (int32_t u : open) known.emplace_back(u, gain_[u]);
-                std::vector<int32_t> top = rank_by(known);
-                top.resize(std::min(top.size(), size_t(params_.n_top_last_known)));
-                for (int32_t u : top) {
+                for (int32_t u : top_by(open, everyone, ranked_by::last_known, params_.n_top_last_known)) {
                     if (std::find(first_round.begin(), first_round.end(), u) == first_round.end()) first_round.push_back(u);
                 }
             }
@@ -155,12 +152,12 @@ public:
         // further rounds (lazy's rule, capped): the stale candidates whose (predicted) gain beats the best fresh one
         for (int32_t round = 1; params_.max_rounds == 0 || round < params_.max_rounds; ++round) {
             const int32_t best = best_fresh(open, step);
-            const std::vector<int32_t> next = top_by_gain(open, [&](int32_t u) {
+            const std::vector<int32_t> next = top_by(open, [&](int32_t u) {
                 const float g = contender_gain(u);
                 const bool beats = params_.tolerance > 0.0f ? g > gain_[best] + params_.tolerance
                                                             : g > gain_[best] || (g == gain_[best] && u < best);
                 return fresh_at_[u] != step && beats;
-            });
+            }, ranked_by::expected, n_top());
             if (next.empty()) break;
             evaluate_now(next, step);
         }
@@ -289,14 +286,19 @@ private:
         }
         return best;
     }
+    // what stale candidates are ranked by: the gain expected now (contender_gain) or the last-known one
+    enum class ranked_by { expected, last_known };
+
+    int32_t n_top() const { return std::max(1, params_.n_top); } // stale candidates per round
+    // the `n` regions of `open` that `keep` accepts with the highest gains of the kind `by` (the lower id on ties)
     template <typename Pred>
-    std::vector<int32_t> top_by_gain(const std::vector<int32_t> & open, Pred keep) const {
+    std::vector<int32_t> top_by(const std::vector<int32_t> & open, Pred keep, ranked_by by, int32_t n) const {
         std::vector<std::pair<int32_t, float>> known;
         for (int32_t u : open) {
-            if (keep(u)) known.emplace_back(u, contender_gain(u));
+            if (keep(u)) known.emplace_back(u, by == ranked_by::expected ? contender_gain(u) : gain_[u]);
         }
         std::vector<int32_t> top = rank_by(known);
-        top.resize(std::min(top.size(), size_t(std::max(1, params_.n_top))));
+        top.resize(std::min(top.size(), size_t(std::max(0, n))));
         return top;
     }
 
