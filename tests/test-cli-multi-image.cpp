@@ -10,6 +10,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 namespace {
@@ -120,6 +121,13 @@ TEST(cli_multi_image, bad_input_is_one_line_naming_the_value) {
                        "--video '" + clip + "' with --dataset 'd.jsonl'");
     expect_clean_error(run_eagle({"explain", "--image", k_first, "--image", k_second, "--layout", "reference", "--out", out}), 3,
                        "--layout reference with several --image");
+    // the video module not where it is looked for: the module named, and the path tried
+    const std::string no_module = tmp_dir() + "/no-such-dir/libeagle-video.so";
+    setenv("EAGLE_VIDEO_MODULE", no_module.c_str(), 1);
+    const run_result without_module = run_eagle({"explain", "--video", clip, "--out", out});
+    unsetenv("EAGLE_VIDEO_MODULE");
+    expect_clean_error(without_module, 3, "reading videos needs libeagle-video.so");
+    EXPECT_NE(without_module.err.find(no_module), std::string::npos) << without_module.err;
     // more images than the model's context holds: the count and the context named
     expect_clean_error(run_eagle({"explain", "--video", write_clip(6), "--frames", "4", "--answer", "a red circle", "--out", out}),
                        1, "4 images and answer take");

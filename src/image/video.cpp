@@ -1,34 +1,99 @@
 // read_video_frames (eagle/image.h): a video's frames as the images of one prompt, sampled as the authors
 // sample theirs (evenly over the clip). Two passes: the first counts the frames (containers' frame counts are
-// estimates, e.g. from the duration), the second decodes only the chosen ones.
+// estimates, e.g. from the duration), the second decodes only the chosen ones. The decoding is done by the module
+// libeagle-video.so (video-module.h says why), loaded here the first time a video is read.
 #include "eagle/image.h"
 
 #include "eagle/error.h"
 #include "image/decode.h"
+#include "image/video-module.h"
 
-#include <opencv2/videoio.hpp>
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace eagle {
 
 namespace {
 
-// FFmpeg's reader first, then OpenCV's own MJPEG one (what its built-in writer makes, when FFmpeg is absent);
-// never GStreamer or the image-sequence reader, which take a path for a pipeline or a file-name pattern
-cv::VideoCapture open_video(const std::string & path) {
-    detail::silence_opencv_log();
-    detail::check_readable(path, "video");
-    for (int api : {int(cv::CAP_FFMPEG), int(cv::CAP_OPENCV_MJPEG)}) {
-        cv::VideoCapture capture;
-        try {
-            capture.open(path, api);
-        } catch (const cv::Exception &) {
-            continue; // a backend that throws on a file it cannot parse: the next one may read it
-        }
-        if (capture.isOpened()) {
-            return capture;
-        }
+struct video_module {
+    eagle_video_count_fn count = nullptr;
+    eagle_video_read_fn read = nullptr;
+};
+
+// Where the module may be: $EAGLE_VIDEO_MODULE when set (that path only), else beside the binary that holds this
+// code (the eagle executable, a test, the Python extension), then beside the running executable.
+std::vector<std::string> module_candidates() {
+    if (const char * given = std::getenv("EAGLE_VIDEO_MODULE"); given && *given) {
+        return {given};
     }
-    throw error(errc::io, "cannot open video '" + path + "' (not a format OpenCV's FFmpeg or MJPEG readers know)");
+    std::vector<std::string> out;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void *>(&read_video_frames), &info) && info.dli_fname && *info.dli_fname) {
+        out.push_back((std::filesystem::path(info.dli_fname).parent_path() / EAGLE_VIDEO_MODULE_NAME).string());
+    }
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const std::string beside_exe = (exe.parent_path() / EAGLE_VIDEO_MODULE_NAME).string();
+        if (out.empty() || out.front() != beside_exe) out.push_back(beside_exe);
+    }
+    return out;
+}
+
+// The module, loaded once; a failed load throws and is tried again on the next call.
+const video_module & load_video_module() {
+    static std::mutex mutex;
+    static video_module loaded;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (loaded.read) {
+        return loaded;
+    }
+    std::string tried;
+    for (const std::string & path : module_candidates()) {
+        void * handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            const char * why = dlerror();
+            tried += (tried.empty() ? "" : "; ") + (why ? std::string(why) : path);
+            continue;
+        }
+        auto count = reinterpret_cast<eagle_video_count_fn>(dlsym(handle, EAGLE_VIDEO_COUNT_SYMBOL));
+        auto read = reinterpret_cast<eagle_video_read_fn>(dlsym(handle, EAGLE_VIDEO_READ_SYMBOL));
+        if (!count || !read) {
+            dlclose(handle);
+            tried += (tried.empty() ? "" : "; ") + path + ": not eagle's video module";
+            continue;
+        }
+        loaded = {count, read}; // kept loaded for the process's life
+        return loaded;
+    }
+    throw error(errc::unsupported, std::string("reading videos needs ") + EAGLE_VIDEO_MODULE_NAME +
+                                       ", built beside the eagle executable (EAGLE_VIDEO_MODULE names another path): " + tried);
+}
+
+// what the module's frame callback fills
+struct frame_sink {
+    std::string path;
+    std::vector<image_rgb8> frames;
+    std::exception_ptr failure; // a frame eagle refuses (check_image_size): rethrown after the module returns
+};
+
+int take_frame(void * user, int32_t index, int32_t width, int32_t height, const uint8_t * bgr, size_t row_bytes) {
+    auto & sink = *static_cast<frame_sink *>(user);
+    try {
+        check_image_size(width, height, "video '" + sink.path + "': frame " + std::to_string(index));
+        const cv::Mat view(height, width, CV_8UC3, const_cast<uint8_t *>(bgr), row_bytes);
+        sink.frames.push_back(detail::from_bgr(view));
+        return 0;
+    } catch (...) {
+        sink.failure = std::current_exception();
+        return 1;
+    }
 }
 
 } // namespace
@@ -37,12 +102,13 @@ std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_fr
     if (n_frames < 1) {
         throw error(errc::invalid_argument, "video '" + path + "': frames must be >= 1, got " + std::to_string(n_frames));
     }
+    detail::check_readable(path, "video");
+    const video_module & module = load_video_module();
+    detail::silence_opencv_log(); // the module's OpenCV is this process's: its video backends' warnings off too
+    char message[1024] = "";
     int64_t n_total = 0;
-    {
-        cv::VideoCapture capture = open_video(path);
-        while (capture.grab()) {
-            ++n_total;
-        }
+    if (module.count(path.c_str(), &n_total, message, sizeof message) != 0) {
+        throw error(errc::io, message);
     }
     if (n_total == 0) {
         throw error(errc::io, "video '" + path + "' has no frame OpenCV can read");
@@ -55,26 +121,18 @@ std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_fr
     for (int32_t i = 0; i < n_frames; ++i) {
         wanted.push_back(int32_t((2 * int64_t(i) + 1) * n_total / (2 * int64_t(n_frames))));
     }
-    std::vector<image_rgb8> frames;
-    cv::VideoCapture capture = open_video(path);
-    cv::Mat bgr;
-    for (int32_t index = 0; frames.size() < wanted.size(); ++index) {
-        if (!capture.grab()) {
-            throw error(errc::io, "video '" + path + "': frame " + std::to_string(index) + " could not be read");
-        }
-        if (index != wanted[frames.size()]) {
-            continue;
-        }
-        if (!capture.retrieve(bgr) || bgr.empty() || bgr.type() != CV_8UC3) {
-            throw error(errc::io, "video '" + path + "': frame " + std::to_string(index) + " could not be decoded to 8-bit colour");
-        }
-        check_image_size(bgr.cols, bgr.rows, "video '" + path + "': frame " + std::to_string(index));
-        frames.push_back(detail::from_bgr(bgr));
+    frame_sink sink{path, {}, nullptr};
+    const int rc = module.read(path.c_str(), wanted.data(), int32_t(wanted.size()), take_frame, &sink, message, sizeof message);
+    if (sink.failure) {
+        std::rethrow_exception(sink.failure);
+    }
+    if (rc != 0) {
+        throw error(errc::io, message);
     }
     if (frame_indices) {
         *frame_indices = wanted;
     }
-    return frames;
+    return std::move(sink.frames);
 }
 
 } // namespace eagle
