@@ -1,7 +1,7 @@
 // Private: the C interface of libeagle-video.so, the module that decodes videos (video-module.cpp).
 //
 // Video decoding is the one use of OpenCV's videoio, and videoio brings FFmpeg's codecs: about a hundred shared
-// libraries that every process linking it loads and relocates at start (0.1 s of the eagle executable's 0.3 s,
+// libraries that every process linking it loads and relocates at start (0.07 s of the eagle executable's 0.29 s start,
 // BENCHMARKS.md). So it lives in a module that read_video_frames (video.cpp) loads the first time a video is read.
 // The interface is plain C, so neither side's exceptions or C++ types cross it.
 #pragma once
