@@ -57,6 +57,9 @@ __attribute__((visibility("default"))) int eagle_video_count_frames(const char *
     } catch (const std::exception & e) {
         put_message(message, message_size, "video '" + std::string(path) + "': " + e.what());
         return -1;
+    } catch (...) { // nothing may cross the C interface
+        put_message(message, message_size, "video '" + std::string(path) + "': the decoder failed");
+        return -1;
     }
 }
 
@@ -92,6 +95,9 @@ __attribute__((visibility("default"))) int eagle_video_read_frames(const char * 
         return 0;
     } catch (const std::exception & e) {
         put_message(message, message_size, "video '" + std::string(path) + "': " + e.what());
+        return -1;
+    } catch (...) { // nothing may cross the C interface
+        put_message(message, message_size, "video '" + std::string(path) + "': the decoder failed");
         return -1;
     }
 }
