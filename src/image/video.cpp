@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -27,22 +28,35 @@ struct video_module {
 };
 
 // Where the module may be: $EAGLE_VIDEO_MODULE when set (that path only), else beside the binary that holds this
-// code (the eagle executable, a test, the Python extension), then beside the running executable.
+// code (the eagle executable or a test in the build tree; a shared library linking eagle), beside the running
+// executable, where install() puts it relative to an installed eagle's folder, then at the configured prefix.
+// Every candidate is an absolute path, so dlopen never searches the library path for a module of another build.
 std::vector<std::string> module_candidates() {
     if (const char * given = std::getenv("EAGLE_VIDEO_MODULE"); given && *given) {
         return {given};
     }
     std::vector<std::string> out;
+    const auto add = [&](const std::filesystem::path & path) {
+        const std::string s = path.string();
+        if (path.is_absolute() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    };
     Dl_info info{};
-    if (dladdr(reinterpret_cast<void *>(&read_video_frames), &info) && info.dli_fname && *info.dli_fname) {
-        out.push_back((std::filesystem::path(info.dli_fname).parent_path() / EAGLE_VIDEO_MODULE_NAME).string());
-    }
     std::error_code ec;
+    // for the main program dli_fname is argv[0], a bare name when it was found on PATH
+    if (dladdr(reinterpret_cast<void *>(&read_video_frames), &info) && info.dli_fname &&
+        std::string(info.dli_fname).find('/') != std::string::npos) {
+        add(std::filesystem::absolute(info.dli_fname, ec).parent_path() / EAGLE_VIDEO_MODULE_NAME);
+    }
     const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        const std::string beside_exe = (exe.parent_path() / EAGLE_VIDEO_MODULE_NAME).string();
-        if (out.empty() || out.front() != beside_exe) out.push_back(beside_exe);
+        add(exe.parent_path() / EAGLE_VIDEO_MODULE_NAME);
+#ifdef EAGLE_VIDEO_MODULE_FROM_BIN
+        add((exe.parent_path() / EAGLE_VIDEO_MODULE_FROM_BIN / EAGLE_VIDEO_MODULE_NAME).lexically_normal());
+#endif
     }
+#ifdef EAGLE_VIDEO_MODULE_INSTALLED
+    add(std::filesystem::path(EAGLE_VIDEO_MODULE_INSTALLED) / EAGLE_VIDEO_MODULE_NAME);
+#endif
     return out;
 }
 
@@ -73,7 +87,7 @@ const video_module & load_video_module() {
         return loaded;
     }
     throw error(errc::unsupported, std::string("reading videos needs ") + EAGLE_VIDEO_MODULE_NAME +
-                                       ", built beside the eagle executable (EAGLE_VIDEO_MODULE names another path): " + tried);
+                                       ", not found (EAGLE_VIDEO_MODULE names its path): " + tried);
 }
 
 // what the module's frame callback fills
@@ -105,10 +119,11 @@ std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_fr
     detail::check_readable(path, "video");
     const video_module & module = load_video_module();
     detail::silence_opencv_log(); // the module's OpenCV is this process's: its video backends' warnings off too
-    char message[1024] = "";
+    std::string message(path.size() + 512, '\0'); // the module's messages name the path
+    const auto text = [&] { return std::string(message.c_str()); };
     int64_t n_total = 0;
-    if (module.count(path.c_str(), &n_total, message, sizeof message) != 0) {
-        throw error(errc::io, message);
+    if (module.count(path.c_str(), &n_total, message.data(), message.size()) != 0) {
+        throw error(errc::io, text());
     }
     if (n_total == 0) {
         throw error(errc::io, "video '" + path + "' has no frame OpenCV can read");
@@ -122,12 +137,13 @@ std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_fr
         wanted.push_back(int32_t((2 * int64_t(i) + 1) * n_total / (2 * int64_t(n_frames))));
     }
     frame_sink sink{path, {}, nullptr};
-    const int rc = module.read(path.c_str(), wanted.data(), int32_t(wanted.size()), take_frame, &sink, message, sizeof message);
+    const int rc = module.read(path.c_str(), wanted.data(), int32_t(wanted.size()), take_frame, &sink, message.data(),
+                               message.size());
     if (sink.failure) {
         std::rethrow_exception(sink.failure);
     }
     if (rc != 0) {
-        throw error(errc::io, message);
+        throw error(errc::io, text());
     }
     if (frame_indices) {
         *frame_indices = wanted;
