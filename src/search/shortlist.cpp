@@ -125,7 +125,6 @@ public:
             // n_top_last_known best by last-known gain too (exact where gains add up in probability, not in
             // log-odds), then the last choice's neighbours (at most max_neighbours of them, the highest (predicted)
             // gains)
-            const auto everyone = [](int32_t) { return true; };
             std::vector<int32_t> first_round = top_by(open, everyone, ranked_by::expected, n_top());
             if (params_.predict_gains) {
                 for (int32_t u : top_by(open, everyone, ranked_by::last_known, params_.n_top_last_known)) {
@@ -258,9 +257,7 @@ private:
         std::vector<int32_t> rest = stale_at(open, step);
         const size_t m = size_t(params_.rescreen_predicted);
         if (m > 0 && rest.size() > m) {
-            std::vector<std::pair<int32_t, float>> expected;
-            for (int32_t u : rest) expected.emplace_back(u, contender_gain(u));
-            rest = rank_by(expected);
+            rest = top_by(rest, everyone, ranked_by::expected, int32_t(rest.size())); // all of them, best first
             const std::vector<int32_t> first(rest.begin(), rest.begin() + std::ptrdiff_t(m));
             evaluate_now(first, step);
             if (std::any_of(first.begin(), first.end(), enough)) return;
@@ -290,6 +287,7 @@ private:
     enum class ranked_by { expected, last_known };
 
     int32_t n_top() const { return std::max(1, params_.n_top); } // stale candidates per round
+    static bool everyone(int32_t) { return true; }                 // top_by's `keep` for every region given
     // the `n` regions of `open` that `keep` accepts with the highest gains of the kind `by` (the lower id on ties)
     template <typename Pred>
     std::vector<int32_t> top_by(const std::vector<int32_t> & open, Pred keep, ranked_by by, int32_t n) const {
