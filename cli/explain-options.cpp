@@ -95,6 +95,14 @@ void add_search_options(CLI::App & app, explain_params & p) {
                    "shortlist search: after k stall re-screens in a row that found no gain, wait 2^(k-1) - 1 steps before the next "
                    "(when the language prior says the targets, --shortlist-prior-margin: re-screens that kept the shortlist's choice)")
         ->capture_default_str();
+    app.add_option("--shortlist-one-mask-margin", p.shortlist.one_mask_margin,
+                   "shortlist search: score only a candidate's deletion mask while the image so far gives the targets an "
+                   "insertion probability within this of 1 (insight cannot gain more), and only its insertion mask while its "
+                   "deletion probability is within this of 0; the best candidate's other mask is then scored before it is "
+                   "taken (0 = off: both masks)")->capture_default_str();
+    app.add_option("--shortlist-back-loss-predicted", p.shortlist.back_loss_predicted,
+                   "two-sided shortlist search, with --shortlist-predict-gains: the back side's loss re-screen compares the best "
+                   "fresh gain with the best predicted one (false: with the best last-known one)")->capture_default_str();
     app.add_option("--shortlist-back-neighbours", p.shortlist.back_neighbours,
                    "two-sided shortlist search: the back side also re-evaluates the regions touching its last removal")
         ->capture_default_str();

@@ -68,6 +68,26 @@ void expect_permutation_with_complete_curves(const eagle::explanation & ex, size
     EXPECT_NEAR(ex.region_area.back(), 1.0f, 1e-6);
 }
 
+// every curve entry k is the measured value of the order's first k + 1 regions (insertion image) and of the image
+// without them (deletion image), per target, and smdl is ins + lambda2 * (1 - del) averaged over the targets
+template <typename P>
+void expect_curves_are_measured_prefixes(const eagle::explanation & ex, P p_of, int32_t n_targets, double lambda2 = 1.0) {
+    ASSERT_EQ(ex.insertion_word_score.size(), ex.order.size());
+    std::vector<double> kept(ex.order.size(), 0.0);
+    for (size_t k = 0; k < ex.order.size(); ++k) {
+        kept[ex.order[k]] = 1.0;
+        std::vector<double> removed(kept.size());
+        for (size_t i = 0; i < kept.size(); ++i) removed[i] = 1.0 - kept[i];
+        double f = 0;
+        for (int32_t t = 0; t < n_targets; ++t) {
+            EXPECT_NEAR(ex.insertion_word_score[k][t], p_of(t, kept), 1e-6) << k;
+            EXPECT_NEAR(ex.deletion_word_score[k][t], p_of(t, removed), 1e-6) << k;
+            f += (p_of(t, kept) + lambda2 * (1.0 - p_of(t, removed))) / n_targets;
+        }
+        EXPECT_NEAR(ex.smdl_score[k], f, 1e-6) << k;
+    }
+}
+
 } // namespace
 
 TEST(search, exact_ranks_an_additive_scorer_by_weight) {
@@ -357,20 +377,7 @@ TEST(search, two_sided_shortlist_curves_are_the_prefixes_of_its_order) {
     const eagle::explanation ex = eagle::explain(sc, dummy_request(80, 80, 2), regions, p);
     ASSERT_EQ(ex.order.size(), 64u);
     EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
-    ASSERT_EQ(ex.insertion_word_score.size(), 64u);
-    std::vector<double> kept(64, 0.0);
-    for (size_t k = 0; k < 64; ++k) {
-        kept[ex.order[k]] = 1.0;
-        std::vector<double> removed(64);
-        for (size_t i = 0; i < 64; ++i) removed[i] = 1.0 - kept[i];
-        double f = 0;
-        for (int32_t t = 0; t < 2; ++t) {
-            EXPECT_NEAR(ex.insertion_word_score[k][t], p_of(t, kept), 1e-6) << k;
-            EXPECT_NEAR(ex.deletion_word_score[k][t], p_of(t, removed), 1e-6) << k;
-            f += (p_of(t, kept) + 0.5 * (1.0 - p_of(t, removed))) / 2;
-        }
-        EXPECT_NEAR(ex.smdl_score[k], f, 1e-6) << k;
-    }
+    expect_curves_are_measured_prefixes(ex, p_of, 2, 0.5);
     EXPECT_LT(ex.n_evaluations * 2, 64 * 65); // exact: 64 * 65
 }
 
@@ -449,7 +456,7 @@ TEST(search, shortlist_stall_backoff_skips_fruitless_rescreens_on_a_plateau) {
 // of the back's necessity term is worth more than the last). The last-known gains then under-state every loss,
 // by 0.001 more per step since they were measured, which fires the loss re-screen once they are 0.01 off: with
 // back_rescreen (the default) the back re-evaluates all open regions then, without it never. The front side is
-// the same search either way until the sides meet.
+// the same search either way until the sides meet. Against predicted gains (back_loss_predicted) fewer losses fire.
 TEST(search, two_sided_back_side_rescreens_on_a_loss_only_with_back_rescreen) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -467,8 +474,12 @@ TEST(search, two_sided_back_side_rescreens_on_a_loss_only_with_back_rescreen) {
     eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
     ASSERT_TRUE(p.shortlist.two_sided);
     ASSERT_TRUE(p.shortlist.back_rescreen);
-    analytic_scorer rescreening = drifting_scorer(), plain = drifting_scorer();
+    p.shortlist.back_loss_predicted = false; // a loss against the last-known gains (below: against predicted ones)
+    analytic_scorer rescreening = drifting_scorer(), plain = drifting_scorer(), predicting = drifting_scorer();
     const eagle::explanation rescreened = eagle::explain(rescreening, dummy_request(80, 80, 1), regions, p);
+    p.shortlist.back_loss_predicted = true;
+    const eagle::explanation predicted = eagle::explain(predicting, dummy_request(80, 80, 1), regions, p);
+
     p.shortlist.back_rescreen = false;
     const eagle::explanation ex = eagle::explain(plain, dummy_request(80, 80, 1), regions, p);
     EXPECT_EQ(std::set<int32_t>(ex.order.begin(), ex.order.end()).size(), 64u);
@@ -477,6 +488,12 @@ TEST(search, two_sided_back_side_rescreens_on_a_loss_only_with_back_rescreen) {
               std::vector<int32_t>(rescreened.order.begin(), rescreened.order.begin() + 16));
     // at least one re-screen of the 32 or more regions still open on the back's first ten steps: 2 masks each
     EXPECT_LE(ex.n_evaluations + 64, rescreened.n_evaluations) << ex.n_evaluations << " vs " << rescreened.n_evaluations;
+    // against the predicted gains (the default), which move every stale gain by what the base moved since, the
+    // drift is expected and fewer losses fire
+    EXPECT_EQ(std::set<int32_t>(predicted.order.begin(), predicted.order.end()).size(), 64u);
+    EXPECT_EQ(std::vector<int32_t>(predicted.order.begin(), predicted.order.begin() + 16),
+              std::vector<int32_t>(rescreened.order.begin(), rescreened.order.begin() + 16));
+    EXPECT_LT(predicted.n_evaluations, rescreened.n_evaluations) << predicted.n_evaluations << " vs " << rescreened.n_evaluations;
 }
 
 // A word the language prior says: the black image gives it probability 1, as the full image does, and only the
@@ -633,6 +650,42 @@ TEST(search, shortlist_with_predicted_gains_equals_exact_on_log_odds_additive_ob
     }
 }
 
+// One mask per candidate (shortlist_params::one_mask_margin). Regions 0, 1 and 2 make the target certain (its
+// insertion probability within 1e-4 of 1), after which no candidate's insertion image can gain more than the
+// margin: the search scores only deletion masks, where the background's distinct weights order the candidates as
+// with two masks (until the deletion image has lost the target as well). Region 63 hides the target's evidence when it is shown with region 0 (and is evidence without it):
+// on its deletion mask alone it is the best candidate at every step, but its insertion image loses the target. The
+// search measures the chosen region's other mask before it takes it, so it takes the next best instead: the same
+// order as with two masks per candidate, at fewer evaluations, every curve entry the measured prefix.
+TEST(search, shortlist_scores_one_mask_per_candidate_once_the_other_half_is_bounded) {
+    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
+    const auto p_of = [](int32_t, const std::vector<double> & kept) {
+        double log_odds = -6.0 + 5.0 * (kept[0] + kept[1] + kept[2]) + kept[63] * (kept[0] > 0.5 ? -12.0 : 3.0);
+        for (int i = 3; i < 63; ++i) log_odds += kept[i] * (0.01 + 0.0015 * i);
+        return float(1.0 / (1.0 + std::exp(-log_odds)));
+    };
+    for (bool two_sided : {false, true}) {
+        SCOPED_TRACE(two_sided ? "two-sided" : "one-sided");
+        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+        p.shortlist.two_sided = two_sided;
+        p.shortlist.one_mask_margin = 0.0f;
+        analytic_scorer two_masks(regions, 1, p_of), one_mask(regions, 1, p_of);
+        const eagle::explanation both = eagle::explain(two_masks, dummy_request(80, 80, 1), regions, p);
+        p.shortlist.one_mask_margin = 1e-3f;
+        const eagle::explanation ex = eagle::explain(one_mask, dummy_request(80, 80, 1), regions, p);
+        // the same order while the deletion half tells the candidates apart; in the tail, where the deletion image
+        // has lost the target too (both halves within the margin of their bounds), any order is within the margin
+        const size_t n_told_apart = 40;
+        EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + n_told_apart),
+                  std::vector<int32_t>(both.order.begin(), both.order.begin() + n_told_apart));
+        ASSERT_EQ(ex.smdl_score.size(), both.smdl_score.size());
+        for (size_t k = 0; k < ex.smdl_score.size(); ++k) EXPECT_NEAR(ex.smdl_score[k], both.smdl_score[k], 2e-3) << k;
+        EXPECT_LT(ex.n_evaluations, both.n_evaluations);
+        ASSERT_EQ(ex.order.size(), 64u);
+        expect_curves_are_measured_prefixes(ex, p_of, 1);
+    }
+}
+
 TEST(search, efficient_has_the_reference_layout) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
     std::vector<double> w(64);
@@ -754,7 +807,8 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     const std::string text = eagle::to_json(rec).dump();
     for (const char * written : {"\"lambda1\":0.3,", "\"lambda2\":0.7,", "\"lazy_epsilon\":0.05,", "\"shortlist_tolerance\":0.001,",
                                  "\"shortlist_rescreen_loss\":0.01,", "\"shortlist_saturation\":0.9,",
-                                 "\"shortlist_stall_room\":0.33333334,", "\"shortlist_prior_margin\":0.1,", "\"stop_fraction\":0.6}"}) {
+                                 "\"shortlist_stall_room\":0.33333334,", "\"shortlist_prior_margin\":0.1,",
+                                 "\"shortlist_one_mask_margin\":0.001,", "\"stop_fraction\":0.6}"}) {
         EXPECT_NE(text.find(written), std::string::npos) << written;
     }
     const nlohmann::json read_back = nlohmann::json::parse(text);
@@ -979,7 +1033,9 @@ TEST(explain_params, defaults_are_the_documented_ones) {
     EXPECT_TRUE(p.shortlist.stall_backoff);
     EXPECT_FALSE(p.shortlist.back_neighbours);
     EXPECT_TRUE(p.shortlist.back_rescreen);
+    EXPECT_TRUE(p.shortlist.back_loss_predicted);
     EXPECT_EQ(p.shortlist.prior_margin, 0.1f);
+    EXPECT_EQ(p.shortlist.one_mask_margin, 1e-3f);
     EXPECT_TRUE(p.shortlist.two_sided);
     EXPECT_EQ(p.efficient.search_scope, 10);
     EXPECT_EQ(p.efficient.pending_samples, 8);
@@ -1047,6 +1103,7 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.stall_room", [](eagle::explain_params & p) { p.shortlist.stall_room = -0.1f; }},
         {"shortlist.prior_margin", [](eagle::explain_params & p) { p.shortlist.prior_margin = -0.1f; }},
         {"shortlist.max_neighbours", [](eagle::explain_params & p) { p.shortlist.max_neighbours = -1; }},
+        {"shortlist.one_mask_margin", [](eagle::explain_params & p) { p.shortlist.one_mask_margin = 1.0f; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},
@@ -1074,6 +1131,8 @@ TEST(explain_params, non_finite_and_out_of_range_floats_are_rejected_with_their_
         {"stop_fraction", [=](eagle::explain_params & p) { p.budget.stop_fraction = nan; }, "budget.stop_fraction must be finite and in [0, 1], got nan"},
         {"stop_fraction", [=](eagle::explain_params & p) { p.budget.stop_fraction = 1.5f; }, "budget.stop_fraction must be finite and in [0, 1], got 1.5"},
         {"epsilon", [=](eagle::explain_params & p) { p.lazy.epsilon = inf; }, "lazy.epsilon must be finite and >= 0, got inf"},
+        {"one_mask_margin", [=](eagle::explain_params & p) { p.shortlist.one_mask_margin = nan; },
+         "shortlist.one_mask_margin must be finite and in [0, 1) (0 = off), got nan"},
     };
     for (const auto & [name, spoil, message] : bad) {
         eagle::explain_params p;

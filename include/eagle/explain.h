@@ -109,12 +109,23 @@ struct explain_params {
                                         // saves 12-20% of a caption's evaluations, but on fresh scenes loses deletion
                                         // at caption and word level: those re-screens keep object parts apart
                                         // (BENCHMARKS.md, "Search")
+        bool    back_loss_predicted = true; // two-sided, with predict_gains: the back side's loss (rescreen_loss) is
+                                        // measured against the best gain predicted before the step, not the best
+                                        // last-known one, which drifts as the back's necessity images grow (most of
+                                        // those losses were drift; BENCHMARKS.md, "Search")
         float   prior_margin   = 0.1f;  // >= 0, two-sided: when the black image gives the targets a mean probability
                                         // within this of the full image's (the language prior says them), the back
                                         // side's removals cannot be told apart: the front alone orders every region,
                                         // and its stall rule asks instead whether the image without its regions
                                         // still gives the targets more than half of the full image's probability
                                         // (0 = off)
+        float   one_mask_margin = 1e-3f; // in [0, 1): score one mask per candidate when the other cannot raise F by
+                                        // more than this: with the base's insertion probability within it of 1, a
+                                        // candidate's insight can gain at most that, so only its deletion mask is
+                                        // scored (its insertion taken as the base's), and with the base's deletion
+                                        // probability within it of 0, only its insertion mask. The best candidate's
+                                        // other mask is then scored, and the next best's while that changes the order,
+                                        // so the chosen region's record is measured (0 = off: two masks per candidate)
         bool    two_sided      = true;  // grow the order from both ends, as the efficient search does: the front
                                         // on insertion images, the back removed from the full image, each side by
                                         // the rule above (no budget, no saturation)

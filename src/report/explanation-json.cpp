@@ -346,7 +346,9 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_stall_backoff", params.shortlist.stall_backoff},
                    {"shortlist_back_neighbours", params.shortlist.back_neighbours},
                    {"shortlist_back_rescreen", params.shortlist.back_rescreen},
+                   {"shortlist_back_loss_predicted", params.shortlist.back_loss_predicted},
                    {"shortlist_prior_margin", as_decimal(params.shortlist.prior_margin)},
+                   {"shortlist_one_mask_margin", as_decimal(params.shortlist.one_mask_margin)},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", as_decimal(params.budget.stop_fraction)}};

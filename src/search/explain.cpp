@@ -170,6 +170,10 @@ void check_params(const explain_params & params) {
     if (!std::isfinite(params.shortlist.prior_margin) || params.shortlist.prior_margin < 0.0f) {
         fail("shortlist.prior_margin", number_text(params.shortlist.prior_margin), "finite and >= 0");
     }
+    if (!std::isfinite(params.shortlist.one_mask_margin) || params.shortlist.one_mask_margin < 0.0f ||
+        params.shortlist.one_mask_margin >= 1.0f) {
+        fail("shortlist.one_mask_margin", number_text(params.shortlist.one_mask_margin), "finite and in [0, 1) (0 = off)");
+    }
     if (!std::isfinite(params.shortlist.saturation) || params.shortlist.saturation <= 0.0f || params.shortlist.saturation > 1.0f) {
         fail("shortlist.saturation", number_text(params.shortlist.saturation), "finite and in (0, 1]");
     }

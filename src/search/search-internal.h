@@ -80,6 +80,39 @@ public:
 
     subset_score evaluate_one(const subset & s) { return evaluate({s}).front(); }
 
+    // One mask per subset after the first `n_both` (which get both, as evaluate): its deletion mask (`deletion`) or
+    // its insertion mask; the other half of those scores is `other_half`'s per-target values
+    // (shortlist_params::one_mask_margin: a half that cannot raise F, or one measured before). One scorer batch.
+    std::vector<subset_score> evaluate_one_mask(const std::vector<subset> & subsets, bool deletion, const subset_score & other_half,
+                                                size_t n_both = 0) {
+        n_both = std::min(n_both, subsets.size());
+        std::vector<mask> masks;
+        masks.reserve(subsets.size() + n_both);
+        for (size_t i = 0; i < subsets.size(); ++i) {
+            subset inverse = subsets[i];
+            for (uint8_t & v : inverse) v = !v;
+            if (i < n_both || !deletion) masks.push_back(region_mask(regions_, subsets[i]));
+            if (i < n_both || deletion) masks.push_back(region_mask(regions_, inverse));
+        }
+        std::vector<float> probs(masks.size() * n_targets_);
+        scorer_.score(masks, probs);
+        std::vector<subset_score> out;
+        out.reserve(subsets.size());
+        auto row = [&](size_t k) { return std::vector<float>(probs.begin() + k * n_targets_, probs.begin() + (k + 1) * n_targets_); };
+        size_t k = 0; // the next mask's row
+        for (size_t i = 0; i < subsets.size(); ++i) {
+            if (i < n_both) {
+                out.push_back(make_subset_score(row(k), row(k + 1), params_));
+                k += 2;
+            } else {
+                out.push_back(deletion ? make_subset_score(other_half.ins, row(k), params_)
+                                       : make_subset_score(row(k), other_half.del, params_));
+                k += 1;
+            }
+        }
+        return out;
+    }
+
 private:
     scorer & scorer_;
     const region_set & regions_;

@@ -13,6 +13,9 @@
 // certain. So each target's log-odds on the candidate's image, as last measured, is moved by as much as the
 // base's log-odds moved since; the prediction is exact when every region adds a fixed amount to each target's
 // log-odds, and it costs no evaluation.
+// One mask per candidate (one_mask_margin): once the image a side has built gives the targets nearly 1 on its
+// insertion image (or nearly 0 on its deletion image), no candidate can gain more than that on the saturated half,
+// so a candidate costs one mask instead of two until it is the best one, whose other mask is then measured.
 #include "search-internal.h"
 
 #include <algorithm>
@@ -84,7 +87,8 @@ public:
                    int32_t n, bool toward_full, const subset_score & start, float f_full = 0.0f)
         : eval_(eval), adjacent_(adjacent), params_(params.shortlist), lambda1_(params.lambda1), lambda2_(params.lambda2),
           toward_full_(toward_full), f_full_(f_full), f_start_(start.objective), base_(n, toward_full ? 0 : 1),
-          gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), f_current_(start.objective),
+          gain_(n, std::numeric_limits<float>::infinity()), fresh_at_(n, -1), fresh_score_(n), assumed_(n, half::none),
+          f_current_(start.objective),
           current_(start), before_last_(start) {}
 
     // the subset a candidate region leads to
@@ -93,14 +97,23 @@ public:
         s[u] = toward_full_ ? 1 : 0;
         return s;
     }
-    // scores every region in `regions_to_score` at `step` (one scorer batch)
+    // scores every region in `regions_to_score` at `step` (one scorer batch): both masks of each, or only the one
+    // whose half of F can still move (one_mask_margin), the other half taken as the base's
     void evaluate_now(const std::vector<int32_t> & regions_to_score, int32_t step) {
         if (regions_to_score.empty()) return;
         std::vector<subset> candidates;
         for (int32_t u : regions_to_score) {
             candidates.push_back(candidate(u));
         }
-        take_scores(regions_to_score, eval_.evaluate(candidates), step);
+        const half bounded = bounded_half();
+        if (bounded == half::none) {
+            take_scores(regions_to_score, eval_.evaluate(candidates), step);
+            return;
+        }
+        // the first region (the best expected: the shortlist's top, a re-screen's best predicted) on both masks: it is
+        // chosen most often, and then needs no second batch for its other mask (verified_best)
+        take_scores(regions_to_score, eval_.evaluate_one_mask(candidates, bounded == half::insertion, current_, 1), step);
+        for (size_t i = 1; i < regions_to_score.size(); ++i) assumed_[regions_to_score[i]] = bounded;
     }
     // scores already measured (the two sides' first screening shares its masks)
     void take_scores(const std::vector<int32_t> & regions, const std::vector<subset_score> & scores, int32_t step) {
@@ -109,6 +122,7 @@ public:
             gain_[regions[i]] = scores[i].objective - f_current_;
             fresh_at_[regions[i]] = step;
             fresh_score_[regions[i]] = scores[i];
+            assumed_[regions[i]] = half::none;
         }
     }
 
@@ -116,8 +130,10 @@ public:
     // region (not yet taken).
     int32_t choose(const std::vector<int32_t> & open, int32_t step, bool rescreen) {
         begin_step(step);
-        float best_known = -std::numeric_limits<float>::infinity(); // before this step's evaluations
-        for (int32_t u : open) best_known = std::max(best_known, gain_[u]);
+        // the best gain expected before this step's evaluations: last-known, or predicted (back_loss_predicted)
+        const bool expect_predicted = params_.predict_gains && params_.back_loss_predicted;
+        float best_known = -std::numeric_limits<float>::infinity();
+        for (int32_t u : open) best_known = std::max(best_known, expect_predicted ? contender_gain(u) : gain_[u]);
         if (rescreen) {
             evaluate_now(stale_at(open, step), step);
         } else {
@@ -150,7 +166,7 @@ public:
         }
         // further rounds (lazy's rule, capped): the stale candidates whose (predicted) gain beats the best fresh one
         for (int32_t round = 1; params_.max_rounds == 0 || round < params_.max_rounds; ++round) {
-            const int32_t best = best_fresh(open, step);
+            const int32_t best = verified_best(open, step);
             const std::vector<int32_t> next = top_by(open, [&](int32_t u) {
                 const float g = contender_gain(u);
                 const bool beats = params_.tolerance > 0.0f ? g > gain_[best] + params_.tolerance
@@ -160,13 +176,13 @@ public:
             if (next.empty()) break;
             evaluate_now(next, step);
         }
-        int32_t chosen = best_fresh(open, step);
+        int32_t chosen = verified_best(open, step);
         if (toward_full_ && stalled(gain_[chosen]) && step >= next_stall_step_) {
             // nothing on the shortlist gains although F is still far from F(all regions): the region that
             // completes a removal (a word's object in several parts) has a stale gain near zero; look at all
             const int32_t shortlisted = chosen;
             rescreen_open(open, step, [&](int32_t u) { return gain_[u] >= params_.tolerance; });
-            chosen = best_fresh(open, step);
+            chosen = verified_best(open, step);
             // nothing gained after all: a plateau, where no single region moves F (a caption whose objects are all
             // visible, F crawling toward F(all)); re-screening it every step is exact greedy's cost. After the k-th
             // such re-screen in a row the next one waits 2^(k-1) - 1 steps (0, 1, 3, 7, ...): the second in a
@@ -185,7 +201,8 @@ public:
             }
         }
         // toward the full image: every candidate loses; from the full image, where every removal loses, every
-        // candidate lost more than the last-known gains said: the shortlist no longer says which region to take.
+        // candidate lost more than the last-known (or predicted) gains said: the shortlist no longer says which
+        // region to take.
         // The back side does this only with back_rescreen (on by default): its stale gains drift as its necessity
         // images grow, so a loss often means drift, not a missed region, but at word level these re-screens find
         // the object part whose removal matters only after its neighbour's
@@ -193,7 +210,7 @@ public:
         const bool rescreen_on_loss = params_.rescreen_loss > 0.0f && (toward_full_ || params_.back_rescreen);
         if (rescreen_on_loss && gain_[chosen] < expected - params_.rescreen_loss) {
             rescreen_open(open, step, [&](int32_t u) { return gain_[u] >= expected - params_.rescreen_loss; });
-            chosen = best_fresh(open, step);
+            chosen = verified_best(open, step);
         }
         return chosen;
     }
@@ -216,6 +233,36 @@ public:
     const subset & base() const { return base_; }
 
 private:
+    // which half of a fresh score was not measured but taken as the base's (one_mask_margin)
+    enum class half : uint8_t { none, insertion, deletion };
+
+    // The half of F that no candidate can move up by more than one_mask_margin at the current base: a candidate's
+    // insertion probability is at most 1 and its deletion probability at least 0 (on either side), so with the base's
+    // means that close to their bounds, that half's gain is at most lambda * (distance to the bound), whatever the
+    // region. Its loss has no such bound (verified_best).
+    half bounded_half() const {
+        const float margin = params_.one_mask_margin;
+        if (margin <= 0.0f) return half::none;
+        if (lambda1_ * (1.0f - current_.ins_mean) <= margin) return half::insertion;
+        if (lambda2_ * current_.del_mean <= margin) return half::deletion;
+        return half::none;
+    }
+
+    // The open region with the best gain measured at this step, both its masks measured. A gain measured on one mask
+    // bounds the other half's gain, not its loss (a region can hide the targets' evidence when it is added), so the
+    // best one's assumed half is measured (one mask), and again for the next best while that changes the order: the
+    // region returned is a record of the curves, and no other's gain beats it by more than the margin.
+    int32_t verified_best(const std::vector<int32_t> & open, int32_t step) {
+        for (;;) {
+            const int32_t u = best_fresh(open, step);
+            if (u < 0 || assumed_[u] == half::none) return u;
+            const bool deletion = assumed_[u] == half::deletion;
+            fresh_score_[u] = eval_.evaluate_one_mask({candidate(u)}, deletion, fresh_score_[u]).front();
+            gain_[u] = fresh_score_[u].objective - f_current_;
+            assumed_[u] = half::none;
+        }
+    }
+
     // The gain region u is expected to have at this step: fresh, the measured one; stale, with predict_gains, the
     // gain its last measurement predicts at the current base (file comment), else the last-known gain.
     float contender_gain(int32_t u) const {
@@ -260,7 +307,7 @@ private:
             rest = top_by(rest, everyone, ranked_by::expected, int32_t(rest.size())); // all of them, best first
             const std::vector<int32_t> first(rest.begin(), rest.begin() + std::ptrdiff_t(m));
             evaluate_now(first, step);
-            if (std::any_of(first.begin(), first.end(), enough)) return;
+            if (enough(verified_best(open, step))) return; // the best fresh gain: no other is enough if it is not
             rest.erase(rest.begin(), rest.begin() + std::ptrdiff_t(m));
         }
         evaluate_now(rest, step);
@@ -311,6 +358,7 @@ private:
     std::vector<float> gain_;              // F(candidate) - F(base) at the step of fresh_at
     std::vector<int32_t> fresh_at_;
     std::vector<subset_score> fresh_score_;
+    std::vector<half> assumed_;            // per region: the half of fresh_score_ taken as the base's, not measured
     float f_current_;
     subset_score current_, before_last_;   // the base's scores now and before the last choice
     int32_t last_chosen_ = -1;
