@@ -343,8 +343,8 @@ class Model:
         image placeholder ids, image_token, or found); target_ids: ids scored at the targets instead of the answer's.
         image_fit: 'native' | 'crop' (LLaVA-1.5's Hugging Face centre crop; fit_size: shortest side first) | 'pad'.
         max_tokens: most tokens generated (the reference's 128); a cut answer is logged as a warning.
-        search: 'shortlist' (two-sided: at 12-16% of exact's evaluations, insertion AUC within 0.8% of exact's, deletion
-        within 2.3% for captions and up to 1.20x for single words on held-out scenes, measured) | 'efficient'
+        search: 'shortlist' (two-sided: at 11-13% of exact's evaluations, insertion AUC within 0.9% of exact's, deletion
+        within 1.3% for captions and up to 1.19x for single words per held-out seed, measured) | 'efficient'
         (the reference's bidirectional windowed greedy: within 0.9% and 1.1% at 35%, words up to 1.33x) | 'exact' (the reference greedy) | 'lazy'
         (cheaper, less faithful; a budget, max_regions or stop_fraction, needs 'exact' or 'lazy');
         method: see ``eagle.methods()``.
