@@ -673,8 +673,8 @@ TEST(search, shortlist_scores_one_mask_per_candidate_once_the_other_half_is_boun
         const eagle::explanation both = eagle::explain(two_masks, dummy_request(80, 80, 1), regions, p);
         p.shortlist.one_mask_margin = 1e-3f;
         const eagle::explanation ex = eagle::explain(one_mask, dummy_request(80, 80, 1), regions, p);
-        // the same order while the deletion half tells the candidates apart; in the tail, where the deletion image
-        // has lost the target too (both halves within the margin of their bounds), any order is within the margin
+        // the same order while the deletion half tells the candidates apart; in the tail, where the candidates'
+        // deletion gains differ by less than the insertion half that is not measured, any order is within the margin
         const size_t n_told_apart = 40;
         EXPECT_EQ(std::vector<int32_t>(ex.order.begin(), ex.order.begin() + n_told_apart),
                   std::vector<int32_t>(both.order.begin(), both.order.begin() + n_told_apart));
@@ -684,6 +684,24 @@ TEST(search, shortlist_scores_one_mask_per_candidate_once_the_other_half_is_boun
         ASSERT_EQ(ex.order.size(), 64u);
         expect_curves_are_measured_prefixes(ex, p_of, 1);
     }
+    // The other half: with the black image at 1.2e-4, the back side's deletion images (the removed regions alone)
+    // start within the margin of 0, so its candidates are scored on their insertion masks only, the deletion half
+    // taken as the base's; the records stay measured and F within the margin of the two-mask search's.
+    const auto p_faint = [&](int32_t t, const std::vector<double> & kept) {
+        const double p = p_of(t, kept); // the same evidence, its log-odds 3 lower
+        return float(1.0 / (1.0 + std::exp(3.0) * (1.0 - p) / p));
+    };
+    eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
+    p.shortlist.one_mask_margin = 0.0f;
+    analytic_scorer two_masks(regions, 1, p_faint), one_mask(regions, 1, p_faint);
+    const eagle::explanation both = eagle::explain(two_masks, dummy_request(80, 80, 1), regions, p);
+    p.shortlist.one_mask_margin = 1e-3f;
+    const eagle::explanation ex = eagle::explain(one_mask, dummy_request(80, 80, 1), regions, p);
+    ASSERT_EQ(ex.order.size(), 64u);
+    expect_curves_are_measured_prefixes(ex, p_faint, 1);
+    EXPECT_LT(ex.n_evaluations, both.n_evaluations);
+    ASSERT_EQ(ex.smdl_score.size(), both.smdl_score.size());
+    for (size_t k = 0; k < ex.smdl_score.size(); ++k) EXPECT_NEAR(ex.smdl_score[k], both.smdl_score[k], 2e-3) << k;
 }
 
 TEST(search, efficient_has_the_reference_layout) {
@@ -808,7 +826,7 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     for (const char * written : {"\"lambda1\":0.3,", "\"lambda2\":0.7,", "\"lazy_epsilon\":0.05,", "\"shortlist_tolerance\":0.001,",
                                  "\"shortlist_rescreen_loss\":0.01,", "\"shortlist_saturation\":0.9,",
                                  "\"shortlist_stall_room\":0.33333334,", "\"shortlist_prior_margin\":0.1,",
-                                 "\"shortlist_one_mask_margin\":0.001,", "\"stop_fraction\":0.6}"}) {
+                                 "\"shortlist_one_mask_margin\":0.001,", "\"shortlist_back_loss_predicted\":true,", "\"stop_fraction\":0.6}"}) {
         EXPECT_NE(text.find(written), std::string::npos) << written;
     }
     const nlohmann::json read_back = nlohmann::json::parse(text);

@@ -130,10 +130,13 @@ public:
     // region (not yet taken).
     int32_t choose(const std::vector<int32_t> & open, int32_t step, bool rescreen) {
         begin_step(step);
-        // the best gain expected before this step's evaluations: last-known, or predicted (back_loss_predicted)
+        // the back side's best gain expected before this step's evaluations (its loss rule below): last-known, or
+        // predicted (back_loss_predicted)
         const bool expect_predicted = params_.predict_gains && params_.back_loss_predicted;
         float best_known = -std::numeric_limits<float>::infinity();
-        for (int32_t u : open) best_known = std::max(best_known, expect_predicted ? contender_gain(u) : gain_[u]);
+        for (int32_t u : toward_full_ ? std::vector<int32_t>{} : open) {
+            best_known = std::max(best_known, expect_predicted ? contender_gain(u) : gain_[u]);
+        }
         if (rescreen) {
             evaluate_now(stale_at(open, step), step);
         } else {
