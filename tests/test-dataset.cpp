@@ -96,6 +96,8 @@ TEST(dataset, bad_records_are_reported_with_their_line_and_skipped) {
         out << "{not json\n";
         out << R"({"id": "noimage", "image": "missing.png", "prompt": "describe the image", "answer": "a"})" << "\n";
         out << R"({"id": "noprompt", "image": ")" << k_samples << R"(/shapes-1.png"})" << "\n";
+        // a float where token ids go (found by fuzz-dataset-record: casting 1e300 to an integer is undefined)
+        out << R"({"id": "floatids", "image": ")" << k_samples << R"(/shapes-1.png", "prompt": "p", "answer_ids": [1e300]})" << "\n";
     }
     const fs::path out_dir = dir / "out";
     const int code = run(std::string(EAGLE_CLI_PATH) + " explain -q --dataset " + file.string() + " --out " + out_dir.string() +
@@ -105,6 +107,7 @@ TEST(dataset, bad_records_are_reported_with_their_line_and_skipped) {
     EXPECT_NE(err.find("line 2: malformed JSON"), std::string::npos) << err;
     EXPECT_NE(err.find("line 3: load_image"), std::string::npos) << err;
     EXPECT_NE(err.find("line 4: missing \"prompt\""), std::string::npos) << err;
+    EXPECT_NE(err.find("line 5: \"answer_ids\" must hold 32-bit integers, got 1e+300"), std::string::npos) << err;
     EXPECT_TRUE(fs::exists(out_dir / "ok" / "explanation.json"));
     EXPECT_FALSE(fs::exists(out_dir / "noimage" / "explanation.json"));
 }
