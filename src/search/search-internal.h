@@ -56,26 +56,7 @@ public:
         : scorer_(sc), regions_(regions), params_(params), n_targets_(sc.n_targets()) {}
 
     std::vector<subset_score> evaluate(const std::vector<subset> & subsets) {
-        std::vector<mask> masks;
-        masks.reserve(subsets.size() * 2);
-        for (const subset & s : subsets) {
-            masks.push_back(region_mask(regions_, s));
-            subset inverse(s.size());
-            for (size_t i = 0; i < s.size(); ++i) {
-                inverse[i] = !s[i];
-            }
-            masks.push_back(region_mask(regions_, inverse));
-        }
-        std::vector<float> probs(masks.size() * n_targets_);
-        scorer_.score(masks, probs);
-        std::vector<subset_score> out;
-        out.reserve(subsets.size());
-        for (size_t i = 0; i < subsets.size(); ++i) {
-            out.push_back(make_subset_score({probs.begin() + (2 * i) * n_targets_, probs.begin() + (2 * i + 1) * n_targets_},
-                                            {probs.begin() + (2 * i + 1) * n_targets_, probs.begin() + (2 * i + 2) * n_targets_},
-                                            params_));
-        }
-        return out;
+        return evaluate_one_mask(subsets, false, subset_score{}, subsets.size()); // every subset on both masks
     }
 
     subset_score evaluate_one(const subset & s) { return evaluate({s}).front(); }
@@ -89,10 +70,12 @@ public:
         std::vector<mask> masks;
         masks.reserve(subsets.size() + n_both);
         for (size_t i = 0; i < subsets.size(); ++i) {
-            subset inverse = subsets[i];
-            for (uint8_t & v : inverse) v = !v;
             if (i < n_both || !deletion) masks.push_back(region_mask(regions_, subsets[i]));
-            if (i < n_both || deletion) masks.push_back(region_mask(regions_, inverse));
+            if (i < n_both || deletion) {
+                subset inverse = subsets[i];
+                for (uint8_t & v : inverse) v = !v;
+                masks.push_back(region_mask(regions_, inverse));
+            }
         }
         std::vector<float> probs(masks.size() * n_targets_);
         scorer_.score(masks, probs);

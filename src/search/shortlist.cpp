@@ -134,8 +134,8 @@ public:
         // predicted (back_loss_predicted)
         const bool expect_predicted = params_.predict_gains && params_.back_loss_predicted;
         float best_known = -std::numeric_limits<float>::infinity();
-        for (int32_t u : toward_full_ ? std::vector<int32_t>{} : open) {
-            best_known = std::max(best_known, expect_predicted ? contender_gain(u) : gain_[u]);
+        if (!toward_full_) {
+            for (int32_t u : open) best_known = std::max(best_known, expect_predicted ? contender_gain(u) : gain_[u]);
         }
         if (rescreen) {
             evaluate_now(stale_at(open, step), step);
