@@ -61,6 +61,9 @@ void add_model_options(CLI::App & app, model_options & opts) {
                    "masks of a batch scored side by side by this many single-thread workers, each with its own copy "
                    "of the projector (0 = auto: one per thread for 2..4 threads on CPU with BLAS on and a text model under 1B "
                    "parameters, else 1; 1..threads; CPU only; not with --server)");
+    app.add_flag("--no-pin-workers", opts.use_no_pin_workers,
+                 "leave the workers' threads unbound (default: each bound to a CPU of its own while a batch is scored, "
+                 "so that threads ggml's BLAS backend starts for each image run beside their worker)");
     app.add_option("--batch,-b", opts.n_seq, "masked images per llama_decode (sequences, 1..256; not with --server)");
     app.add_option("--ctx", opts.n_ctx, "context size in tokens (0 = sized from the request; not with --server)");
     app.add_option("--gpu-layers,-g", opts.n_gpu_layers, "layers to offload to a GPU backend (-1 = all)");
@@ -79,7 +82,7 @@ void reject_in_process_options(const model_options & opts) {
     const model_options defaults;
     const std::pair<bool, const char *> set[] = {
         {opts.n_threads != defaults.n_threads, "--threads"},   {opts.n_seq != defaults.n_seq, "--batch"},
-        {opts.n_workers != defaults.n_workers, "--workers"},
+        {opts.n_workers != defaults.n_workers, "--workers"},   {opts.use_no_pin_workers, "--no-pin-workers"},
         {opts.n_ctx != defaults.n_ctx, "--ctx"},               {opts.n_gpu_layers != defaults.n_gpu_layers, "--gpu-layers"},
         {opts.use_f16_kv, "--kv-f16"},                         {opts.use_blas, "--blas"}, {opts.use_no_blas, "--no-blas"},
         {opts.use_flash_attn, "--flash-attn"},                 {!opts.rpc_servers.empty(), "--rpc"}};
@@ -131,6 +134,7 @@ model_params resolve_model(const model_options & opts) {
     }
     params.n_threads    = opts.n_threads;
     params.n_workers    = opts.n_workers;
+    params.pin_workers  = !opts.use_no_pin_workers;
     params.n_gpu_layers = opts.n_gpu_layers;
     params.blas = opts.use_blas ? "on" : opts.use_no_blas ? "off" : "auto";
     params.chat_template = opts.chat_template;

@@ -27,6 +27,7 @@ struct model_options {
     std::optional<std::string> system_prompt; // --system TEXT (unset: the family's default)
     int32_t n_threads = 0;
     int32_t n_workers = 0; // --workers: 0 = auto
+    bool use_no_pin_workers = false; // --no-pin-workers
     int32_t n_seq     = 16;
     int32_t n_ctx     = 0;
     int32_t n_gpu_layers = 0;

@@ -304,6 +304,8 @@ TEST(cli, explain_survives_thin_and_corrupt_images_and_bad_numbers) {
     // the servers' own settings decide: an in-process option is one error, before any connection
     expect_clean_error(explain(k_image, {"--server", "http://127.0.0.1:9", "--workers", "2"}), 1,
                        "--workers does not apply with --server");
+    expect_clean_error(explain(k_image, {"--server", "http://127.0.0.1:9", "--no-pin-workers"}), 1,
+                       "--no-pin-workers does not apply with --server");
 }
 
 // CLI11's parse errors used to print two lines ("...\nRun with --help for more information.") and exit 105+

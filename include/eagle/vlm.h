@@ -52,6 +52,10 @@ struct model_params {
                                   // 1..n_threads, > 1 only on the CPU (no GPU layers, no RPC); checked by load_vlm
                                   // (other engines ignore it). Scores do not depend on it without BLAS; with BLAS,
                                   // as for the batch, by ~2e-5.
+    bool    pin_workers  = true;  // llama, n_workers > 1: each worker thread bound to a CPU of its own while a batch is
+                                  // scored (where the process may use that many), so that the threads a library
+                                  // starts from a worker (ggml's BLAS backend, per image) run beside it, not on the
+                                  // other worker's busy core; the scores do not depend on it
     int32_t n_gpu_layers = 0;     // layers offloaded to a GPU backend if one is loaded; -1 = all; < -1 rejected;
                                   // with rpc_servers, 0 means all (to the RPC servers, then local GPUs)
     std::string blas = "auto";    // llama: ggml's BLAS backend for the large matrix products of the text model

@@ -259,7 +259,9 @@ class Model:
     ``Model()`` is the embedded ShapesWorld model; ``Model("m.gguf", "mmproj.gguf")`` a GGUF pair llama.cpp
     runs; ``Model(engine="mock")`` the weight-free analytic engine (for trying the API). Keywords: threads
     (0 = all), workers (masks scored side by side by that many single-thread workers; 0 = auto: one per thread
-    for 2..4 threads on CPU with BLAS on and a text model under 1B parameters), batch (masked images per llama_decode), ctx (0 = sized from the request), gpu_layers,
+    for 2..4 threads on CPU with BLAS on and a text model under 1B parameters), pin_workers (each worker thread
+    bound to a CPU of its own while a batch is scored; False leaves them to the kernel), batch (masked images per
+    llama_decode), ctx (0 = sized from the request), gpu_layers,
     flash_attn, blas (ggml's BLAS backend: True, False, or None = on when libblas.so.3 is OpenBLAS on OpenMP;
     process-wide once on),
     chat_template (the CLI's --chat-template: a family's Hugging Face rendering, e.g. "qwen2.5-vl", or "auto"),
@@ -267,7 +269,7 @@ class Model:
     """
 
     def __init__(self, model: Optional[str] = None, mmproj: Optional[str] = None, *, engine: str = "llama",
-                 threads: int = 0, workers: int = 0, batch: int = 16, ctx: int = 0, gpu_layers: int = 0, flash_attn: bool = False,
+                 threads: int = 0, workers: int = 0, pin_workers: bool = True, batch: int = 16, ctx: int = 0, gpu_layers: int = 0, flash_attn: bool = False,
                  blas: Optional[bool] = None, chat_template: str = "auto", system: Optional[str] = None):
         mp = _eagle.ModelParams()
         mp.engine = engine
@@ -282,6 +284,7 @@ class Model:
             mp.mmproj_path = _check_file(mmproj, "mmproj")
         mp.n_threads = int(threads)
         mp.n_workers = int(workers)
+        mp.pin_workers = bool(pin_workers)
         mp.n_gpu_layers = int(gpu_layers)
         mp.blas = "auto" if blas is None else ("on" if blas else "off")
         mp.chat_template = str(chat_template)

@@ -190,6 +190,7 @@ PYBIND11_MODULE(_eagle, m) {
         .def_readwrite("mmproj_path", &eagle::model_params::mmproj_path)
         .def_readwrite("n_threads", &eagle::model_params::n_threads)
         .def_readwrite("n_workers", &eagle::model_params::n_workers)
+        .def_readwrite("pin_workers", &eagle::model_params::pin_workers)
         .def_readwrite("n_gpu_layers", &eagle::model_params::n_gpu_layers)
         .def_readwrite("blas", &eagle::model_params::blas)
         .def_readwrite("chat_template", &eagle::model_params::chat_template)

@@ -63,12 +63,14 @@ def test_equals_the_cli_on_the_same_inputs(explanation, tmp_path):
 def test_workers_explain_as_one_team(explanation):
     # two single-thread workers split every batch: the same explanation (ggml's own kernels give a worker's
     # probabilities to the last bit), and the record says who scored
-    two = eagle.Model(blas=False, threads=2, workers=2).explain(divisions=DIVISIONS, progress=False)
-    assert two.answer == explanation.answer
-    np.testing.assert_array_equal(two.ranking, explanation.ranking)
-    np.testing.assert_allclose(two.curves["insertion"], explanation.curves["insertion"], atol=1e-6)
-    np.testing.assert_allclose(two.curves["deletion"], explanation.curves["deletion"], atol=1e-6)
-    assert two.to_dict()["run"]["workers"] == 2
+    # (bound to a CPU each while they score, the default, or left to the kernel)
+    for pin_workers in (True, False):
+        two = eagle.Model(blas=False, threads=2, workers=2, pin_workers=pin_workers).explain(divisions=DIVISIONS, progress=False)
+        assert two.answer == explanation.answer
+        np.testing.assert_array_equal(two.ranking, explanation.ranking)
+        np.testing.assert_allclose(two.curves["insertion"], explanation.curves["insertion"], atol=1e-6)
+        np.testing.assert_allclose(two.curves["deletion"], explanation.curves["deletion"], atol=1e-6)
+        assert two.to_dict()["run"]["workers"] == 2
     assert explanation.to_dict()["run"]["workers"] == 1
     with pytest.raises(ValueError, match="got 3"):
         eagle.Model(threads=2, workers=3)

@@ -5,13 +5,62 @@
 #include "common/timing.h"
 
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 
 namespace eagle::llama_backend {
 
 using detail::scoped_timer;
+
+namespace {
+
+// The CPUs this thread may run on, in order; empty when the set cannot be read.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+            if (CPU_ISSET(cpu, &set)) {
+                cpus.push_back(cpu);
+            }
+        }
+    }
+    return cpus;
+}
+
+// Binds the calling thread to one CPU for the scope's life, then gives it back the CPUs it had. Threads it starts
+// meanwhile inherit the binding (llama-workers.h says why that matters).
+class cpu_binding {
+public:
+    explicit cpu_binding(int cpu) {
+        if (pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) != 0) {
+            return;
+        }
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        is_bound_ = pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+    }
+    ~cpu_binding() {
+        if (is_bound_) {
+            pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+        }
+    }
+    bool is_bound() const { return is_bound_; }
+    cpu_binding(const cpu_binding &) = delete;
+    cpu_binding & operator=(const cpu_binding &) = delete;
+
+private:
+    cpu_set_t saved_;
+    bool is_bound_ = false;
+};
+
+} // namespace
 
 llama_worker_session::llama_worker_session(const llama_vlm_model & model, const session_params & params)
     : model_(model), params_(params) {
@@ -55,8 +104,18 @@ void llama_worker_session::score(std::span<const mask> masks, std::span<float> p
     for (int32_t k = 0; k < n_active; ++k) {
         workers_[size_t(k)]->set_n_threads(1);
     }
+    // one CPU per worker thread while the batch is scored, where the process may use that many
+    const std::vector<int> cpus = model_.params().pin_workers ? allowed_cpus() : std::vector<int>{};
+    bool is_bound = false;
 #pragma omp parallel num_threads(n_active)
     {
+        std::optional<cpu_binding> binding;
+        if (omp_get_num_threads() == n_active && size_t(n_active) <= cpus.size()) {
+            binding.emplace(cpus[size_t(omp_get_thread_num())]);
+            if (omp_get_thread_num() == 0) {
+                is_bound = binding->is_bound();
+            }
+        }
         // OpenMP may give fewer threads than asked (inside a caller's own parallel region: one); then a thread
         // takes several parts
         for (int32_t k = omp_get_thread_num(); k < n_active; k += omp_get_num_threads()) {
@@ -68,6 +127,7 @@ void llama_worker_session::score(std::span<const mask> masks, std::span<float> p
             }
         }
     }
+    n_bound_batches_ += is_bound ? 1 : 0;
     for (const std::exception_ptr & e : errors) {
         if (e) {
             std::rethrow_exception(e);
@@ -87,7 +147,9 @@ scorer_stats llama_worker_session::stats() const {
     }
     sum.t_prepare_us = t_prepare_us_; // wall time, not the workers' sum
     sum.t_score_us   = t_score_us_;
-    return to_scorer_stats(sum, int32_t(workers_.size()));
+    scorer_stats stats = to_scorer_stats(sum, int32_t(workers_.size()));
+    stats.engine.push_back({"n_bound_batches", n_bound_batches_});
+    return stats;
 }
 
 } // namespace eagle::llama_backend

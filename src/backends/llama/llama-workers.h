@@ -11,6 +11,12 @@
 // thread) and OpenBLAS built with OpenMP runs single-threaded (it checks omp_in_parallel), so a worker keeps to
 // its core; with nesting turned on (OMP_MAX_ACTIVE_LEVELS > 1) or OpenBLAS on its own pthreads it would not. A batch
 // of one mask is scored outside the team, by worker 0 on all threads; so is generation.
+//
+// While a batch is scored each worker thread is bound to a CPU of its own (model_params::pin_workers), where the
+// process may use as many CPUs as there are workers, and gets its CPUs back after. ggml's BLAS backend starts
+// threads inside every image encode (to convert the patch product's f16 operand) and waits for them; unbound,
+// the kernel put them on the other worker's busy core, and on 2 cores a third of the encoder's time went to
+// that wait (BENCHMARKS.md). Bound, they inherit the worker's CPU, where it waits for them.
 #pragma once
 
 #include "llama-session.h"
@@ -32,7 +38,8 @@ public:
     // had scored them (without BLAS the same values to the last bit: a worker is the same computation)
     void score(std::span<const mask> masks, std::span<float> probs) override;
     // counts summed over workers; t_prepare_us and t_score_us are this session's wall time, t_backend_us and
-    // the engine's t_encode_us / t_decode_us the workers' summed time (up to n_workers x the wall time)
+    // the engine's t_encode_us / t_decode_us the workers' summed time (up to n_workers x the wall time);
+    // n_bound_batches: batches scored with each worker bound to a CPU of its own (model_params::pin_workers)
     scorer_stats stats() const override;
 
 private:
@@ -42,6 +49,7 @@ private:
     bool is_prepared_ = false;
     int64_t t_prepare_us_ = 0;
     int64_t t_score_us_ = 0;
+    int64_t n_bound_batches_ = 0;
 };
 
 } // namespace eagle::llama_backend
