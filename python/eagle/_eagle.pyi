@@ -20,6 +20,7 @@ class ModelParams:
     mmproj_path: str
     n_threads: int
     n_workers: int
+    pin_workers: bool
     n_gpu_layers: int
     blas: str
     chat_template: str

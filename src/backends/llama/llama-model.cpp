@@ -27,6 +27,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     init_backends_once();
     const blas_library blas = find_blas_library();
     uses_blas_ = wants_blas(params.blas, blas);
+    pins_workers_ = params.pin_workers && (!uses_blas_ || blas.kind != blas_library::threading::pthreads);
     if (uses_blas_) {
         enable_blas_backend();
         log(log_level::info, "BLAS: ggml's BLAS backend on (" + params.blas + ", " +

@@ -49,6 +49,9 @@ public:
     int32_t n_threads() const { return n_threads_; }                  // as run
     int32_t n_workers() const override { return int32_t(encoders_.size()); } // as run (model_params::n_workers)
     bool uses_blas() const override { return uses_blas_; }
+    // model_params::pin_workers, unless BLAS runs on OpenBLAS's own pthreads: those threads would be bound too
+    // if OpenBLAS grew its pool while a worker is bound (llama-workers.h)
+    bool pins_workers() const { return pins_workers_; }
     std::string description() const override;
     std::string engine_version() const override;
     int32_t n_vocab() const override;
@@ -96,6 +99,7 @@ private:
     model_params params_;
     int32_t n_threads_ = 1;
     bool uses_blas_ = false;
+    bool pins_workers_ = false;
     llama_model * model_ = nullptr;
     const llama_vocab * vocab_ = nullptr;
     struct encoder {

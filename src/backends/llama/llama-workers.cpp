@@ -9,6 +9,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <optional>
 
@@ -33,12 +34,37 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
+// One CPU per team thread, all different and all in `allowed`: the CPU each thread is on (`current`, where the
+// kernel put it: several processes keep their spread), else the first allowed CPU no other thread has.
+std::vector<int> assign_cpus(const std::vector<int> & current, const std::vector<int> & allowed) {
+    std::vector<int> out(current.size(), -1);
+    std::vector<int> taken;
+    const auto is_free = [&](int cpu) {
+        return std::find(allowed.begin(), allowed.end(), cpu) != allowed.end() && std::find(taken.begin(), taken.end(), cpu) == taken.end();
+    };
+    for (size_t t = 0; t < current.size(); ++t) {
+        if (is_free(current[t])) {
+            out[t] = current[t];
+            taken.push_back(current[t]);
+        }
+    }
+    for (size_t t = 0; t < current.size(); ++t) {
+        for (size_t i = 0; out[t] < 0 && i < allowed.size(); ++i) {
+            if (is_free(allowed[i])) {
+                out[t] = allowed[i];
+                taken.push_back(allowed[i]);
+            }
+        }
+    }
+    return out;
+}
+
 // Binds the calling thread to one CPU for the scope's life, then gives it back the CPUs it had. Threads it starts
 // meanwhile inherit the binding (llama-workers.h says why that matters).
 class cpu_binding {
 public:
     explicit cpu_binding(int cpu) {
-        if (pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) != 0) {
+        if (cpu < 0 || pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) != 0) {
             return;
         }
         cpu_set_t one;
@@ -105,16 +131,21 @@ void llama_worker_session::score(std::span<const mask> masks, std::span<float> p
         workers_[size_t(k)]->set_n_threads(1);
     }
     // one CPU per worker thread while the batch is scored, where the process may use that many
-    const std::vector<int> cpus = model_.params().pin_workers ? allowed_cpus() : std::vector<int>{};
-    bool is_bound = false;
+    const std::vector<int> allowed = model_.pins_workers() ? allowed_cpus() : std::vector<int>{};
+    std::vector<int> current(size_t(n_active), -1), assigned;
+    std::atomic<int32_t> n_bound{0};
 #pragma omp parallel num_threads(n_active)
     {
+        // the same for every thread of the team, so all of them meet the barrier below or none does
+        const bool binds = omp_get_num_threads() == n_active && size_t(n_active) <= allowed.size();
         std::optional<cpu_binding> binding;
-        if (omp_get_num_threads() == n_active && size_t(n_active) <= cpus.size()) {
-            binding.emplace(cpus[size_t(omp_get_thread_num())]);
-            if (omp_get_thread_num() == 0) {
-                is_bound = binding->is_bound();
-            }
+        if (binds) {
+            current[size_t(omp_get_thread_num())] = sched_getcpu();
+#pragma omp barrier
+#pragma omp single
+            assigned = assign_cpus(current, allowed); // the single's end is a barrier: every thread sees it
+            binding.emplace(assigned[size_t(omp_get_thread_num())]);
+            n_bound += binding->is_bound() ? 1 : 0;
         }
         // OpenMP may give fewer threads than asked (inside a caller's own parallel region: one); then a thread
         // takes several parts
@@ -127,7 +158,7 @@ void llama_worker_session::score(std::span<const mask> masks, std::span<float> p
             }
         }
     }
-    n_bound_batches_ += is_bound ? 1 : 0;
+    n_bound_batches_ += n_bound == n_active ? 1 : 0;
     for (const std::exception_ptr & e : errors) {
         if (e) {
             std::rethrow_exception(e);

@@ -13,10 +13,17 @@
 // of one mask is scored outside the team, by worker 0 on all threads; so is generation.
 //
 // While a batch is scored each worker thread is bound to a CPU of its own (model_params::pin_workers), where the
-// process may use as many CPUs as there are workers, and gets its CPUs back after. ggml's BLAS backend starts
-// threads inside every image encode (to convert the patch product's f16 operand) and waits for them; unbound,
-// the kernel put them on the other worker's busy core, and on 2 cores a third of the encoder's time went to
-// that wait (BENCHMARKS.md). Bound, they inherit the worker's CPU, where it waits for them.
+// process may use as many CPUs as there are workers, and gets its CPUs back after: the CPU it is on when the batch
+// starts (so that several processes keep the spread the kernel gave them), else a free one. ggml's BLAS backend
+// starts threads inside every image encode (to convert the patch product's f16 operand) and waits for them;
+// unbound, the kernel put them on the other worker's busy core. Bound, they inherit the worker's CPU, where it
+// waits for them: on 2 cores the encoder's summed time fell from 1.32 to 1.08 s on the default image
+// (BENCHMARKS.md). Any thread started while a worker is bound keeps that CPU, so the window holds only what a
+// worker runs: nested OpenMP regions are inactive and OpenBLAS on OpenMP runs single-threaded there; OpenBLAS on
+// its own pthreads could grow its pool inside it, so with that BLAS the workers are not bound
+// (llama_vlm_model::pins_workers). A one-mask batch and generation, on all threads, are never bound. On Linux 6.2
+// and later a thread that was bound once keeps its restored CPU set as a request: a cpuset that grows later is
+// not taken up (--no-pin-workers where that matters).
 #pragma once
 
 #include "llama-session.h"
