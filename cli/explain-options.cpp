@@ -113,10 +113,6 @@ void add_search_options(CLI::App & app, explain_params & p) {
                    "two-sided shortlist search: when the black image gives the targets within this of the full image's probability "
                    "(the language prior says them), the front alone orders every region (0 = never)")
         ->capture_default_str();
-    app.add_option("--shortlist-batch-multiple", p.shortlist.batch_multiple,
-                   "shortlist search, one mask per candidate: score further candidates' other masks until a batch's size is a "
-                   "multiple of this, so no worker idles on an odd batch (0 = the number of workers; 1 = off; the JSON records "
-                   "the number used)")->capture_default_str();
     app.add_option("--shortlist-two-sided", p.shortlist.two_sided,
                    "shortlist search: grow the order from both ends (as the efficient search), each side by the shortlist rule")
         ->capture_default_str();

@@ -72,14 +72,10 @@ public:
     void score(std::span<const mask> masks, std::span<float> probs) override {
         memo_.score(masks, probs);
         ++n_calls;
-        batch_sizes.push_back(masks.size());
     }
     scorer_stats stats() const override { return memo_.stats(); }
-    int32_t n_parallel() const override { return parallel_width; }
 
     int64_t n_calls = 0;
-    std::vector<size_t> batch_sizes; // masks per score() call, in order
-    int32_t parallel_width = 1;      // what n_parallel() reports (as a scorer with that many workers)
 
 private:
     analytic_function_scorer inner_;

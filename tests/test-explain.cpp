@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -658,15 +657,13 @@ TEST(search, shortlist_with_predicted_gains_equals_exact_on_log_odds_additive_ob
 // on its deletion mask alone it is the best candidate at every step, but its insertion image loses the target. The
 // search measures the chosen region's other mask before it takes it, so it takes the next best instead: the same
 // order as with two masks per candidate, at fewer evaluations, every curve entry the measured prefix.
-static float p_with_hiding_region(int32_t, const std::vector<double> & kept) {
-    double log_odds = -6.0 + 5.0 * (kept[0] + kept[1] + kept[2]) + kept[63] * (kept[0] > 0.5 ? -12.0 : 3.0);
-    for (int i = 3; i < 63; ++i) log_odds += kept[i] * (0.01 + 0.0015 * i);
-    return float(1.0 / (1.0 + std::exp(-log_odds)));
-}
-
 TEST(search, shortlist_scores_one_mask_per_candidate_once_the_other_half_is_bounded) {
     const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
-    const auto p_of = p_with_hiding_region;
+    const auto p_of = [](int32_t, const std::vector<double> & kept) {
+        double log_odds = -6.0 + 5.0 * (kept[0] + kept[1] + kept[2]) + kept[63] * (kept[0] > 0.5 ? -12.0 : 3.0);
+        for (int i = 3; i < 63; ++i) log_odds += kept[i] * (0.01 + 0.0015 * i);
+        return float(1.0 / (1.0 + std::exp(-log_odds)));
+    };
     for (bool two_sided : {false, true}) {
         SCOPED_TRACE(two_sided ? "two-sided" : "one-sided");
         eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
@@ -705,43 +702,6 @@ TEST(search, shortlist_scores_one_mask_per_candidate_once_the_other_half_is_boun
     EXPECT_LT(ex.n_evaluations, both.n_evaluations);
     ASSERT_EQ(ex.smdl_score.size(), both.smdl_score.size());
     for (size_t k = 0; k < ex.smdl_score.size(); ++k) EXPECT_NEAR(ex.smdl_score[k], both.smdl_score[k], 2e-3) << k;
-}
-
-// Batches rounded up to the scorer's parallel width (shortlist_params::batch_multiple). With one mask per candidate a
-// step's batch holds one mask per candidate and both for the first, often an odd count, which leaves one of two
-// workers idle for the last mask; rounded up, the next candidates get their other mask in it too, and the chosen
-// region's verification measures the next best's alongside. 0 takes the scorer's n_parallel(): with two, every
-// batch of more than two masks is even, while the search without rounding makes odd ones (so this can fail); the
-// records stay measured prefixes and the order is the unrounded search's where the deletion half tells the
-// candidates apart (the scenario of the test above).
-TEST(search, shortlist_rounds_one_mask_batches_up_to_the_scorers_parallel_width) {
-    const eagle::region_set regions = eagle::make_grid_regions(80, 80, 8, 8);
-    for (bool two_sided : {false, true}) {
-        SCOPED_TRACE(two_sided ? "two-sided" : "one-sided");
-        eagle::explain_params p = with_mode(eagle::search_mode::shortlist);
-        p.shortlist.two_sided = two_sided;
-        analytic_scorer one_worker(regions, 1, p_with_hiding_region), two_workers(regions, 1, p_with_hiding_region);
-        two_workers.parallel_width = 2;
-        ASSERT_EQ(p.shortlist.batch_multiple, 0);
-        EXPECT_EQ(eagle::resolve_explain_params(p, one_worker).shortlist.batch_multiple, 1);
-        EXPECT_EQ(eagle::resolve_explain_params(p, two_workers).shortlist.batch_multiple, 2);
-        const eagle::explanation plain = eagle::explain(one_worker, dummy_request(80, 80, 1), regions, p);
-        const eagle::explanation rounded = eagle::explain(two_workers, dummy_request(80, 80, 1), regions, p);
-        const auto odd_and_over_two = [](size_t n) { return n > 2 && n % 2 == 1; };
-        EXPECT_TRUE(std::any_of(one_worker.batch_sizes.begin(), one_worker.batch_sizes.end(), odd_and_over_two));
-        for (size_t n : two_workers.batch_sizes) EXPECT_FALSE(odd_and_over_two(n)) << n;
-        ASSERT_EQ(rounded.order.size(), 64u);
-        expect_curves_are_measured_prefixes(rounded, p_with_hiding_region, 1);
-        const size_t n_told_apart = 40;
-        EXPECT_EQ(std::vector<int32_t>(rounded.order.begin(), rounded.order.begin() + n_told_apart),
-                  std::vector<int32_t>(plain.order.begin(), plain.order.begin() + n_told_apart));
-        // batch_multiple 1 is the unrounded search on any scorer
-        analytic_scorer two_unrounded(regions, 1, p_with_hiding_region);
-        two_unrounded.parallel_width = 2;
-        p.shortlist.batch_multiple = 1;
-        EXPECT_EQ(eagle::explain(two_unrounded, dummy_request(80, 80, 1), regions, p).order, plain.order);
-        EXPECT_EQ(two_unrounded.batch_sizes, one_worker.batch_sizes);
-    }
 }
 
 TEST(search, efficient_has_the_reference_layout) {
@@ -866,7 +826,7 @@ TEST(outputs, json_has_the_reference_keys_and_types_and_npy_partitions) {
     for (const char * written : {"\"lambda1\":0.3,", "\"lambda2\":0.7,", "\"lazy_epsilon\":0.05,", "\"shortlist_tolerance\":0.001,",
                                  "\"shortlist_rescreen_loss\":0.01,", "\"shortlist_saturation\":0.9,",
                                  "\"shortlist_stall_room\":0.33333334,", "\"shortlist_prior_margin\":0.1,",
-                                 "\"shortlist_one_mask_margin\":0.001,", "\"shortlist_batch_multiple\":0,", "\"shortlist_back_loss_predicted\":true,", "\"stop_fraction\":0.6}"}) {
+                                 "\"shortlist_one_mask_margin\":0.001,", "\"shortlist_back_loss_predicted\":true,", "\"stop_fraction\":0.6}"}) {
         EXPECT_NE(text.find(written), std::string::npos) << written;
     }
     const nlohmann::json read_back = nlohmann::json::parse(text);
@@ -1162,8 +1122,6 @@ TEST(explain_params, every_nested_knob_is_checked) {
         {"shortlist.prior_margin", [](eagle::explain_params & p) { p.shortlist.prior_margin = -0.1f; }},
         {"shortlist.max_neighbours", [](eagle::explain_params & p) { p.shortlist.max_neighbours = -1; }},
         {"shortlist.one_mask_margin", [](eagle::explain_params & p) { p.shortlist.one_mask_margin = 1.0f; }},
-        {"shortlist.batch_multiple", [](eagle::explain_params & p) { p.shortlist.batch_multiple = -1; }},
-        {"shortlist.batch_multiple", [](eagle::explain_params & p) { p.shortlist.batch_multiple = 257; }},
         {"efficient.search_scope", [](eagle::explain_params & p) { p.efficient.search_scope = 0; }},
         {"efficient.pending_samples", [](eagle::explain_params & p) { p.efficient.pending_samples = 0; }},
         {"efficient.update_step", [](eagle::explain_params & p) { p.efficient.update_step = 0; }},

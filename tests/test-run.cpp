@@ -69,10 +69,6 @@ TEST(run_explanation, sentence_record_is_complete_and_consistent) {
     EXPECT_EQ(ex.reliance.size(), rec.target_indices.size());
     EXPECT_EQ(rec.engine.model_path, "");
     EXPECT_EQ(rec.engine.n_seq, eagle::session_params{}.n_seq);
-    // "0 = the scorer's" params are recorded as run (the mock scores one mask at a time)
-    EXPECT_EQ(r.request.params.shortlist.batch_multiple, 0);
-    EXPECT_EQ(rec.request.params.shortlist.batch_multiple, r.session->n_parallel());
-    EXPECT_EQ(rec.request.params.shortlist.batch_multiple, 1);
     EXPECT_FALSE(rec.hallucination.has_value());
     EXPECT_EQ(rec.scorer.n_evaluations, ex.n_evaluations); // a fresh session: the search's own count
 }

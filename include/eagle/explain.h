@@ -126,12 +126,6 @@ struct explain_params {
                                         // probability within it of 0, only its insertion mask. The best candidate's
                                         // other mask is then scored, and the next best's while that changes the order,
                                         // so the chosen region's record is measured (0 = off: two masks per candidate)
-        int32_t batch_multiple = 0;     // >= 0: with one mask per candidate, score further candidates' other masks
-                                        // (the next best expected first) until the batch's size is a multiple of
-                                        // this: the scorer's workers that the batch's odd end would leave idle
-                                        // measure what the search would often ask for next (the chosen region's
-                                        // other mask). 0 = the scorer's n_parallel() (explain records the number
-                                        // used); 1 = no rounding
         bool    two_sided      = true;  // grow the order from both ends, as the efficient search does: the front
                                         // on insertion images, the back removed from the full image, each side by
                                         // the rule above (no budget, no saturation)
@@ -159,11 +153,6 @@ struct explain_params {
 // ends of the order, so "the first k regions" is not what they build). explain() and run_explanation() call it
 // first; front ends may call it to reject a request before loading anything.
 void check_explain_params(const explain_params & params);
-
-// The params explain() runs with on this scorer: each "0 = the scorer's" value replaced by the scorer's
-// (shortlist.batch_multiple: its n_parallel()). run_explanation records these, so an explanation is redone from
-// its JSON with any scorer.
-explain_params resolve_explain_params(explain_params params, const scorer & sc);
 
 // A method by the name the CLI and the benchmarks use: every attribution_method, plus EAGLE's one-sided
 // ablations, which are EAGLE with one term switched off: "insight-only" (lambda2 = 0) and "necessity-only"

@@ -27,7 +27,6 @@ public:
     void prepare(const score_request & request) override; // clears the memo, then prepares the wrapped scorer
     int32_t n_targets() const override;
     void score(std::span<const mask> masks, std::span<float> probs) override;
-    int32_t n_parallel() const override { return inner_.n_parallel(); }
     // the wrapped scorer's stats, plus this memo's hits; t_score_us is the wall time of this score()
     scorer_stats stats() const override;
 

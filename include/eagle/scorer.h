@@ -110,12 +110,6 @@ public:
     // probs.size() must be masks.size() * n_targets().
     virtual void score(std::span<const mask> masks, std::span<float> probs) = 0;
 
-    // How many masks this scorer scores side by side (llama.cpp engine: its workers). A batch whose size is a
-    // multiple of it keeps every one busy; another size leaves some idle for the batch's last part, so the
-    // shortlist search rounds its one-mask batches up to a multiple with masks it would measure later
-    // (explain_params::shortlist_params::batch_multiple). 1: any size is as good.
-    virtual int32_t n_parallel() const { return 1; }
-
     virtual scorer_stats stats() const = 0;
 };
 

@@ -349,7 +349,6 @@ nlohmann::ordered_json to_json(const explanation_record & rec) {
                    {"shortlist_back_loss_predicted", params.shortlist.back_loss_predicted},
                    {"shortlist_prior_margin", as_decimal(params.shortlist.prior_margin)},
                    {"shortlist_one_mask_margin", as_decimal(params.shortlist.one_mask_margin)},
-                   {"shortlist_batch_multiple", params.shortlist.batch_multiple},
                    {"shortlist_two_sided", params.shortlist.two_sided},
                    {"max_regions", params.budget.max_regions},
                    {"stop_fraction", as_decimal(params.budget.stop_fraction)}};

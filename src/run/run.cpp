@@ -251,8 +251,7 @@ explanation_record run_explanation(const vlm_model & model, vlm_session & sessio
         rec.target_pieces.push_back(model.is_eog(id) ? std::string() : model.token_piece(id));
     }
     rec.prompt_sequence = model.prompt_sequence(scoring);
-    rec.request.params = resolve_explain_params(request.params, session); // recorded as run
-    rec.result = explain(session, scoring, rec.regions, rec.request.params, [&](int32_t n_done, int32_t n_total) {
+    rec.result = explain(session, scoring, rec.regions, request.params, [&](int32_t n_done, int32_t n_total) {
         return !progress || progress(run_phase::search, n_done, n_total);
     });
 

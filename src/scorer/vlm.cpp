@@ -21,7 +21,6 @@ public:
     void prepare(const score_request & request) override { memo_.prepare(request); }
     int32_t n_targets() const override { return memo_.n_targets(); }
     void score(std::span<const mask> masks, std::span<float> probs) override { memo_.score(masks, probs); }
-    int32_t n_parallel() const override { return memo_.n_parallel(); }
     scorer_stats stats() const override { return memo_.stats(); }
 
 private:

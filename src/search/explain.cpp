@@ -177,9 +177,6 @@ void check_params(const explain_params & params) {
     if (!std::isfinite(params.shortlist.saturation) || params.shortlist.saturation <= 0.0f || params.shortlist.saturation > 1.0f) {
         fail("shortlist.saturation", number_text(params.shortlist.saturation), "finite and in (0, 1]");
     }
-    if (params.shortlist.batch_multiple < 0 || params.shortlist.batch_multiple > 256) {
-        fail("shortlist.batch_multiple", std::to_string(params.shortlist.batch_multiple), "in 0..256 (0 = the scorer's n_parallel())");
-    }
     if (params.sampling.n_samples < 2) fail("sampling.n_samples", std::to_string(params.sampling.n_samples), ">= 2");
     if (params.efficient.search_scope < 1) fail("efficient.search_scope", std::to_string(params.efficient.search_scope), ">= 1");
     if (params.efficient.pending_samples < 1) {
@@ -205,11 +202,6 @@ void check_params(const explain_params & params) {
 
 void check_explain_params(const explain_params & params) { check_params(params); }
 
-explain_params resolve_explain_params(explain_params params, const scorer & sc) {
-    if (params.shortlist.batch_multiple == 0) params.shortlist.batch_multiple = std::max(1, sc.n_parallel());
-    return params;
-}
-
 
 namespace {
 
@@ -234,7 +226,7 @@ void check_regions_cover_images(const region_set & regions, const score_request 
 
 } // namespace
 
-explanation explain(scorer & sc, const score_request & request, const region_set & regions, const explain_params & given,
+explanation explain(scorer & sc, const score_request & request, const region_set & regions, const explain_params & params,
                     const progress_callback & progress) {
     using namespace detail;
     const int64_t t_start_us = time_us();
@@ -242,8 +234,7 @@ explanation explain(scorer & sc, const score_request & request, const region_set
         throw error(errc::invalid_argument, "explain: no regions to rank");
     }
     check_regions_cover_images(regions, request);
-    check_explain_params(given);
-    const explain_params params = resolve_explain_params(given, sc);
+    check_explain_params(params);
     sc.prepare(request);
     const scorer_stats stats_before = sc.stats();
     const int32_t n = regions.n_regions;

@@ -66,17 +66,6 @@ public:
     // (shortlist_params::one_mask_margin: a half that cannot raise F, or one measured before). One scorer batch.
     std::vector<subset_score> evaluate_one_mask(const std::vector<subset> & subsets, bool deletion, const subset_score & other_half,
                                                 size_t n_both = 0) {
-        return evaluate_masks(subsets, deletion, n_both, [&](size_t) -> const subset_score & { return other_half; });
-    }
-    // One mask per subset, subset i's other half from other_halves[i]. One scorer batch.
-    std::vector<subset_score> evaluate_one_mask(const std::vector<subset> & subsets, bool deletion,
-                                                const std::vector<subset_score> & other_halves) {
-        return evaluate_masks(subsets, deletion, 0, [&](size_t i) -> const subset_score & { return other_halves[i]; });
-    }
-
-private:
-    template <typename OtherHalf>
-    std::vector<subset_score> evaluate_masks(const std::vector<subset> & subsets, bool deletion, size_t n_both, OtherHalf other_half) {
         n_both = std::min(n_both, subsets.size());
         std::vector<mask> masks;
         masks.reserve(subsets.size() + n_both);
@@ -99,14 +88,15 @@ private:
                 out.push_back(make_subset_score(row(k), row(k + 1), params_));
                 k += 2;
             } else {
-                out.push_back(deletion ? make_subset_score(other_half(i).ins, row(k), params_)
-                                       : make_subset_score(row(k), other_half(i).del, params_));
+                out.push_back(deletion ? make_subset_score(other_half.ins, row(k), params_)
+                                       : make_subset_score(row(k), other_half.del, params_));
                 k += 1;
             }
         }
         return out;
     }
 
+private:
     scorer & scorer_;
     const region_set & regions_;
     const explain_params & params_;

@@ -111,11 +111,9 @@ public:
             return;
         }
         // the first region (the best expected: the shortlist's top, a re-screen's best predicted) on both masks: it is
-        // chosen most often, and then needs no second batch for its other mask (verified_best); the next ones too
-        // while the batch's size is not a multiple of batch_multiple (workers that would idle measure them)
-        const size_t n_both = n_on_both_masks(regions_to_score.size());
-        take_scores(regions_to_score, eval_.evaluate_one_mask(candidates, bounded == half::insertion, current_, n_both), step);
-        for (size_t i = n_both; i < regions_to_score.size(); ++i) assumed_[regions_to_score[i]] = bounded;
+        // chosen most often, and then needs no second batch for its other mask (verified_best)
+        take_scores(regions_to_score, eval_.evaluate_one_mask(candidates, bounded == half::insertion, current_, 1), step);
+        for (size_t i = 1; i < regions_to_score.size(); ++i) assumed_[regions_to_score[i]] = bounded;
     }
     // scores already measured (the two sides' first screening shares its masks)
     void take_scores(const std::vector<int32_t> & regions, const std::vector<subset_score> & scores, int32_t step) {
@@ -256,46 +254,16 @@ private:
     // The open region with the best gain measured at this step, both its masks measured. A gain measured on one mask
     // bounds the other half's gain, not its loss (a region can hide the targets' evidence when it is added), so the
     // best one's assumed half is measured (one mask), and again for the next best while that changes the order: the
-    // region returned is a record of the curves, and no other's gain beats it by more than the margin. With
-    // batch_multiple k, the k best fresh ones with an assumed half are measured in one batch (down to the first
-    // fully measured one: no region below it can be returned before it).
+    // region returned is a record of the curves, and no other's gain beats it by more than the margin.
     int32_t verified_best(const std::vector<int32_t> & open, int32_t step) {
         for (;;) {
             const int32_t u = best_fresh(open, step);
             if (u < 0 || assumed_[u] == half::none) return u;
-            std::vector<std::pair<int32_t, float>> fresh;
-            for (int32_t v : open) {
-                if (fresh_at_[v] == step) fresh.emplace_back(v, gain_[v]);
-            }
-            std::vector<int32_t> to_measure;
-            for (int32_t v : rank_by(fresh)) { // u first
-                if (assumed_[v] == half::none || to_measure.size() == size_t(std::max(1, params_.batch_multiple))) break;
-                to_measure.push_back(v);
-            }
-            const bool deletion = assumed_[u] == half::deletion; // every assumed half of a step is the same (bounded_half)
-            std::vector<subset> subsets;
-            std::vector<subset_score> other_halves;
-            for (int32_t v : to_measure) {
-                subsets.push_back(candidate(v));
-                other_halves.push_back(fresh_score_[v]);
-            }
-            const std::vector<subset_score> scores = eval_.evaluate_one_mask(subsets, deletion, other_halves);
-            for (size_t i = 0; i < to_measure.size(); ++i) {
-                const int32_t v = to_measure[i];
-                fresh_score_[v] = scores[i];
-                gain_[v] = fresh_score_[v].objective - f_current_;
-                assumed_[v] = half::none;
-            }
+            const bool deletion = assumed_[u] == half::deletion;
+            fresh_score_[u] = eval_.evaluate_one_mask({candidate(u)}, deletion, fresh_score_[u]).front();
+            gain_[u] = fresh_score_[u].objective - f_current_;
+            assumed_[u] = half::none;
         }
-    }
-    // candidates scored on both masks in a one-mask batch of n: the first, and the next while the batch's size
-    // (n + that number) is not a multiple of batch_multiple
-    size_t n_on_both_masks(size_t n) const {
-        const size_t multiple = size_t(std::max(1, params_.batch_multiple));
-        for (size_t k = 1; k <= n; ++k) {
-            if ((n + k) % multiple == 0) return k;
-        }
-        return 1;
     }
 
     // The gain region u is expected to have at this step: fresh, the measured one; stale, with predict_gains, the

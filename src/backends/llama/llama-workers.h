@@ -44,7 +44,6 @@ public:
     // masks split in min(n_workers, masks) contiguous parts of near-equal size, one per worker; probs as if one session
     // had scored them (without BLAS the same values to the last bit: a worker is the same computation)
     void score(std::span<const mask> masks, std::span<float> probs) override;
-    int32_t n_parallel() const override { return int32_t(workers_.size()); } // an odd batch leaves a worker idle
     // counts summed over workers; t_prepare_us and t_score_us are this session's wall time, t_backend_us and
     // the engine's t_encode_us / t_decode_us the workers' summed time (up to n_workers x the wall time);
     // n_bound_batches: batches scored with each worker bound to a CPU of its own (model_params::pin_workers)
