@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALL_ENGINES = ["torch", "torch-pthread", "eagle", "eagle-workers", "eagle-blas", "eagle-blas-workers", "eagle-q8",
-               "eagle-q8-blas"]
+ALL_ENGINES = ["torch", "torch-pthread", "eagle", "eagle-workers", "eagle-blas", "eagle-blas-workers",
+               "eagle-blas-workers-unbound", "eagle-q8", "eagle-q8-blas"]
 ENGINES = ALL_ENGINES
 
 
@@ -67,7 +67,7 @@ def main():
         for e in ENGINES:
             ratio = med[e] / med[base]
             # the workers' encoder times add up over both workers: CPU time, not a share of the wall time
-            enc_label = "enc. summed" if e.endswith("-workers") else "enc."
+            enc_label = "enc. summed" if "-workers" in e else "enc."
             cells.append(f"{med[e]:.1f} ms ({enc_label} {enc[e]:.1f}; {ratio:.2f}x)")
         print(f"| {model} ({n} masks) | {gflop:.2f} | {floor:.1f} ms | " + " | ".join(cells) + " |")
     return 0
