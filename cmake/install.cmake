@@ -18,8 +18,8 @@ if(EAGLE_WITH_LLAMA)
     install(TARGETS eagle_llama EXPORT eagle-targets)
 endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/eagle DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-# the video module read_video_frames loads (src/image/video-module.h): where the installed library looks for it
-install(TARGETS eagle-video LIBRARY DESTINATION ${EAGLE_VIDEO_MODULE_INSTALL_DIR})
+# the modules the core loads on first use (src/image/module-loader.h): where the installed library looks for them
+install(TARGETS eagle-video eagle-codecs LIBRARY DESTINATION ${EAGLE_MODULE_INSTALL_DIR})
 if(EAGLE_BUILD_CLI)
     install(TARGETS eagle RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

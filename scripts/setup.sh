@@ -7,7 +7,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 packages=(g++ cmake make pkg-config ca-certificates
-          libopencv-dev libjpeg-dev libcurl4-openssl-dev
+          libopencv-dev libjpeg-dev libpng-dev libcurl4-openssl-dev
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev chromium fonts-liberation
           python3-dev python3-pybind11 python3-numpy python3-pil python3-pytest python3-matplotlib python3-tqdm python3-yaml
           python3-nbclient python3-nbformat python3-ipykernel

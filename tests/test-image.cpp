@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -473,8 +475,8 @@ TEST(image, every_format_is_sized_from_its_header_before_decoding) {
     }
 }
 
-// A damaged JPEG is decoded by libjpeg (jpeg-check.h), not OpenCV; it is turned upright by its EXIF orientation
-// exactly as OpenCV turns the same file when undamaged.
+// A damaged JPEG is turned upright by its EXIF orientation exactly as the same file undamaged (which
+// test-opencv-parity holds to OpenCV's imdecode, orientations included).
 TEST(image, damaged_jpegs_keep_their_exif_orientation) {
     std::string jpeg;
     {
@@ -500,10 +502,45 @@ TEST(image, damaged_jpegs_keep_their_exif_orientation) {
             const std::string tag = std::to_string(orientation) + (big_endian ? "-be" : "-le");
             const eagle::image_rgb8 upright = eagle::load_image(written("exif-" + tag + ".jpg", clean));
             const eagle::image_rgb8 got = eagle::load_image(written("exif-damaged-" + tag + ".jpg", damaged));
-            EXPECT_EQ(upright.nx, orientation >= 5 ? 16 : 24) << tag; // OpenCV did turn the clean file
+            EXPECT_EQ(upright.nx, orientation >= 5 ? 16 : 24) << tag; // the clean file was turned
             EXPECT_EQ(got.nx, upright.nx) << tag;
             EXPECT_EQ(got.ny, upright.ny) << tag;
             EXPECT_EQ(got.rgb, upright.rgb) << tag;
         }
     }
+}
+
+// PNG and JPEG never need the codecs module (libeagle-codecs.so, loaded on first use); the other formats do, and
+// without it they fail with one error naming the module and where it was looked for. Run in a fresh process (a
+// threadsafe death test re-executes this binary): an earlier test in this one may have loaded the module.
+namespace {
+
+[[noreturn]] void read_without_the_codecs_module() {
+    const auto fail = [](const std::string & why) {
+        std::fprintf(stderr, "%s\n", why.c_str());
+        std::exit(1);
+    };
+    cv::Mat bgr(4, 6, CV_8UC3, cv::Scalar(10, 20, 30));
+    const std::string bmp = written("module.bmp", encoded(".bmp", bgr));
+    const std::string png = written("module.png", encoded(".png", bgr));
+    const std::string jpg = written("module.jpg", encoded(".jpg", bgr));
+    const std::string missing = tmp_path("no-such-dir/libeagle-codecs.so");
+    setenv("EAGLE_CODECS_MODULE", missing.c_str(), 1);
+    if (eagle::load_image(png).nx != 6 || eagle::load_image(jpg).nx != 6) fail("PNG or JPEG misread");
+    std::string message;
+    const eagle::errc code = load_error(bmp, &message);
+    unsetenv("EAGLE_CODECS_MODULE");
+    if (code != eagle::errc::unsupported) fail("not errc::unsupported: " + message);
+    for (const std::string & part : {std::string("needs libeagle-codecs.so"), missing, bmp}) {
+        if (message.find(part) == std::string::npos) fail("'" + part + "' missing from: " + message);
+    }
+    if (eagle::load_image(bmp).nx != 6) fail("the BMP misread once the module is found"); // a failed load is retried
+    std::exit(0);
+}
+
+} // namespace
+
+TEST(image, formats_beyond_png_and_jpeg_need_the_codecs_module_and_say_so) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(read_without_the_codecs_module(), ::testing::ExitedWithCode(0), "");
 }

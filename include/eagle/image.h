@@ -47,13 +47,16 @@ inline constexpr int64_t max_image_pixels = int64_t(64) << 20; // 67,108,864 pix
 // and the limits.
 void check_image_size(int64_t nx, int64_t ny, const std::string & what);
 
-// Decodes PNG/JPEG/BMP... (OpenCV imgcodecs). Throws errc::io naming the path (missing, unreadable, corrupt),
-// errc::invalid_argument for an image over the limits above (a PNG's size is checked from its header, before
-// decoding). Prints nothing: a PNG's chunks, CRCs and image data are checked before libpng sees them (libpng
-// would print its own "libpng error:" lines), and OpenCV's log level is set to silent once per process (a host
-// program that wants OpenCV's log back can raise it after the first load). Not covered: libjpeg's warnings
-// on a damaged JPEG ("Corrupt JPEG data: ...") still reach stderr through OpenCV.
+// Decodes PNG and JPEG (libpng, libjpeg: the pixels OpenCV's imread makes, EXIF orientation applied), and BMP,
+// TIFF, WebP, PNM, PAM, PFM and CMYK JPEGs through OpenCV's imgcodecs in the module libeagle-codecs.so, loaded on
+// the first such file. Throws errc::io naming the path (missing, unreadable, corrupt), errc::invalid_argument
+// for an image over the limits above (checked from the file's header, before decoding), errc::unsupported when
+// a format that needs the module cannot find it. Prints nothing: a PNG's chunks, CRCs and image data are
+// checked before libpng sees them, libjpeg's warnings on a damaged JPEG become one warn line through eagle's log
+// callback, and OpenCV's log level is set to silent once per process (a host program that wants OpenCV's log
+// back can raise it after the first load).
 image_rgb8 load_image(const std::string & path);
+// A PNG file written through a temporary and a rename (write_file_atomic); throws errc::io naming the path.
 void save_png(const image_rgb8 & image, const std::string & path);
 std::string png_bytes(const image_rgb8 & image); // the PNG file's bytes (throws errc::io if encoding fails)
 

@@ -243,6 +243,12 @@ std::optional<image_header> read_image_header(const std::vector<uint8_t> & file,
     return std::nullopt;
 }
 
+int tiff_exif_orientation(const uint8_t * tiff, size_t size) {
+    const uint16_t tags[3] = {0x0112, 0, 0}; // Orientation
+    const std::optional<tiff_tags> t = read_first_ifd(tiff, size, tags);
+    return t && t->values[0] && *t->values[0] >= 1 && *t->values[0] <= 8 ? int(*t->values[0]) : 1;
+}
+
 int jpeg_exif_orientation(const std::vector<uint8_t> & file) {
     // walk the marker segments up to the scan; OpenCV reads the first APP1 segment only, so does this
     const bytes_at be(file.data(), file.size(), true);
@@ -257,9 +263,7 @@ int jpeg_exif_orientation(const std::vector<uint8_t> & file) {
             if (n < 6 || body + n > file.size() || std::memcmp(file.data() + body, "Exif\0\0", 6) != 0) {
                 return 1;
             }
-            const uint16_t tags[3] = {0x0112, 0, 0}; // Orientation
-            const std::optional<tiff_tags> t = read_first_ifd(file.data() + body + 6, n - 6, tags);
-            return t && t->values[0] && *t->values[0] >= 1 && *t->values[0] <= 8 ? int(*t->values[0]) : 1;
+            return tiff_exif_orientation(file.data() + body + 6, n - 6);
         }
         pos += 2 + size_t(*length);
     }

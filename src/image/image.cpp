@@ -1,15 +1,19 @@
 #include "eagle/image.h"
 
+#include "codecs-module.h"
 #include "decode.h"
 #include "image-header.h"
 #include "jpeg-check.h"
+#include "module-loader.h"
 #include "png-check.h"
+#include "png-codec.h"
 
 #include "eagle/error.h"
+#include "eagle/file.h"
 #include "eagle/log.h"
 
 #include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp> // the IMREAD_* flag values only: imgcodecs itself is the codecs module's
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -74,6 +78,38 @@ void silence_opencv_log() {
     std::call_once(silenced, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
 }
 
+namespace {
+
+// what the codecs module's image callback fills
+struct decoded_sink {
+    cv::Mat pixels;
+};
+
+int take_decoded(void * user, int32_t width, int32_t height, int32_t cv_type, const uint8_t * data, size_t row_bytes) {
+    try {
+        static_cast<decoded_sink *>(user)->pixels = cv::Mat(height, width, cv_type, const_cast<uint8_t *>(data), row_bytes).clone();
+        return 0;
+    } catch (...) {
+        return 1; // out of memory: the module reports the decode as failed
+    }
+}
+
+// `bytes` decoded by OpenCV's imdecode in the codecs module (codecs-module.h)
+cv::Mat decode_in_module(const std::vector<uint8_t> & bytes, int flags, const std::string & path, const char * what) {
+    const std::vector<void *> symbols = load_module(EAGLE_CODECS_MODULE_NAME, "EAGLE_CODECS_MODULE",
+                                                    (std::string(what) + ": reading '" + path + "'").c_str(),
+                                                    {EAGLE_CODECS_DECODE_SYMBOL});
+    const auto decode = reinterpret_cast<eagle_codecs_decode_fn>(symbols[0]);
+    decoded_sink sink;
+    char message[256] = {};
+    if (decode(bytes.data(), bytes.size(), flags, take_decoded, &sink, message, sizeof(message)) != 0) {
+        return cv::Mat();
+    }
+    return sink.pixels;
+}
+
+} // namespace
+
 cv::Mat decode_image_file(const std::string & path, int flags, const char * what) {
     silence_opencv_log();
     check_readable(path, what);
@@ -82,25 +118,27 @@ cv::Mat decode_image_file(const std::string & path, int flags, const char * what
     if (!in && !in.eof()) {
         throw error(errc::io, std::string(what) + ": cannot read '" + path + "'");
     }
+    // turned upright as imdecode would (it does so unless asked for the pixels unchanged)
+    const bool upright = flags != cv::IMREAD_UNCHANGED && (flags & cv::IMREAD_IGNORE_ORIENTATION) == 0;
     cv::Mat out;
     try {
         if (has_png_signature(bytes)) {
-            out = cv::imdecode(sanitize_png(bytes, path, what), flags);
+            out = decode_png(sanitize_png(bytes, path, what), flags, path, what);
         } else if (has_jpeg_signature(bytes)) {
-            jpeg_check jpeg = check_jpeg(bytes, flags == cv::IMREAD_GRAYSCALE, path, what);
-            if (jpeg.warning.empty()) {
-                out = cv::imdecode(bytes, flags); // as before (imdecode applies EXIF orientation)
-            } else {
+            jpeg_check jpeg = check_jpeg(bytes, (flags & cv::IMREAD_COLOR) == 0, path, what);
+            if (!jpeg.warning.empty()) {
                 eagle::log(log_level::warn, std::string(what) + ": '" + path + "' has damaged JPEG data (libjpeg: " +
                                          jpeg.warning + "); using what libjpeg recovered\n");
-                // turned upright as imdecode would have (it does so unless asked for the pixels unchanged)
-                const bool upright = flags != cv::IMREAD_UNCHANGED && (flags & cv::IMREAD_IGNORE_ORIENTATION) == 0;
+            }
+            if (jpeg.pixels.empty()) { // a CMYK file: OpenCV's own conversion
+                out = decode_in_module(bytes, flags, path, what);
+            } else {
                 out = upright ? apply_exif_orientation(jpeg.pixels, jpeg_exif_orientation(bytes)) : jpeg.pixels;
             }
         } else if (const std::optional<image_header> header = read_image_header(bytes, path, what)) {
             // BMP, TIFF, WebP, PNM/PAM/PFM: the header's size is held to eagle's limits before OpenCV allocates
             check_image_size(header->width, header->height, std::string(what) + ": '" + path + "' (" + header->format + ")");
-            out = cv::imdecode(bytes, flags); // as imread did (EXIF orientation included)
+            out = decode_in_module(bytes, flags, path, what); // as imread did (EXIF orientation included)
         } else {
             throw error(errc::io, std::string(what) + ": '" + path + "' is not an image eagle reads (PNG, JPEG, BMP, "
                                   "TIFF, WebP, PNM, PAM or PFM, by its first bytes); convert it to PNG");
@@ -141,27 +179,15 @@ image_rgb8 load_image(const std::string & path) {
 }
 
 void save_png(const image_rgb8 & image, const std::string & path) {
-    cv::Mat bgr;
-    cv::cvtColor(to_mat(image), bgr, cv::COLOR_RGB2BGR);
-    bool ok = false;
-    try {
-        ok = cv::imwrite(path, bgr);
-    } catch (const cv::Exception &) {
-        ok = false;
-    }
-    if (!ok) {
-        throw error(errc::io, "save_png: cannot write '" + path + "'");
-    }
+    const std::string bytes = png_bytes(image);
+    write_file_atomic(path, bytes);
 }
 
 std::string png_bytes(const image_rgb8 & image) {
     cv::Mat bgr;
     cv::cvtColor(to_mat(image), bgr, cv::COLOR_RGB2BGR);
-    std::vector<uint8_t> buf;
-    if (!cv::imencode(".png", bgr, buf)) {
-        throw error(errc::io, "png_bytes: cannot encode a " + std::to_string(image.nx) + "x" + std::to_string(image.ny) + " PNG");
-    }
-    return std::string(buf.begin(), buf.end());
+    const std::vector<uint8_t> png = detail::encode_png(bgr, "png_bytes");
+    return std::string(png.begin(), png.end());
 }
 
 mask load_mask(const std::string & path) {

@@ -93,13 +93,15 @@ jpeg_check check_jpeg(const std::vector<uint8_t> & file, bool is_gray, const std
     }
     jpeg_check out;
     if (err.pub.num_warnings > 0) {
-        if (pixels.channels() == 4) { // OpenCV's CMYK conversion is its own; a damaged CMYK file is not guessed at
-            throw error(errc::io, std::string(what) + ": '" + path + "' is a damaged CMYK JPEG (libjpeg: " +
-                                      err.first_warning + ")");
-        }
-        out.pixels = pixels;
         out.warning = err.first_warning;
     }
+    if (pixels.channels() == 4) { // OpenCV's CMYK conversion is its own; a damaged CMYK file is not guessed at
+        if (!out.warning.empty()) {
+            throw error(errc::io, std::string(what) + ": '" + path + "' is a damaged CMYK JPEG (libjpeg: " + out.warning + ")");
+        }
+        return out;
+    }
+    out.pixels = pixels;
     return out;
 }
 

@@ -6,15 +6,10 @@
 
 #include "eagle/error.h"
 #include "image/decode.h"
+#include "image/module-loader.h"
 #include "image/video-module.h"
 
-#include <dlfcn.h>
-
-#include <algorithm>
-#include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,67 +22,10 @@ struct video_module {
     eagle_video_read_fn read = nullptr;
 };
 
-// Where the module may be: $EAGLE_VIDEO_MODULE when set (that path only), else beside the binary that holds this
-// code (the eagle executable or a test in the build tree; a shared library linking eagle), beside the running
-// executable, where install() puts it relative to an installed eagle's folder, then at the configured prefix.
-// Every candidate is an absolute path, so dlopen never searches the library path for a module of another build.
-std::vector<std::string> module_candidates() {
-    if (const char * given = std::getenv("EAGLE_VIDEO_MODULE"); given && *given) {
-        return {given};
-    }
-    std::vector<std::string> out;
-    const auto add = [&](const std::filesystem::path & path) {
-        const std::string s = path.string();
-        if (path.is_absolute() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-    };
-    Dl_info info{};
-    std::error_code ec;
-    // for the main program dli_fname is argv[0], a bare name when it was found on PATH
-    if (dladdr(reinterpret_cast<void *>(&read_video_frames), &info) && info.dli_fname &&
-        std::string(info.dli_fname).find('/') != std::string::npos) {
-        add(std::filesystem::absolute(info.dli_fname, ec).parent_path() / EAGLE_VIDEO_MODULE_NAME);
-    }
-    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        add(exe.parent_path() / EAGLE_VIDEO_MODULE_NAME);
-#ifdef EAGLE_VIDEO_MODULE_FROM_BIN
-        add((exe.parent_path() / EAGLE_VIDEO_MODULE_FROM_BIN / EAGLE_VIDEO_MODULE_NAME).lexically_normal());
-#endif
-    }
-#ifdef EAGLE_VIDEO_MODULE_INSTALLED
-    add(std::filesystem::path(EAGLE_VIDEO_MODULE_INSTALLED) / EAGLE_VIDEO_MODULE_NAME);
-#endif
-    return out;
-}
-
-// The module, loaded once; a failed load throws and is tried again on the next call.
-const video_module & load_video_module() {
-    static std::mutex mutex;
-    static video_module loaded;
-    std::lock_guard<std::mutex> lock(mutex);
-    if (loaded.read) {
-        return loaded;
-    }
-    std::string tried;
-    for (const std::string & path : module_candidates()) {
-        void * handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
-            const char * why = dlerror();
-            tried += (tried.empty() ? "" : "; ") + (why ? std::string(why) : path);
-            continue;
-        }
-        auto count = reinterpret_cast<eagle_video_count_fn>(dlsym(handle, EAGLE_VIDEO_COUNT_SYMBOL));
-        auto read = reinterpret_cast<eagle_video_read_fn>(dlsym(handle, EAGLE_VIDEO_READ_SYMBOL));
-        if (!count || !read) {
-            dlclose(handle);
-            tried += (tried.empty() ? "" : "; ") + path + ": not eagle's video module";
-            continue;
-        }
-        loaded = {count, read}; // kept loaded for the process's life
-        return loaded;
-    }
-    throw error(errc::unsupported, std::string("reading videos needs ") + EAGLE_VIDEO_MODULE_NAME +
-                                       ", not found (EAGLE_VIDEO_MODULE names its path): " + tried);
+video_module load_video_module() {
+    const std::vector<void *> symbols = detail::load_module(EAGLE_VIDEO_MODULE_NAME, "EAGLE_VIDEO_MODULE", "reading videos",
+                                                            {EAGLE_VIDEO_COUNT_SYMBOL, EAGLE_VIDEO_READ_SYMBOL});
+    return {reinterpret_cast<eagle_video_count_fn>(symbols[0]), reinterpret_cast<eagle_video_read_fn>(symbols[1])};
 }
 
 // what the module's frame callback fills
@@ -117,7 +55,7 @@ std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_fr
         throw error(errc::invalid_argument, "video '" + path + "': frames must be >= 1, got " + std::to_string(n_frames));
     }
     detail::check_readable(path, "video");
-    const video_module & module = load_video_module();
+    const video_module module = load_video_module();
     detail::silence_opencv_log(); // the module's OpenCV is this process's: its video backends' warnings off too
     std::string message(path.size() + 512, '\0'); // the module's messages name the path
     const auto text = [&] { return std::string(message.c_str()); };

@@ -1,11 +1,13 @@
 #include "eagle/regions.h"
 
 #include "eagle/error.h"
+#include "eagle/file.h"
 #include "image/decode.h"
+#include "image/png-codec.h"
+#include "slico.h"
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp> // the IMREAD_* flag values only
 #include <opencv2/imgproc.hpp>
-#include <opencv2/ximgproc/slic.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -74,16 +76,7 @@ region_set make_slico_regions(const image_rgb8 & image, int32_t n_divisions, int
     // per axis and crashes when one axis gets none (a 4000x3 image at D = 64 asks for 13-pixel regions). On
     // images whose short side is at least the reference's size (every normal image) nothing changes.
     const int region_size = std::min(int(std::sqrt(double(n_px) / n_divisions)), std::min(image.nx, image.ny));
-    cv::Ptr<cv::ximgproc::SuperpixelSLIC> slic =
-        cv::ximgproc::createSuperpixelSLIC(bgr, cv::ximgproc::SLICO, region_size, 20.0f);
-    slic->iterate(n_iterations);
-    cv::Mat labels;
-    slic->getLabels(labels);
-    std::vector<int32_t> ids(static_cast<size_t>(n_px));
-    for (int y = 0; y < image.ny; ++y) {
-        const int32_t * row = labels.ptr<int32_t>(y);
-        std::copy(row, row + image.nx, ids.begin() + size_t(y) * image.nx);
-    }
+    std::vector<int32_t> ids = detail::slico_labels(bgr.ptr<uint8_t>(0), image.nx, image.ny, region_size, n_iterations);
     return compact(image.nx, image.ny, std::move(ids));
 }
 
@@ -141,14 +134,10 @@ void save_region_labels(const region_set & regions, const std::string & path) {
             row[x] = uint16_t(regions.labels[size_t(y) * regions.nx + x]);
         }
     }
-    bool ok = false;
-    try {
-        ok = cv::imwrite(path, img);
-    } catch (const cv::Exception &) {
-    }
-    if (!ok) {
-        throw error(errc::io, "cannot write region labels '" + path + "'");
-    }
+    write_file_atomic(path, [&] {
+        const std::vector<uint8_t> png = detail::encode_png(img, "save_region_labels");
+        return std::string(png.begin(), png.end());
+    }());
 }
 
 region_kind region_kind_from_string(const std::string & name) {
