@@ -24,7 +24,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
                                      mmproj_arch + "', expected 'clip')");
     }
     resolve_n_workers(params, n_threads_, 0, false); // a bad --workers fails before the model loads
-    init_backends_once();
+    init_backends_once(gguf_attention_head_size(params.model_path));
     const blas_library blas = find_blas_library();
     uses_blas_ = wants_blas(params.blas, blas);
     pins_workers_ = params.pin_workers && (!uses_blas_ || blas.kind != blas_library::threading::pthreads);

@@ -57,11 +57,107 @@ bool is_blas(ggml_backend_reg_t reg) {
     return std::string(ggml_backend_reg_name(reg)) == "BLAS";
 }
 
+// ggml's CPU variants built for AVX-512. Their float dot product (ggml_vec_dot_f32, which runs attention's K.Q
+// products) takes 64 floats per step and leaves the rest of a row to a scalar loop, so on heads of 32 floats (the
+// default ShapesWorld model) it is all scalar, where the AVX2 variants' 32-float step covers it: a default
+// explanation ran 12% faster on the Haswell variant than on Zen 4's (BENCHMARKS.md, "CPU variant").
+bool has_avx512(const std::string & variant) {
+    for (const char * name : {"skylakex", "cannonlake", "cascadelake", "icelake", "cooperlake", "zen4", "sapphirerapids"}) {
+        if (variant == name) return true;
+    }
+    return false;
+}
+
+constexpr const char * k_cpu_prefix = "libggml-cpu-";
+
+// "zen4" for .../libggml-cpu-zen4.so, "" for another file
+std::string variant_name(const std::filesystem::path & file) {
+    const std::string name = file.filename().string();
+    if (name.rfind(k_cpu_prefix, 0) != 0 || file.extension() != ".so") return "";
+    return name.substr(std::strlen(k_cpu_prefix), name.size() - std::strlen(k_cpu_prefix) - 3);
+}
+
+// The file a loaded backend's code lives in ("" for a backend linked into libggml itself).
+std::filesystem::path backend_file(ggml_backend_reg_t reg) {
+    void * fn = ggml_backend_reg_get_proc_address(reg, "ggml_backend_get_features");
+    Dl_info info{};
+    if (!fn || !dladdr(fn, &info) || !info.dli_fname) return {};
+    return info.dli_fname;
+}
+
+// ggml's score of a CPU variant on this machine (0: it cannot run here), as ggml's own loader reads it.
+int variant_score(const std::filesystem::path & file) {
+    void * handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return 0;
+    using score_fn = int (*)();
+    const auto score = reinterpret_cast<score_fn>(dlsym(handle, "ggml_backend_score"));
+    const int out = score ? score() : 0;
+    dlclose(handle);
+    return out;
+}
+
+// Replaces the CPU variant ggml chose (its best-scoring one) when the text model's attention heads are not a
+// multiple of 64 floats and that variant is an AVX-512 one: then the best-scoring variant without AVX-512 runs
+// instead. $EAGLE_GGML_CPU_VARIANT overrides: "ggml" keeps ggml's choice, a name ("haswell", "zen4") loads that
+// variant (an errc::invalid_argument when it is missing or this CPU cannot run it).
+void choose_cpu_variant(int32_t head_size) {
+    const char * env = std::getenv("EAGLE_GGML_CPU_VARIANT");
+    const std::string wanted = env && *env ? env : "auto";
+    ggml_backend_reg_t cpu = ggml_backend_reg_by_name("CPU");
+    const std::filesystem::path loaded = cpu ? backend_file(cpu) : std::filesystem::path();
+    if (wanted == "ggml" || variant_name(loaded).empty()) {
+        return; // asked for ggml's choice, or a CPU backend without variants
+    }
+    std::filesystem::path choice;
+    if (wanted == "auto") {
+        if (head_size <= 0 || head_size % 64 == 0 || !has_avx512(variant_name(loaded))) {
+            return;
+        }
+        int best = 0;
+        std::error_code ec;
+        for (const auto & entry : std::filesystem::directory_iterator(loaded.parent_path(), ec)) {
+            const std::string variant = variant_name(entry.path());
+            if (variant.empty() || has_avx512(variant)) continue;
+            if (const int score = variant_score(entry.path()); score > best) {
+                best = score;
+                choice = entry.path();
+            }
+        }
+        if (choice.empty()) return;
+    } else {
+        choice = loaded.parent_path() / (k_cpu_prefix + wanted + ".so");
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(choice, ec) || variant_score(choice) <= 0) {
+            throw error(errc::invalid_argument, "EAGLE_GGML_CPU_VARIANT=" + wanted + ": '" + choice.string() +
+                                                    "' is missing or cannot run on this CPU (ggml's variants are in '" +
+                                                    loaded.parent_path().string() + "')");
+        }
+    }
+    if (choice == loaded) return;
+    ggml_backend_unload(cpu);
+    if (!ggml_backend_load(choice.c_str())) {
+        ggml_backend_load(loaded.c_str()); // ggml's choice back
+        log(log_level::warn, "ggml's CPU variant '" + choice.string() + "' did not load; keeping '" + loaded.string() + "'\n");
+        return;
+    }
+    log(log_level::info, "ggml CPU variant: " + variant_name(choice) + " instead of " + variant_name(loaded) +
+                             (wanted == "auto" ? " (attention heads of " + std::to_string(head_size) +
+                                                     " floats: AVX-512's 64-float dot product would leave them scalar)"
+                                               : " (EAGLE_GGML_CPU_VARIANT)") + "\n");
+}
+
 } // namespace
 
-void init_backends_once() {
+std::string loaded_cpu_variant() {
+    ggml_backend_reg_t cpu = ggml_backend_reg_by_name("CPU");
+    return cpu ? variant_name(backend_file(cpu)) : "";
+}
+
+bool cpu_variant_has_avx512(const std::string & variant) { return has_avx512(variant); }
+
+void init_backends_once(int32_t text_head_size) {
     static std::once_flag once;
-    std::call_once(once, [] {
+    std::call_once(once, [text_head_size] {
         const char * env_dir = std::getenv("EAGLE_GGML_BACKEND_DIR");
         const std::string dir = env_dir ? env_dir : EAGLE_GGML_BACKEND_DIR;
         std::error_code ec;
@@ -81,6 +177,7 @@ void init_backends_once() {
                 break;
             }
         }
+        choose_cpu_variant(text_head_size);
         llama_backend_init();
     });
     if (ggml_backend_dev_count() == 0) {
@@ -324,6 +421,30 @@ int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64
 
 // Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,
 // so eagle checks the container itself first and names the file in a clean error.
+int32_t gguf_attention_head_size(const std::string & path) {
+    gguf_init_params params{/*no_alloc =*/ true, /*ctx =*/ nullptr};
+    gguf_context * gguf = gguf_init_from_file(path.c_str(), params);
+    if (!gguf) return 0;
+    const auto u32 = [&](const std::string & key) -> int64_t {
+        const int64_t id = gguf_find_key(gguf, key.c_str());
+        return id >= 0 && gguf_get_kv_type(gguf, id) == GGUF_TYPE_UINT32 ? int64_t(gguf_get_val_u32(gguf, id)) : -1;
+    };
+    int32_t out = 0;
+    const int64_t arch_id = gguf_find_key(gguf, "general.architecture");
+    if (arch_id >= 0 && gguf_get_kv_type(gguf, arch_id) == GGUF_TYPE_STRING) {
+        const std::string arch = gguf_get_val_str(gguf, arch_id);
+        const int64_t key_length = u32(arch + ".attention.key_length");
+        const int64_t n_embd = u32(arch + ".embedding_length"), n_head = u32(arch + ".attention.head_count");
+        if (key_length > 0) {
+            out = int32_t(key_length);
+        } else if (n_embd > 0 && n_head > 0 && n_embd % n_head == 0) {
+            out = int32_t(n_embd / n_head);
+        }
+    }
+    gguf_free(gguf);
+    return out;
+}
+
 std::string gguf_architecture(const std::string & path, const char * what) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {

@@ -16,9 +16,17 @@ namespace eagle::llama_backend {
 // Routes ggml/llama/mtmd logs to eagle's log (debug level); once per process, before anything of ggml runs.
 void init_logging_once();
 
-// Loads the ggml backends (CPU, GPU, RPC; not BLAS) and initializes llama.cpp once per process. Throws
-// errc::backend if no backend could be loaded.
-void init_backends_once();
+// Loads the ggml backends (CPU, GPU, RPC; not BLAS) and initializes llama.cpp once per process. The first call
+// picks ggml's CPU variant: ggml's best-scoring one, unless `text_head_size` (the first model's attention head
+// size, 0 = unknown) is not a multiple of 64 and that variant has AVX-512, whose float dot product would leave
+// such heads scalar: then the best variant without AVX-512 ($EAGLE_GGML_CPU_VARIANT = ggml | a variant name
+// overrides). Throws errc::backend if no backend could be loaded.
+void init_backends_once(int32_t text_head_size = 0);
+
+// The CPU variant ggml runs ("zen4", "alderlake"; "" before init_backends_once or without variants), and whether
+// a variant is one of ggml's AVX-512 builds.
+std::string loaded_cpu_variant();
+bool cpu_variant_has_avx512(const std::string & variant);
 
 // Loads ggml's BLAS backend (once). Process-wide: llama.cpp then uses it in every context made afterwards,
 // of any model. Throws errc::backend if the backend library is missing.
@@ -64,6 +72,10 @@ int32_t default_n_threads();
 // (BENCHMARKS.md). More than 4 only when asked: every worker holds another copy of the projector's weights.
 // Throws errc::invalid_argument when n_workers < 0, more than n_threads, or > 1 with GPU layers or RPC servers.
 int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params, bool uses_blas);
+
+// The attention head size a GGUF text model states (<arch>.attention.key_length, else embedding_length /
+// head_count), read without loading tensors; 0 when it states neither or the file cannot be read.
+int32_t gguf_attention_head_size(const std::string & path);
 
 // general.architecture of a GGUF file, read without loading tensors. Throws errc::io (no such file) or
 // errc::model (not a GGUF file); `what` ("model", "mmproj") names the file in the message.
