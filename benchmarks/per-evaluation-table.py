@@ -16,7 +16,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_ENGINES = ["torch", "torch-pthread", "eagle", "eagle-workers", "eagle-blas", "eagle-blas-workers",
-               "eagle-blas-workers-unbound", "eagle-blas-workers-ggml-variant", "eagle-q8", "eagle-q8-blas"]
+               "eagle-blas-workers-unbound", "eagle-blas-workers-ggml-variant",
+               "eagle-blas-workers-ggml-blas-threads", "eagle-q8", "eagle-q8-blas"]
 ENGINES = ALL_ENGINES
 
 

@@ -9,7 +9,8 @@
 #             --workers 2; eagle-blas-workers is what the defaults give on 2 cores with OpenBLAS-OpenMP) |
 #             eagle-blas-workers-unbound (the same, the workers left to the kernel: --no-pin-workers) |
 #             eagle-blas-workers-ggml-variant (the same, bound, on the CPU variant ggml picks even where eagle picks
-#             another: EAGLE_GGML_CPU_VARIANT=ggml) |
+#             another: EAGLE_GGML_CPU_VARIANT=ggml) | eagle-blas-workers-ggml-blas-threads (the same, bound, the
+#             encoder's BLAS backends on ggml's default of 4 conversion threads: EAGLE_GGML_BLAS_THREADS=ggml) |
 #             torch (the reference-style baseline,
 #             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
 #             torch-pthread (the same on OpenBLAS's pthreads, as the table of commit a17d6ad ran it: its threads and
@@ -64,11 +65,12 @@ case $engine in
   eagle-q8)   mkdir -p "$C/q8"; quantize "$M" "$Q"
               exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --no-blas "${json[@]}" \
                   --mask "${masks[@]}" ;;
-  eagle-blas|eagle-blas-workers|eagle-blas-workers-unbound|eagle-blas-workers-ggml-variant)
-              w=1 bind=() variant=auto; [ "$engine" = eagle-blas ] || w=2
+  eagle-blas|eagle-blas-workers|eagle-blas-workers-unbound|eagle-blas-workers-ggml-variant|eagle-blas-workers-ggml-blas-threads)
+              w=1 bind=() variant=auto blas_threads=eagle; [ "$engine" = eagle-blas ] || w=2
               [ "$engine" = eagle-blas-workers-unbound ] && bind=(--no-pin-workers)
               [ "$engine" = eagle-blas-workers-ggml-variant ] && variant=ggml
-              EAGLE_GGML_CPU_VARIANT=$variant LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --blas \
+              [ "$engine" = eagle-blas-workers-ggml-blas-threads ] && blas_threads=ggml
+              EAGLE_GGML_CPU_VARIANT=$variant EAGLE_GGML_BLAS_THREADS=$blas_threads LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --blas \
                   "${bind[@]}" "${json[@]}" --mask "${masks[@]}" ;;
   eagle-q8-blas) mkdir -p "$C/q8"; quantize "$M" "$Q"
               LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --blas \
@@ -77,5 +79,5 @@ case $engine in
               [ "$engine" = torch ] || OB=$OBP
               LD_LIBRARY_PATH=$OB exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
                   --model "$M" --mmproj "$Pj" --image "$I" --answer "$A" --n "$n" --threads 2 --numerics plain "${tjson[@]}" ;;
-  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-workers, eagle-blas, eagle-blas-workers, eagle-blas-workers-unbound, eagle-blas-workers-ggml-variant, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
+  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-workers, eagle-blas, eagle-blas-workers, eagle-blas-workers-unbound, eagle-blas-workers-ggml-variant, eagle-blas-workers-ggml-blas-threads, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
 esac

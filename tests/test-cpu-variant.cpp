@@ -3,6 +3,8 @@
 // without AVX-512 (12% faster on the default model, BENCHMARKS.md). Its own executable: the first model a
 // process loads makes the choice.
 #include "eagle/backends.h"
+#include "eagle/error.h"
+#include "llama/blas-threads.h"
 #include "llama/llama-runtime.h"
 
 #include <gtest/gtest.h>
@@ -33,4 +35,25 @@ TEST(cpu_variant, heads_of_32_floats_run_on_a_variant_without_avx512) {
     EXPECT_FALSE(eagle::llama_backend::cpu_variant_has_avx512(variant)) << variant;
     EXPECT_TRUE(eagle::llama_backend::cpu_variant_has_avx512("zen4"));
     EXPECT_FALSE(eagle::llama_backend::cpu_variant_has_avx512("haswell"));
+}
+
+// libmtmd's BLAS backends (one per worker's projector copy) get eagle's thread count instead of ggml's default of
+// 4, which started 3 threads per image encode (blas-threads.h): through eagle's ggml_backend_blas_init, which this
+// test executable exports as eagle's do.
+TEST(blas_threads, the_encoders_blas_backends_get_one_thread_per_worker) {
+    eagle::model_params params;
+    params.model_path = k_models + "/shapesworld-model.gguf";
+    params.mmproj_path = k_models + "/shapesworld-mmproj.gguf";
+    params.n_threads = 2;
+    params.n_workers = 2;
+    params.blas = "on";
+    std::unique_ptr<eagle::vlm_model> model;
+    try {
+        model = eagle::load_vlm(params);
+    } catch (const eagle::error & e) {
+        GTEST_SKIP() << "no BLAS backend here: " << e.what();
+    }
+    const eagle::llama_backend::blas_backend_counts made = eagle::llama_backend::blas_backends_made();
+    EXPECT_GE(made.n_made, 2); // at least the two projector copies'
+    EXPECT_EQ(made.last_threads, 1);
 }
