@@ -11,6 +11,7 @@
 #             eagle-blas-workers-ggml-variant (the same, bound, on the CPU variant ggml picks even where eagle picks
 #             another: EAGLE_GGML_CPU_VARIANT=ggml) | eagle-blas-workers-ggml-blas-threads (the same, bound, the
 #             encoder's BLAS backends on ggml's default of 4 conversion threads: EAGLE_GGML_BLAS_THREADS=ggml) |
+#             (the eagle-blas engines pass on a variant named in EAGLE_GGML_CPU_VARIANT, e.g. zen4 or alderlake) |
 #             torch (the reference-style baseline,
 #             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
 #             torch-pthread (the same on OpenBLAS's pthreads, as the table of commit a17d6ad ran it: its threads and
@@ -66,7 +67,7 @@ case $engine in
               exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --no-blas "${json[@]}" \
                   --mask "${masks[@]}" ;;
   eagle-blas|eagle-blas-workers|eagle-blas-workers-unbound|eagle-blas-workers-ggml-variant|eagle-blas-workers-ggml-blas-threads)
-              w=1 bind=() variant=auto blas_threads=eagle; [ "$engine" = eagle-blas ] || w=2
+              w=1 bind=() variant=${EAGLE_GGML_CPU_VARIANT:-auto} blas_threads=eagle; [ "$engine" = eagle-blas ] || w=2
               [ "$engine" = eagle-blas-workers-unbound ] && bind=(--no-pin-workers)
               [ "$engine" = eagle-blas-workers-ggml-variant ] && variant=ggml
               [ "$engine" = eagle-blas-workers-ggml-blas-threads ] && blas_threads=ggml
