@@ -33,6 +33,10 @@ class CMakeBuild(build_ext):
         for name in os.listdir(built):
             if name.startswith("_eagle") or name.endswith((".py", ".pyi")) or name == "py.typed":
                 shutil.copy2(os.path.join(built, name), target)
+        # the modules the library loads on first use (image formats beyond PNG and JPEG, videos), beside _eagle,
+        # where it looks first (src/image/module-loader.h); building _eagle builds them
+        for name in ("libeagle-codecs.so", "libeagle-video.so"):
+            shutil.copy2(os.path.join(build_dir, "bin", name), target)
         for name in ("shapesworld-model.gguf", "shapesworld-mmproj.gguf"):
             shutil.copy2(os.path.join(ROOT, "models", name), os.path.join(target, "models", name))
 

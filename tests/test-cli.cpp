@@ -48,6 +48,21 @@ std::string write_file(const std::string & name, const std::string & content) {
 
 } // namespace
 
+// Every run of eagle loads its shared libraries at start, so nothing every run needs may link OpenCV's imgcodecs,
+// ximgproc or videoio: their ~220 libraries (GDAL's, FFmpeg's) cost 0.16 s and more of each start
+// (src/image/codecs-module.h, video-module.h). The dynamic linker lists what the executable maps.
+TEST(cli, the_executable_maps_no_opencv_codecs_superpixels_or_video) {
+    const std::string listing = tmp_dir() + "/loaded-objects-" + std::to_string(getpid()) + ".txt";
+    const std::string cmd = "LD_TRACE_LOADED_OBJECTS=1 " + eagle::testing::shell_quote(EAGLE_CLI_PATH) + " > " +
+                            eagle::testing::shell_quote(listing) + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    const std::string text = eagle::testing::read_text(listing);
+    EXPECT_NE(text.find("libllama"), std::string::npos) << text; // the listing is the executable's
+    for (const char * name : {"libopencv_imgcodecs", "libopencv_ximgproc", "libopencv_videoio", "libgdal", "libavcodec"}) {
+        EXPECT_EQ(text.find(name), std::string::npos) << name << " is loaded at every start:\n" << text;
+    }
+}
+
 TEST(cli, version_names_llama_cpp) {
     const run_result r = run_eagle({"--version"});
     EXPECT_EQ(r.exit_code, 0);

@@ -434,6 +434,9 @@ TEST(rpc, probabilities_equal_in_process_with_the_layers_on_an_rpc_server) {
     // it); after another test's model the two sides may differ in the last bit only.
     const bool same_kernels = eagle::llama_backend::loaded_cpu_variant().empty();
     setenv("EAGLE_GGML_CPU_VARIANT", "ggml", 1);
+    struct unset_at_exit {
+        ~unset_at_exit() { unsetenv("EAGLE_GGML_CPU_VARIANT"); }
+    } unset_variant; // also when an assertion returns early
     std::filesystem::create_directories(EAGLE_TEST_TMP_DIR);
     const std::string log_path = std::string(EAGLE_TEST_TMP_DIR) + "/rpc-server.log";
     eagle_test::rpc_server_process rpc(log_path);
@@ -477,7 +480,6 @@ TEST(rpc, probabilities_equal_in_process_with_the_layers_on_an_rpc_server) {
     const std::vector<float> expected = score(*local);
     const std::vector<float> got = score(*split);
     ASSERT_EQ(got.size(), expected.size());
-    unsetenv("EAGLE_GGML_CPU_VARIANT");
     for (size_t i = 0; i < got.size(); ++i) {
         if (same_kernels) {
             EXPECT_EQ(got[i], expected[i]) << i; // bit-identical, measured

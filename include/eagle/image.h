@@ -65,8 +65,9 @@ std::string png_bytes(const image_rgb8 & image); // the PNG file's bytes (throws
 // frame_indices, when given, gets those indices. Throws errc::invalid_argument naming the value for n_frames < 1
 // or more frames than the video has, errc::io naming the path for a video OpenCV cannot open or read, and like
 // check_image_size for frames over the limits. The decoding runs in the module libeagle-video.so, loaded on the
-// first call from $EAGLE_VIDEO_MODULE, else from beside the binary that holds this library, or where install()
-// puts it (<prefix>/lib/eagle); without it, throws errc::unsupported naming the paths tried. Thread-safe.
+// first call from $EAGLE_VIDEO_MODULE, else from beside the binary that holds this library, beside the running
+// executable, where install() puts it (<prefix>/lib/eagle) or where the build put it; without it, throws
+// errc::unsupported naming the paths tried. Thread-safe.
 std::vector<image_rgb8> read_video_frames(const std::string & path, int32_t n_frames,
                                           std::vector<int32_t> * frame_indices = nullptr);
 

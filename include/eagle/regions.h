@@ -36,7 +36,8 @@ struct region_set {
     double area_fraction(const std::vector<uint8_t> & selected) const;
 };
 
-// SLICO superpixels exactly as the EAGLE reference: OpenCV ximgproc SLICO on the 8-bit BGR image,
+// SLICO superpixels exactly as the EAGLE reference: OpenCV ximgproc's SLICO (eagle's port, label for label the
+// same: tests/test-opencv-parity) on the 8-bit BGR image,
 // region_size = floor(sqrt(H*W / n_divisions)), ruler 20 (unused by SLICO), n_iterations iterations, no
 // connectivity enforcement; empty labels dropped (ids renumbered in order).
 // Any size or aspect ratio (1x1, 1xN, Nx1, one colour) gives a partition: the region size is clamped to the

@@ -7,33 +7,35 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <cstdio>
-#include <string>
+#include <climits>
+#include <cstdint>
 
 extern "C" {
 
 __attribute__((visibility("default"))) int eagle_codecs_decode(const uint8_t * bytes, size_t n_bytes, int flags,
                                                                eagle_codecs_image_fn on_image, void * user,
                                                                char * message, size_t message_size) {
-    const auto fail = [&](const std::string & why) {
+    // no exception may leave through the C interface, so messages are formatted without allocating
+    const auto fail = [&](const char * prefix, const char * why) {
         if (message && message_size > 0) {
-            std::snprintf(message, message_size, "%s", why.c_str());
+            std::snprintf(message, message_size, "%s%s", prefix, why);
         }
         return -1;
     };
     if (n_bytes > size_t(INT32_MAX)) {
-        return fail("the file is over 2 GiB");
+        return fail("", "the file is over 2 GiB");
     }
     try {
         const cv::Mat encoded(1, int(n_bytes), CV_8U, const_cast<uint8_t *>(bytes));
         const cv::Mat pixels = cv::imdecode(encoded, flags);
         if (pixels.empty()) {
-            return fail("OpenCV cannot decode it");
+            return fail("", "OpenCV cannot decode it");
         }
         return on_image(user, pixels.cols, pixels.rows, pixels.type(), pixels.ptr<uint8_t>(0), pixels.step[0]);
     } catch (const std::exception & e) {
-        return fail(std::string("OpenCV: ") + e.what());
+        return fail("OpenCV: ", e.what());
     } catch (...) {
-        return fail("the decoder failed");
+        return fail("", "the decoder failed");
     }
 }
 

@@ -102,8 +102,10 @@ cv::Mat decode_in_module(const std::vector<uint8_t> & bytes, int flags, const st
     const auto decode = reinterpret_cast<eagle_codecs_decode_fn>(symbols[0]);
     decoded_sink sink;
     char message[256] = {};
-    if (decode(bytes.data(), bytes.size(), flags, take_decoded, &sink, message, sizeof(message)) != 0) {
-        return cv::Mat();
+    const int rc = decode(bytes.data(), bytes.size(), flags, take_decoded, &sink, message, sizeof(message));
+    if (rc != 0) {
+        throw error(errc::io, std::string(what) + ": cannot decode '" + path + "' as an image (" +
+                                  (rc == 1 ? std::string("out of memory") : std::string(message)) + ")");
     }
     return sink.pixels;
 }

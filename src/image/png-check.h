@@ -1,6 +1,7 @@
-// Private: a PNG checked before OpenCV sees it. OpenCV decodes PNGs with libpng's default error and warning
-// handlers, which print "libpng error: ..." / "libpng warning: ..." straight to stderr (OpenCV exposes no hook),
-// so a library that never prints must not hand it a file libpng would complain about.
+// Private: a PNG checked before libpng sees it. eagle decodes PNGs with libpng and silent handlers
+// (png-codec.h); the check came first, when OpenCV decoded them with libpng's default handlers, which print
+// "libpng error: ..." / "libpng warning: ..." to stderr, and it still gives the defects eagle's own messages
+// and holds the size limits before anything is inflated.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +13,10 @@ namespace eagle::detail {
 bool has_png_signature(const std::vector<uint8_t> & file);
 
 // A canonical copy of a PNG file: IHDR, PLTE (palette images, padded to 2^depth entries with black, as libpng
-// reads out-of-range indices), all image data in one IDAT, the first eXIf, IEND. Ancillary chunks OpenCV does
-// not use for RGB/gray pixels (gAMA, iCCP, sRGB, tRNS, text...) are dropped, so libpng has nothing to warn about;
-// the decoded pixels are the same. Throws errc::io naming `path` and the defect (a bad CRC, a truncated file, a
+// reads out-of-range indices), all image data in one IDAT, the first eXIf, IEND. Other ancillary chunks (gAMA,
+// iCCP, sRGB, tRNS, text...) are dropped, so libpng has nothing to warn about; colour and gray reads of the
+// pixels are OpenCV's. One difference from cv2.imread: a gray read (masks, region labels) of a colour PNG that
+// carries gAMA or sRGB, where libpng would weigh the channels in linear light, here weighs the stored values. Throws errc::io naming `path` and the defect (a bad CRC, a truncated file, a
 // malformed IHDR/PLTE, image data that does not inflate to exactly the bytes the IHDR implies, a bad filter
 // byte), and errc::invalid_argument for a size over max_image_side / max_image_pixels (eagle/image.h), both
 // before any pixel is inflated.

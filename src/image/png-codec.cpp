@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <csetjmp>
+#include <cstdio>
 #include <cstring>
 
 namespace eagle::detail {
@@ -46,9 +47,25 @@ void read_from_memory(png_structp png, png_bytep out, png_size_t n) {
 }
 
 void write_to_memory(png_structp png, png_bytep data, png_size_t n) {
-    static_cast<std::vector<uint8_t> *>(png_get_io_ptr(png))->insert(
-        static_cast<std::vector<uint8_t> *>(png_get_io_ptr(png))->end(), data, data + n);
+    auto * out = static_cast<std::vector<uint8_t> *>(png_get_io_ptr(png));
+    try {
+        out->insert(out->end(), data, data + n);
+    } catch (...) { // no C++ exception may unwind through libpng's frames: a libpng error instead
+        png_error(png, "out of memory");
+    }
 }
+
+// Destroys libpng's read state on every way out of decode_png, exceptions included (no longjmp crosses
+// decode_png's frame: each lands in read_header or read_rows).
+struct read_state {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    png_infop end_info = nullptr;
+    read_state(const read_state &) = delete;
+    read_state & operator=(const read_state &) = delete;
+    read_state() = default;
+    ~read_state() { png_destroy_read_struct(&png, &info, &end_info); }
+};
 
 void flush_nothing(png_structp) {}
 
@@ -77,7 +94,7 @@ bool read_header(png_structp png, png_infop info, png_uint_32 & width, png_uint_
 }
 
 bool read_rows(png_structp png, png_infop info, png_infop end_info, int bit_depth, int color_type, bool color,
-               bool strip_16, png_bytep * rows, int & orientation) {
+               bool strip_16, png_bytep * rows) {
     if (setjmp(png_jmpbuf(png))) {
         return false;
     }
@@ -105,19 +122,24 @@ bool read_rows(png_structp png, png_infop info, png_infop end_info, int bit_dept
     png_read_update_info(png, info);
     png_read_image(png, rows);
     png_read_end(png, end_info);
-    orientation = exif_orientation_of(png, info, end_info);
     return true;
 }
 
 } // namespace
 
 cv::Mat decode_png(const std::vector<uint8_t> & canonical_png, int flags, const std::string & path, const char * what) {
+    if (flags != cv::IMREAD_COLOR && flags != cv::IMREAD_GRAYSCALE && flags != (cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE)) {
+        throw error(errc::invalid_argument, "decode_png: flags " + std::to_string(flags) +
+                                                " (IMREAD_COLOR, IMREAD_GRAYSCALE or IMREAD_ANYDEPTH | IMREAD_GRAYSCALE)");
+    }
     png_failure failure;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, on_png_error, on_png_warning);
-    png_infop info = png ? png_create_info_struct(png) : nullptr;
-    png_infop end_info = png ? png_create_info_struct(png) : nullptr;
+    read_state state;
+    state.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, on_png_error, on_png_warning);
+    state.info = state.png ? png_create_info_struct(state.png) : nullptr;
+    state.end_info = state.png ? png_create_info_struct(state.png) : nullptr;
+    png_structp png = state.png;
+    png_infop info = state.info, end_info = state.end_info;
     if (!png || !info || !end_info) {
-        png_destroy_read_struct(&png, &info, &end_info);
         throw error(errc::io, std::string(what) + ": '" + path + "': libpng could not start");
     }
     memory_reader in{canonical_png.data(), canonical_png.size()};
@@ -137,10 +159,11 @@ cv::Mat decode_png(const std::vector<uint8_t> & canonical_png, int flags, const 
         for (png_uint_32 y = 0; y < height; ++y) {
             rows[y] = pixels.ptr<uint8_t>(int(y));
         }
-        ok = read_rows(png, info, end_info, bit_depth, color_type, color, depth == CV_8U && bit_depth == 16, rows.data(),
-                       orientation);
+        ok = read_rows(png, info, end_info, bit_depth, color_type, color, depth == CV_8U && bit_depth == 16, rows.data());
     }
-    png_destroy_read_struct(&png, &info, &end_info);
+    if (ok) { // parsed outside the setjmp frames: the TIFF reader builds C++ objects
+        orientation = exif_orientation_of(png, info, end_info);
+    }
     if (!ok) {
         throw error(errc::io, std::string(what) + ": cannot decode '" + path + "' as a PNG (libpng: " + failure.message + ")");
     }

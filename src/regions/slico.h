@@ -22,7 +22,9 @@ namespace eagle::detail {
 //
 // Bit-exactness needs IEEE single-precision arithmetic without contraction: build with SSE2 float math (the
 // x86-64 default) and no -ffast-math; -ffp-contract=off keeps a compiler targeting FMA hardware from fusing
-// the multiply-adds OpenCV's build performs as two roundings.
+// the multiply-adds OpenCV's build performs as two roundings. That holds for Debian's x86-64 OpenCV; where
+// OpenCV's own build fuses them (GCC's default contraction on arm64), its labels can differ from these in
+// near-tie pixels.
 std::vector<int32_t> slico_labels(const uint8_t * bgr, int32_t nx, int32_t ny, int32_t region_size, int32_t n_iterations);
 
 } // namespace eagle::detail

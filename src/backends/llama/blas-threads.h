@@ -8,9 +8,13 @@
 // time, BENCHMARKS.md). ggml's BLAS device makes its backends through ggml_backend_blas_init, which it calls through
 // its PLT; this engine defines that function too (blas-threads.cpp) and an executable linking it exports it, so
 // the dynamic linker binds libggml-blas.so's call to it. It makes the backend with ggml's own function and gives
-// it the thread count set here. llama.cpp's contexts set their BLAS backends' threads themselves at every decode,
+// it the thread count set here (1: the encoding thread converts alone). llama.cpp's contexts set their BLAS
+// backends' threads themselves at every decode,
 // so only libmtmd's are changed. In a process whose main executable does not export the function (the Python
-// module) ggml's default stays: a speed difference, never a result one.
+// module) ggml's default stays: a speed difference, never a result one. The count is process-wide: two models
+// loading at once may make each other's backends with the other's count (a speed difference too). Where ggml's
+// own function cannot be found (no BLAS backend registered, which no caller of this function can meet), the
+// backend is not made and its context fails to load with llama.cpp's or libmtmd's error.
 #pragma once
 
 #include <cstdint>

@@ -87,11 +87,12 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     // accumulates in f16: on ShapesWorld the scores moved up to 4e-4 from llama-server's (-fa off) by that
     // alone. Off on CPU, as for the text model (session_params::use_flash_attn).
     cparams.flash_attn_type = params.n_gpu_layers != 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    // the threads ggml's BLAS backend converts f16 operands on inside an encode: one per worker's thread, not
-    // ggml's default of 4 (blas-threads.h); $EAGLE_GGML_BLAS_THREADS=ggml keeps ggml's (the lever off, to measure)
+    // ggml's BLAS backend converts an encode's f16 operands on the calling thread alone, instead of starting 3
+    // more per product (ggml's default of 4): a conversion is far cheaper than starting threads, also for a large
+    // image's im2col (blas-threads.h). $EAGLE_GGML_BLAS_THREADS=ggml keeps ggml's (the lever off, to measure).
     const char * blas_threads = std::getenv("EAGLE_GGML_BLAS_THREADS");
     const bool ggml_blas_threads = blas_threads && std::string(blas_threads) == "ggml";
-    set_blas_backend_threads(ggml_blas_threads ? 0 : n_workers > 1 ? 1 : n_threads_);
+    set_blas_backend_threads(ggml_blas_threads ? 0 : 1);
     for (int32_t k = 0; k < n_workers; ++k) {
         encoders_.push_back(std::make_unique<encoder>());
         mtmd_context *& ctx = encoders_.back()->ctx;

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -96,21 +97,29 @@ int variant_score(const std::filesystem::path & file) {
     return out;
 }
 
-// Replaces the CPU variant ggml chose (its best-scoring one) when the text model's attention heads are not a
-// multiple of 64 floats and that variant is an AVX-512 one: then the best-scoring variant without AVX-512 runs
-// instead. $EAGLE_GGML_CPU_VARIANT overrides: "ggml" keeps ggml's choice, a name ("haswell", "zen4") loads that
+// Replaces the CPU variant ggml chose (its best-scoring one) when the text model's attention heads leave 32 or
+// more floats over a multiple of 64 (32, 96, ...) and that variant is an AVX-512 one: then the best-scoring
+// variant without AVX-512 runs instead. $EAGLE_GGML_CPU_VARIANT overrides: "ggml" keeps ggml's choice, a name ("haswell", "zen4") loads that
 // variant (an errc::invalid_argument when it is missing or this CPU cannot run it).
 void choose_cpu_variant(int32_t head_size) {
     const char * env = std::getenv("EAGLE_GGML_CPU_VARIANT");
     const std::string wanted = env && *env ? env : "auto";
     ggml_backend_reg_t cpu = ggml_backend_reg_by_name("CPU");
     const std::filesystem::path loaded = cpu ? backend_file(cpu) : std::filesystem::path();
-    if (wanted == "ggml" || variant_name(loaded).empty()) {
-        return; // asked for ggml's choice, or a CPU backend without variants
+    if (wanted == "ggml") {
+        return;
+    }
+    if (variant_name(loaded).empty()) { // a CPU backend built without variants
+        if (wanted != "auto") {
+            log(log_level::warn, "EAGLE_GGML_CPU_VARIANT=" + wanted + " ignored: this ggml's CPU backend has no variants\n");
+        }
+        return;
     }
     std::filesystem::path choice;
     if (wanted == "auto") {
-        if (head_size <= 0 || head_size % 64 == 0 || !has_avx512(variant_name(loaded))) {
+        // a 64-float step leaves head % 64 floats scalar, a 32-float one head % 32: AVX2 covers more only when
+        // head % 64 >= 32 (e.g. 32, 96), and elsewhere AVX-512 is as good or better
+        if (head_size <= 0 || head_size % 64 < 32 || !has_avx512(variant_name(loaded))) {
             return;
         }
         int best = 0;
@@ -157,6 +166,7 @@ bool cpu_variant_has_avx512(const std::string & variant) { return has_avx512(var
 
 void init_backends_once(int32_t text_head_size) {
     static std::once_flag once;
+    static std::exception_ptr variant_failure;
     std::call_once(once, [text_head_size] {
         const char * env_dir = std::getenv("EAGLE_GGML_BACKEND_DIR");
         const std::string dir = env_dir ? env_dir : EAGLE_GGML_BACKEND_DIR;
@@ -177,9 +187,18 @@ void init_backends_once(int32_t text_head_size) {
                 break;
             }
         }
-        choose_cpu_variant(text_head_size);
+        // a bad EAGLE_GGML_CPU_VARIANT must not leave the once-flag unset (the next call would load every
+        // backend again): ggml's pick stays, and every call reports the error
+        try {
+            choose_cpu_variant(text_head_size);
+        } catch (...) {
+            variant_failure = std::current_exception();
+        }
         llama_backend_init();
     });
+    if (variant_failure) {
+        std::rethrow_exception(variant_failure);
+    }
     if (ggml_backend_dev_count() == 0) {
         throw error(errc::backend, "no ggml backend could be loaded (backend folder '" +
                                        std::string(EAGLE_GGML_BACKEND_DIR) + "'; set EAGLE_GGML_BACKEND_DIR)");
@@ -419,8 +438,6 @@ int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64
     return is_cpu_only && uses_blas && is_small && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
 }
 
-// Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,
-// so eagle checks the container itself first and names the file in a clean error.
 int32_t gguf_attention_head_size(const std::string & path) {
     gguf_init_params params{/*no_alloc =*/ true, /*ctx =*/ nullptr};
     gguf_context * gguf = gguf_init_from_file(path.c_str(), params);
@@ -445,6 +462,8 @@ int32_t gguf_attention_head_size(const std::string & path) {
     return out;
 }
 
+// Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,
+// so eagle checks the container itself first and names the file in a clean error.
 std::string gguf_architecture(const std::string & path, const char * what) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {

@@ -18,9 +18,10 @@ void init_logging_once();
 
 // Loads the ggml backends (CPU, GPU, RPC; not BLAS) and initializes llama.cpp once per process. The first call
 // picks ggml's CPU variant: ggml's best-scoring one, unless `text_head_size` (the first model's attention head
-// size, 0 = unknown) is not a multiple of 64 and that variant has AVX-512, whose float dot product would leave
-// such heads scalar: then the best variant without AVX-512 ($EAGLE_GGML_CPU_VARIANT = ggml | a variant name
-// overrides). Throws errc::backend if no backend could be loaded.
+// size, 0 = unknown) leaves 32 or more floats over a multiple of 64 and that variant has AVX-512, whose float
+// dot product leaves those scalar: then the best variant without AVX-512 ($EAGLE_GGML_CPU_VARIANT = ggml | a
+// variant name overrides; a bad name throws errc::invalid_argument from this and every later call, with ggml's
+// pick loaded). Throws errc::backend if no backend could be loaded.
 void init_backends_once(int32_t text_head_size = 0);
 
 // The CPU variant ggml runs ("zen4", "alderlake"; "" before init_backends_once or without variants), and whether
