@@ -152,7 +152,6 @@ cv::Mat decode_png(const std::vector<uint8_t> & canonical_png, int flags, const 
     const int depth = (flags & cv::IMREAD_ANYDEPTH) != 0 && bit_depth == 16 ? CV_16U : CV_8U;
     cv::Mat pixels;
     std::vector<png_bytep> rows;
-    int orientation = 1;
     if (ok) {
         pixels.create(int(height), int(width), CV_MAKETYPE(depth, color ? 3 : 1));
         rows.resize(height);
@@ -161,15 +160,12 @@ cv::Mat decode_png(const std::vector<uint8_t> & canonical_png, int flags, const 
         }
         ok = read_rows(png, info, end_info, bit_depth, color_type, color, depth == CV_8U && bit_depth == 16, rows.data());
     }
-    if (ok) { // parsed outside the setjmp frames: the TIFF reader builds C++ objects
-        orientation = exif_orientation_of(png, info, end_info);
-    }
     if (!ok) {
         throw error(errc::io, std::string(what) + ": cannot decode '" + path + "' as a PNG (libpng: " + failure.message + ")");
     }
-    // imdecode turns the pixels upright unless asked for them unchanged or without orientation
-    const bool upright = flags != cv::IMREAD_UNCHANGED && (flags & cv::IMREAD_IGNORE_ORIENTATION) == 0;
-    return upright ? apply_exif_orientation(pixels, orientation) : pixels;
+    // upright, as imdecode turns them for all three flags taken here; the eXIf chunk is parsed outside the setjmp
+    // frames (the TIFF reader builds C++ objects)
+    return apply_exif_orientation(pixels, exif_orientation_of(png, info, end_info));
 }
 
 namespace {
