@@ -17,7 +17,8 @@ namespace eagle::llama_backend {
 llama_vlm_model::llama_vlm_model(const model_params & params)
     : params_(params), n_threads_(params.n_threads > 0 ? params.n_threads : default_n_threads()) {
     init_logging_once();
-    const std::string text_arch   = gguf_architecture(params.model_path, "model");
+    const gguf_header text        = read_gguf_header(params.model_path, "model");
+    const std::string & text_arch = text.architecture;
     const std::string mmproj_arch = gguf_architecture(params.mmproj_path, "mmproj");
     if (text_arch == "clip") {
         throw error(errc::model, "model '" + params.model_path + "' is a multimodal projector (clip); pass it as --mmproj");
@@ -27,7 +28,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
                                      mmproj_arch + "', expected 'clip')");
     }
     resolve_n_workers(params, n_threads_, 0, false); // a bad --workers fails before the model loads
-    init_backends_once(gguf_attention_head_size(params.model_path));
+    init_backends_once(text.attention_head_size);
     const blas_library blas = find_blas_library();
     uses_blas_ = wants_blas(params.blas, blas);
     pins_workers_ = params.pin_workers && (!uses_blas_ || blas.kind != blas_library::threading::pthreads);

@@ -438,33 +438,9 @@ int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64
     return is_cpu_only && uses_blas && is_small && n_threads >= 2 && n_threads <= 4 ? n_threads : 1;
 }
 
-int32_t gguf_attention_head_size(const std::string & path) {
-    gguf_init_params params{/*no_alloc =*/ true, /*ctx =*/ nullptr};
-    gguf_context * gguf = gguf_init_from_file(path.c_str(), params);
-    if (!gguf) return 0;
-    const auto u32 = [&](const std::string & key) -> int64_t {
-        const int64_t id = gguf_find_key(gguf, key.c_str());
-        return id >= 0 && gguf_get_kv_type(gguf, id) == GGUF_TYPE_UINT32 ? int64_t(gguf_get_val_u32(gguf, id)) : -1;
-    };
-    int32_t out = 0;
-    const int64_t arch_id = gguf_find_key(gguf, "general.architecture");
-    if (arch_id >= 0 && gguf_get_kv_type(gguf, arch_id) == GGUF_TYPE_STRING) {
-        const std::string arch = gguf_get_val_str(gguf, arch_id);
-        const int64_t key_length = u32(arch + ".attention.key_length");
-        const int64_t n_embd = u32(arch + ".embedding_length"), n_head = u32(arch + ".attention.head_count");
-        if (key_length > 0) {
-            out = int32_t(key_length);
-        } else if (n_embd > 0 && n_head > 0 && n_embd % n_head == 0) {
-            out = int32_t(n_embd / n_head);
-        }
-    }
-    gguf_free(gguf);
-    return out;
-}
-
 // Reads a GGUF header without loading tensors: llama.cpp and libmtmd may abort on some malformed files,
 // so eagle checks the container itself first and names the file in a clean error.
-std::string gguf_architecture(const std::string & path, const char * what) {
+gguf_header read_gguf_header(const std::string & path, const char * what) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
         throw error(errc::io, std::string(what) + " '" + path + "' does not exist or is not a file");
@@ -474,13 +450,37 @@ std::string gguf_architecture(const std::string & path, const char * what) {
     if (!gguf) {
         throw error(errc::model, std::string(what) + " '" + path + "' is not a valid GGUF file (corrupt or truncated?)");
     }
-    std::string arch;
-    const int64_t key = gguf_find_key(gguf, "general.architecture");
-    if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) {
-        arch = gguf_get_val_str(gguf, key);
+    const auto u32 = [&](const std::string & key) -> int64_t {
+        const int64_t id = gguf_find_key(gguf, key.c_str());
+        return id >= 0 && gguf_get_kv_type(gguf, id) == GGUF_TYPE_UINT32 ? int64_t(gguf_get_val_u32(gguf, id)) : -1;
+    };
+    gguf_header out;
+    const int64_t arch_id = gguf_find_key(gguf, "general.architecture");
+    if (arch_id >= 0 && gguf_get_kv_type(gguf, arch_id) == GGUF_TYPE_STRING) {
+        out.architecture = gguf_get_val_str(gguf, arch_id);
+        const std::string & arch = out.architecture;
+        const int64_t key_length = u32(arch + ".attention.key_length");
+        const int64_t n_embd = u32(arch + ".embedding_length"), n_head = u32(arch + ".attention.head_count");
+        if (key_length > 0) {
+            out.attention_head_size = int32_t(key_length);
+        } else if (n_embd > 0 && n_head > 0 && n_embd % n_head == 0) {
+            out.attention_head_size = int32_t(n_embd / n_head);
+        }
     }
     gguf_free(gguf);
-    return arch;
+    return out;
+}
+
+int32_t gguf_attention_head_size(const std::string & path) {
+    try {
+        return read_gguf_header(path, "model").attention_head_size;
+    } catch (const error &) {
+        return 0;
+    }
+}
+
+std::string gguf_architecture(const std::string & path, const char * what) {
+    return read_gguf_header(path, what).architecture;
 }
 
 // p(id) under softmax(logits), accumulated in double: the reference takes softmax over the full vocabulary.

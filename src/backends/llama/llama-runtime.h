@@ -74,6 +74,16 @@ int32_t default_n_threads();
 // Throws errc::invalid_argument when n_workers < 0, more than n_threads, or > 1 with GPU layers or RPC servers.
 int32_t resolve_n_workers(const model_params & params, int32_t n_threads, uint64_t n_text_params, bool uses_blas);
 
+// What eagle reads of a GGUF file's metadata before llama.cpp or libmtmd see it: general.architecture, and the
+// attention head size a text model states (<arch>.attention.key_length, else embedding_length / head_count; 0
+// when it states neither). Throws errc::io (no such file) or errc::model (not a GGUF file); `what` ("model",
+// "mmproj") names the file in the message.
+struct gguf_header {
+    std::string architecture;
+    int32_t attention_head_size = 0;
+};
+gguf_header read_gguf_header(const std::string & path, const char * what);
+
 // The attention head size a GGUF text model states (<arch>.attention.key_length, else embedding_length /
 // head_count), read without loading tensors; 0 when it states neither or the file cannot be read.
 int32_t gguf_attention_head_size(const std::string & path);
