@@ -6,6 +6,9 @@ forward), the median over the rounds; the ratios against the reference-style bas
 (the evaluation's arithmetic at the machine's measured matrix-product throughput).
 
     benchmarks/per-evaluation-table.py [--rounds 3] [--gflops 167] [--models sw:64,28m:16,256m:6] [--engines a,b,...]
+
+An engine's name + "+openblas-own" (e.g. torch+openblas-own) runs it on OpenBLAS's own kernel choice: without
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which some machines set (here: Haswell's kernels on a Zen 4).
 """
 import argparse
 import json
@@ -17,12 +20,21 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_ENGINES = ["torch", "torch-pthread", "eagle", "eagle-workers", "eagle-blas", "eagle-blas-workers",
                "eagle-blas-workers-unbound", "eagle-blas-workers-ggml-variant",
-               "eagle-blas-workers-ggml-blas-threads", "eagle-q8", "eagle-q8-blas"]
+               "eagle-blas-workers-ggml-blas-threads", "eagle-blas-workers-cpu-attention", "eagle-q8", "eagle-q8-blas"]
 ENGINES = ALL_ENGINES
+
+
+# An engine named with this suffix runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, on the kernels OpenBLAS picks
+# for the processor itself, where the machine's environment forces others (some machines here set Haswell's)
+OWN_KERNEL = "+openblas-own"
 
 
 def run(engine, model, n):
     env = dict(os.environ, EAGLE_BENCH_JSON="1")
+    if engine.endswith(OWN_KERNEL):
+        engine = engine[:-len(OWN_KERNEL)]
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
     out = subprocess.run(["bash", os.path.join(ROOT, "benchmarks/per-evaluation.sh"), engine, model, str(n)],
                          env=env, check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
@@ -43,8 +55,9 @@ def main():
     args = ap.parse_args()
     global ENGINES
     ENGINES = args.engines.split(",")
-    if ENGINES[0] != "torch" or any(e not in ALL_ENGINES for e in ENGINES):
-        ap.error(f"--engines: torch first, then any of {', '.join(ALL_ENGINES[1:])}")
+    if ENGINES[0] != "torch" or any(e.removesuffix(OWN_KERNEL) not in ALL_ENGINES for e in ENGINES):
+        ap.error(f"--engines: torch first, then any of {', '.join(ALL_ENGINES[1:])}, each also with {OWN_KERNEL} "
+                 "(OpenBLAS's own kernel choice: the ratio then against torch" + OWN_KERNEL + " where it runs)")
 
     rows = []
     for spec in args.models.split(","):
@@ -66,7 +79,8 @@ def main():
         floor = gflop / args.gflops * 1e3
         cells = []
         for e in ENGINES:
-            ratio = med[e] / med[base]
+            own_base = base + OWN_KERNEL
+            ratio = med[e] / med[own_base if e.endswith(OWN_KERNEL) and own_base in med else base]
             # the workers' encoder times add up over both workers: CPU time, not a share of the wall time
             enc_label = "enc. summed" if "-workers" in e else "enc."
             cells.append(f"{med[e]:.1f} ms ({enc_label} {enc[e]:.1f}; {ratio:.2f}x)")

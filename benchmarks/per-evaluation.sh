@@ -11,6 +11,8 @@
 #             eagle-blas-workers-ggml-variant (the same, bound, on the CPU variant ggml picks even where eagle picks
 #             another: EAGLE_GGML_CPU_VARIANT=ggml) | eagle-blas-workers-ggml-blas-threads (the same, bound, the
 #             encoder's BLAS backends on ggml's default of 4 conversion threads: EAGLE_GGML_BLAS_THREADS=ggml) |
+#             eagle-blas-workers-cpu-attention (the same, bound, the attention products on ggml's CPU kernels instead
+#             of BLAS: EAGLE_BLAS_ATTENTION=off) |
 #             (the eagle-blas engines pass on a variant named in EAGLE_GGML_CPU_VARIANT, e.g. zen4 or alderlake) |
 #             torch (the reference-style baseline,
 #             benchmarks/reference-baseline, float32, OpenBLAS on OpenMP: its fastest setting here) |
@@ -32,7 +34,7 @@ OB=/usr/lib/x86_64-linux-gnu/openblas-openmp OBP=/usr/lib/x86_64-linux-gnu/openb
 json=(); tjson=(--no-split)
 [ "${EAGLE_BENCH_JSON:-0}" = 1 ] && json=(--json) tjson=(--json)
 engine=$1 model=$2 n=$3
-B=$root/build/bin
+B=${EAGLE_BIN_DIR:-$root/build/bin} # another build to compare: EAGLE_BIN_DIR=/path/to/its/bin
 P=$root/.cache/llama-sid L=$root/.cache/llama-sid/usr/lib/x86_64-linux-gnu
 quantize() { [ -f "$2" ] || "$L/ld-linux-x86-64.so.2" --library-path "$L:$L/llama" "$P/usr/bin/llama-quantize" "$1" "$2" Q8_0 >/dev/null 2>&1; }
 fixture() { # dir, options
@@ -66,19 +68,20 @@ case $engine in
   eagle-q8)   mkdir -p "$C/q8"; quantize "$M" "$Q"
               exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --no-blas "${json[@]}" \
                   --mask "${masks[@]}" ;;
-  eagle-blas|eagle-blas-workers|eagle-blas-workers-unbound|eagle-blas-workers-ggml-variant|eagle-blas-workers-ggml-blas-threads)
-              w=1 bind=() variant=${EAGLE_GGML_CPU_VARIANT:-auto} blas_threads=eagle; [ "$engine" = eagle-blas ] || w=2
+  eagle-blas|eagle-blas-workers|eagle-blas-workers-unbound|eagle-blas-workers-ggml-variant|eagle-blas-workers-ggml-blas-threads|eagle-blas-workers-cpu-attention)
+              w=1 bind=() variant=${EAGLE_GGML_CPU_VARIANT:-auto} blas_threads=eagle attention=blas; [ "$engine" = eagle-blas ] || w=2
               [ "$engine" = eagle-blas-workers-unbound ] && bind=(--no-pin-workers)
               [ "$engine" = eagle-blas-workers-ggml-variant ] && variant=ggml
               [ "$engine" = eagle-blas-workers-ggml-blas-threads ] && blas_threads=ggml
-              EAGLE_GGML_CPU_VARIANT=$variant EAGLE_GGML_BLAS_THREADS=$blas_threads LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --blas \
+              [ "$engine" = eagle-blas-workers-cpu-attention ] && attention=off
+              EAGLE_BLAS_ATTENTION=$attention EAGLE_GGML_CPU_VARIANT=$variant EAGLE_GGML_BLAS_THREADS=$blas_threads LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$M" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers $w -q --blas \
                   "${bind[@]}" "${json[@]}" --mask "${masks[@]}" ;;
   eagle-q8-blas) mkdir -p "$C/q8"; quantize "$M" "$Q"
               LD_LIBRARY_PATH=$OB exec "$B/eagle" score -m "$Q" --mmproj "$Pj" -i "$I" --answer "$A" --eog -t 2 --workers 1 -q --blas \
                   "${json[@]}" --mask "${masks[@]}" ;;
   torch|torch-pthread)
               [ "$engine" = torch ] || OB=$OBP
-              LD_LIBRARY_PATH=$OB exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
+              LD_LIBRARY_PATH=$OB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec /usr/bin/python3 "$root/benchmarks/reference-baseline/bench_reference.py" \
                   --model "$M" --mmproj "$Pj" --image "$I" --answer "$A" --n "$n" --threads 2 --numerics plain "${tjson[@]}" ;;
-  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-workers, eagle-blas, eagle-blas-workers, eagle-blas-workers-unbound, eagle-blas-workers-ggml-variant, eagle-blas-workers-ggml-blas-threads, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
+  *) echo "per-evaluation: unknown engine '$engine' (eagle, eagle-workers, eagle-blas, eagle-blas-workers, eagle-blas-workers-unbound, eagle-blas-workers-ggml-variant, eagle-blas-workers-ggml-blas-threads, eagle-blas-workers-cpu-attention, eagle-q8, eagle-q8-blas, torch, torch-pthread)" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 // llama.cpp engine: the model (libllama text model + libmtmd projector), tokenizer and chat template.
 #include "llama-model.h"
 
+#include "blas-attention.h"
 #include "blas-threads.h"
 
 #include "llama-engine.h"
@@ -34,6 +35,9 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     pins_workers_ = params.pin_workers && (!uses_blas_ || blas.kind != blas_library::threading::pthreads);
     if (uses_blas_) {
         enable_blas_backend();
+        // on the CPU only: with layers on a GPU the attention runs there
+        const char * attention = std::getenv("EAGLE_BLAS_ATTENTION");
+        set_attention_in_blas(params.n_gpu_layers == 0 && !(attention && std::string(attention) == "off"));
         log(log_level::info, "BLAS: ggml's BLAS backend on (" + params.blas + ", " +
                                  (blas.config.empty() ? std::string("libblas.so.3, not OpenBLAS") : blas.config) + ")\n");
     } else if (params.blas == "auto" && blas.kind == blas_library::threading::pthreads) {

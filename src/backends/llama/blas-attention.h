@@ -1,0 +1,32 @@
+// !!! Internal header, to be used by the llama.cpp engine (src/backends/llama) only !!!
+// Attention products in BLAS: the K·Q and V·softmax products of llama.cpp's and libmtmd's attention, made
+// contiguous so that ggml's BLAS backend takes them.
+//
+// Without flash attention, llama.cpp builds each layer's attention as ggml_mul_mat(K, Q) and ggml_mul_mat(V, KQ),
+// where K and V are views of the KV cache: per head, rows of head-size floats a whole K row apart (all heads of a
+// cell are stored together), and Q a permuted view. ggml's BLAS backend takes a product only when both operands
+// are contiguous, so these stayed on ggml's CPU kernels, which compute each element as one dot product of head-size
+// floats (ggml_vec_dot_f32: on the 28M model 16% of an evaluation, the largest cost after BLAS's own, where PyTorch
+// runs the same products as batched sgemm; BENCHMARKS.md). Both libraries build their graphs with ggml_mul_mat,
+// called through their PLT; this engine defines that function too (blas-attention.cpp) and an executable
+// linking it exports it, so the dynamic linker binds their calls to it. While turned on (BLAS on, on the CPU),
+// a product of two float32 operands of which one is a strided view, large enough for the BLAS backend (its own
+// rule: every dimension at least 32), gets a ggml_cont of each strided operand first: one copy of K, Q and V per
+// layer, O(n·d) against the product's O(n²·d), after which the BLAS backend runs the products as one sgemm per
+// head. Every other call goes to ggml's own function unchanged. The result is the same product in another
+// summation order (~1e-7 relative). In a process whose main executable does not export the function (the Python
+// module) ggml's own always runs: a speed difference, never a result one.
+#pragma once
+
+#include <cstdint>
+
+namespace eagle::llama_backend {
+
+// Whether graphs built from now on get the contiguous copies (process-wide, as BLAS is; thread-safe).
+void set_attention_in_blas(bool on);
+
+// How many products the function has given contiguous operands in this process (0 where the executable does not
+// export it, or while turned off).
+int64_t attention_products_made_contiguous();
+
+} // namespace eagle::llama_backend
