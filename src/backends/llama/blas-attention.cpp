@@ -22,7 +22,9 @@ mul_mat_fn real_mul_mat() {
     return fn;
 }
 
-// ggml's BLAS backend's own condition for a product it takes (ggml-blas.cpp, supports_op), less contiguity
+// ggml's BLAS backend's own condition for a product it takes (ggml-blas.cpp, supports_op: M, N and K at least 32),
+// less contiguity, and for float32 operands only (it also converts an f16 `a`; with --kv-f16 the attention products
+// stay on ggml's kernels)
 bool blas_would_take(const ggml_tensor * a, const ggml_tensor * b) {
     constexpr int64_t min_batch = 32;
     return a->type == GGML_TYPE_F32 && b->type == GGML_TYPE_F32 && a->ne[1] >= min_batch && b->ne[1] >= min_batch &&
@@ -42,9 +44,12 @@ extern "C" __attribute__((visibility("default"))) ggml_tensor * ggml_mul_mat(ggm
     using namespace eagle::llama_backend;
     const mul_mat_fn real = real_mul_mat();
     if (!real) {
-        return nullptr; // no libggml-base in the process: nothing that could call this
+        GGML_ABORT("eagle's ggml_mul_mat: ggml's own was not found after it (dlsym RTLD_NEXT)");
     }
-    if (g_on.load(std::memory_order_relaxed) && (!ggml_is_contiguous(a) || !ggml_is_contiguous(b)) && blas_would_take(a, b)) {
+    // graph-building contexts only (no_alloc, as llama.cpp's and libmtmd's): a context that holds its tensors'
+    // data was sized by its maker for exactly what it builds, and the copies could overflow it
+    if (g_on.load(std::memory_order_relaxed) && ggml_get_no_alloc(ctx) &&
+        (!ggml_is_contiguous(a) || !ggml_is_contiguous(b)) && blas_would_take(a, b)) {
         a = ggml_is_contiguous(a) ? a : ggml_cont(ctx, a);
         b = ggml_is_contiguous(b) ? b : ggml_cont(ctx, b);
         g_n_made.fetch_add(1, std::memory_order_relaxed);

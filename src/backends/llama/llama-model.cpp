@@ -35,9 +35,6 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     pins_workers_ = params.pin_workers && (!uses_blas_ || blas.kind != blas_library::threading::pthreads);
     if (uses_blas_) {
         enable_blas_backend();
-        // on the CPU only: with layers on a GPU the attention runs there
-        const char * attention = std::getenv("EAGLE_BLAS_ATTENTION");
-        set_attention_in_blas(params.n_gpu_layers == 0 && !(attention && std::string(attention) == "off"));
         log(log_level::info, "BLAS: ggml's BLAS backend on (" + params.blas + ", " +
                                  (blas.config.empty() ? std::string("libblas.so.3, not OpenBLAS") : blas.config) + ")\n");
     } else if (params.blas == "auto" && blas.kind == blas_library::threading::pthreads) {
@@ -62,6 +59,14 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
         }
         devices.push_back(nullptr);
         mparams.devices = devices.data();
+    }
+    if (uses_blas_ && mparams.n_gpu_layers == 0) {
+        // on the CPU only (with layers on a GPU or RPC servers the attention runs there); before any context is
+        // made, so that their reserve graphs hold the copies. Never turned off again in the process, as BLAS.
+        const char * attention = std::getenv("EAGLE_BLAS_ATTENTION");
+        if (!(attention && std::string(attention) == "off")) {
+            set_attention_in_blas(true);
+        }
     }
     model_ = llama_model_load_from_file(params.model_path.c_str(), mparams);
     if (!model_) {
