@@ -15,6 +15,16 @@
 
 namespace eagle::llama_backend {
 
+namespace {
+
+// Whether the environment variable `name` is set to `value`: the switches that turn a speed lever off, to measure it
+bool env_is(const char * name, const char * value) {
+    const char * set = std::getenv(name);
+    return set && std::string(set) == value;
+}
+
+} // namespace
+
 llama_vlm_model::llama_vlm_model(const model_params & params)
     : params_(params), n_threads_(params.n_threads > 0 ? params.n_threads : default_n_threads()) {
     init_logging_once();
@@ -63,8 +73,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     if (uses_blas_ && mparams.n_gpu_layers == 0) {
         // on the CPU only (with layers on a GPU or RPC servers the attention runs there); before any context is
         // made, so that their reserve graphs hold the copies. Never turned off again in the process, as BLAS.
-        const char * attention = std::getenv("EAGLE_BLAS_ATTENTION");
-        if (!(attention && std::string(attention) == "off")) {
+        if (!env_is("EAGLE_BLAS_ATTENTION", "off")) {
             set_attention_in_blas(true);
         }
     }
@@ -100,9 +109,7 @@ llama_vlm_model::llama_vlm_model(const model_params & params)
     // ggml's BLAS backend converts an encode's f16 operands on the calling thread alone, instead of starting 3
     // more per product (ggml's default of 4): a conversion is far cheaper than starting threads, also for a large
     // image's im2col (blas-threads.h). $EAGLE_GGML_BLAS_THREADS=ggml keeps ggml's (the lever off, to measure).
-    const char * blas_threads = std::getenv("EAGLE_GGML_BLAS_THREADS");
-    const bool ggml_blas_threads = blas_threads && std::string(blas_threads) == "ggml";
-    set_blas_backend_threads(ggml_blas_threads ? 0 : 1);
+    set_blas_backend_threads(env_is("EAGLE_GGML_BLAS_THREADS", "ggml") ? 0 : 1);
     for (int32_t k = 0; k < n_workers; ++k) {
         encoders_.push_back(std::make_unique<encoder>());
         mtmd_context *& ctx = encoders_.back()->ctx;
